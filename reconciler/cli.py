@@ -1,0 +1,253 @@
+"""The ``orgsync`` command line: argument parsing, exit codes and error printing, nothing else.
+
+Each command's work lives in ``reconciler.commands.<name>.run(opts, ...)`` and is imported only when
+that command runs, so ``orgsync validate`` never imports boto3. click is used for parsing because it
+gives composable option decorators, help text and testing support that argparse would need by hand.
+Exit codes follow CONTRACT.md section 3: usage errors are 1 (not click's 2, which is reserved for
+``plan --detailed-exitcode``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ConfigError, OrgsyncError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """Settings every command shares: where AWS is and how to print."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    color: bool = True
+    debug: bool = False
+
+
+def _common(func: F) -> F:
+    decorators = [
+        click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default: AWS_PROFILE)."),
+        click.option("--region", help="AWS region (default: AWS_REGION / the profile's region)."),
+        click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL",
+                     help="AWS endpoint (default: AWS_ENDPOINT_URL), e.g. an orgsync sandbox."),
+        click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR)."),
+        click.option("--debug", is_flag=True, help="Tracebacks and AWS call counts on stderr."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _file_option(func: F) -> F:
+    return click.option("-f", "--file", "file", default="accounts.yaml", show_default=True,
+                        type=click.Path(dir_okay=False), help="The desired-state file.")(func)
+
+
+def _globals(kwargs: dict[str, Any]) -> GlobalOptions:
+    no_color = kwargs.pop("no_color", False) or "NO_COLOR" in os.environ
+    return GlobalOptions(
+        profile=kwargs.pop("profile", None),
+        region=kwargs.pop("region", None),
+        endpoint_url=kwargs.pop("endpoint_url", None),
+        color=not no_color,
+        debug=kwargs.pop("debug", False),
+    )
+
+
+def _run(command: str, kwargs: dict[str, Any]) -> None:
+    opts = _globals(kwargs)
+    module = importlib.import_module(f"reconciler.commands.{command}")
+    code = module.run(opts, **kwargs)
+    raise SystemExit(code or 0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="orgsync")
+def cli() -> None:
+    """Manage access to the member accounts of an AWS Organization as code."""
+
+
+@cli.command()
+@_file_option
+@_common
+def validate(**kwargs: Any) -> None:
+    """Check the desired-state file offline (schema and semantics)."""
+    _run("validate", kwargs)
+
+
+@cli.command()
+@_file_option
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan to this file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
+              help="Member accounts read at once.")
+@_common
+def plan(**kwargs: Any) -> None:
+    """Read live AWS and show what apply would change."""
+    _run("plan", kwargs)
+
+
+@cli.command()
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False))
+@_file_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
+@click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Seconds to wait for another apply's lock.")
+@_common
+def apply(**kwargs: Any) -> None:
+    """Apply a fresh plan, or a saved one (refused if stale or altered)."""
+    _run("apply", kwargs)
+
+
+@cli.command()
+@click.argument("planfile", type=click.Path(dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@_common
+def show(**kwargs: Any) -> None:
+    """Render a saved plan."""
+    _run("show", kwargs)
+
+
+@cli.command()
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
+@_common
+def export(**kwargs: Any) -> None:
+    """Write an accounts.yaml describing the live organization."""
+    _run("export", kwargs)
+
+
+@cli.command()
+@_file_option
+@click.option("--source-profile", default="default", show_default=True,
+              help="The profile holding management-account credentials.")
+@click.option("--format", "fmt", type=click.Choice(["ini", "links"]), default="ini",
+              show_default=True)
+@click.option("--markdown", is_flag=True, help="With --format links: a markdown table.")
+@click.option("--mfa-serial", help="MFA device ARN to put in every profile.")
+@click.option("--prefix", default="", help="Prefix for every profile name.")
+@click.option("--write", is_flag=True, help="Update the AWS config file in place.")
+@click.option("--config-file", type=click.Path(dir_okay=False),
+              help="AWS config file for --write (default: AWS_CONFIG_FILE or ~/.aws/config).")
+@_common
+def profiles(**kwargs: Any) -> None:
+    """AWS CLI profiles or console switch-role links for every account."""
+    _run("profiles", kwargs)
+
+
+@cli.command()
+@click.argument("account")
+@_file_option
+@click.option("--credential-process", is_flag=True,
+              help="Print AWS CLI credential_process JSON instead of shell exports.")
+@click.option("--duration", type=click.IntRange(900, 43200), default=3600, show_default=True)
+@_common
+def assume(**kwargs: Any) -> None:
+    """Temporary credentials for one account's access role."""
+    _run("assume", kwargs)
+
+
+@cli.command()
+@click.option("--for", "for_", type=click.Choice(["plan", "apply", "member"]), default="apply",
+              show_default=True, help="plan: read-only runner; apply: full runner; member: "
+              "what the access role needs for orgsync's reads.")
+@_common
+def permissions(**kwargs: Any) -> None:
+    """The least-privilege IAM policy orgsync needs."""
+    _run("permissions", kwargs)
+
+
+@cli.command("force-unlock")
+@click.argument("lock_id")
+@_file_option
+@_common
+def force_unlock(**kwargs: Any) -> None:
+    """Release an apply lock left behind by a crashed run (needs the lock id)."""
+    _run("force_unlock", kwargs)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=4566, show_default=True,
+              help="0 picks a free port.")
+@click.option("--info-file", type=click.Path(dir_okay=False),
+              help="Write endpoint and credentials here as JSON once the endpoint answers.")
+@click.option("--standalone-accounts", type=click.IntRange(0, 999), default=3, show_default=True)
+@click.option("--latency-ms", type=click.FloatRange(0), default=0, show_default=True)
+@click.option("--throttle", multiple=True, metavar="SERVICE=RPS",
+              help="Throttle a service (organizations, iam, sts) to RPS requests a second.")
+@click.option("--create-delay-s", type=click.FloatRange(0), default=0, show_default=True)
+@click.option("--auto-accept-invites", is_flag=True)
+@click.option("--close-quota", type=click.IntRange(0), default=None,
+              help="Accounts that may be closed in a rolling 30 days (default: 10% of member "
+              "accounts, between 10 and 1,000, as AWS documents).")
+@_common
+def sandbox(**kwargs: Any) -> None:
+    """A local AWS organization emulator on loopback (Organizations, IAM, STS)."""
+    _run("sandbox", kwargs)
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the sandbox running at the end until Ctrl-C.")
+@_common
+def demo(**kwargs: Any) -> None:
+    """Try orgsync with no AWS account: sandbox, plan, apply, re-plan of the example."""
+    _run("demo", kwargs)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: turn every error into one line per problem and exit code 1."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(os.environ.get("ORGSYNC_DEBUG"))
+    try:
+        cli.main(args=args, prog_name="orgsync", standalone_mode=False)
+    except SystemExit as exit_:
+        code = exit_.code
+        sys.exit(code if isinstance(code, int) else (0 if code is None else 1))
+    except click.exceptions.Abort:
+        click.echo("orgsync: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as error:
+        click.echo(f"orgsync: error: {error.format_message()}", err=True)
+        sys.exit(1)
+    except ConfigError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        sys.exit(1)
+    except OrgsyncError as error:
+        if debug:
+            traceback.print_exc()
+        for line in str(error).splitlines() or [type(error).__name__]:
+            click.echo(f"orgsync: error: {line}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("orgsync: interrupted", err=True)
+        sys.exit(130)
+    except Exception as error:  # a bug: still one line, unless --debug
+        if debug:
+            traceback.print_exc()
+        click.echo(f"orgsync: internal error: {type(error).__name__}: {error} "
+                   "(run with --debug for a traceback)", err=True)
+        sys.exit(1)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""One module per command: ``run(opts, **options) -> exit code``, imported only when it runs."""

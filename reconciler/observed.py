@@ -1,0 +1,182 @@
+"""The observed state: what orgsync read from live AWS, as plain frozen values.
+
+``reconciler.observe`` is the only producer (it is the one place that calls AWS to read); the
+planner consumes it without I/O. ``fingerprint()`` is what a saved plan records so that apply can
+tell whether anything it observed has changed since the plan was reviewed.
+
+Policy documents are stored as AWS returned them (decoded to dicts); normalizing them is the
+planner's job (``reconciler.policy``). Never mutate a mapping held here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+JSON = Any
+
+
+@dataclass(frozen=True)
+class ObservedOrganization:
+    id: str
+    arn: str
+    feature_set: str  # "ALL" | "CONSOLIDATED_BILLING"
+    management_account_id: str
+    root_id: str
+
+
+@dataclass(frozen=True)
+class ObservedOU:
+    id: str
+    name: str
+    path: str  # "/Workloads/Prod"
+    parent_id: str
+
+
+@dataclass(frozen=True)
+class ObservedAccount:
+    id: str
+    name: str
+    email: str
+    state: str  # State (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION), else Status
+    joined_method: str  # "INVITED" | "CREATED"
+    parent_id: str
+    ou_path: str  # "/" for the root
+    tags: Mapping[str, str] | None = None  # None: not read (the file does not manage its tags)
+
+
+@dataclass(frozen=True)
+class CreateAccountRequest:
+    """A CreateAccount request (ListCreateAccountStatus). It has the account name, not the email."""
+
+    id: str  # "car-..."
+    account_name: str
+    state: str  # IN_PROGRESS | SUCCEEDED | FAILED
+    account_id: str | None = None
+    failure_reason: str | None = None
+    requested_at: str = ""  # ISO 8601
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """An INVITE handshake of the organization."""
+
+    id: str  # "h-..."
+    state: str  # REQUESTED | OPEN | ACCEPTED | DECLINED | CANCELED | EXPIRED
+    target_type: str  # ACCOUNT | EMAIL
+    target_id: str  # account id or email
+    requested_at: str = ""
+    expires_at: str = ""
+
+    @property
+    def pending(self) -> bool:
+        return self.state in ("REQUESTED", "OPEN")
+
+
+RoleStatus = Literal["ok", "missing", "not_assumable"]
+
+
+@dataclass(frozen=True)
+class ObservedRole:
+    """The access role of one member account.
+
+    ``status``: ``ok`` (read through the role itself or through ``via_role``); ``missing`` (orgsync got
+    into the account through ``via_role`` and the role does not exist); ``not_assumable`` (no way in:
+    the role is absent or does not trust the management account, so the account needs bootstrapping).
+    """
+
+    account_id: str
+    name: str
+    status: RoleStatus
+    via_role: str | None = None  # the role orgsync assumed to read this one
+    trust_policy: Mapping[str, JSON] | None = None
+    inline_policies: Mapping[str, Mapping[str, JSON]] = field(default_factory=dict)
+    attached_policies: tuple[str, ...] = ()  # managed policy ARNs, sorted
+    max_session_duration: int | None = None
+    error: str | None = None  # why it is not assumable (the AWS error), for display
+
+
+@dataclass(frozen=True)
+class ObservedRootCredentials:
+    """A member's root-user credentials, read through an AssumeRoot audit session."""
+
+    account_id: str
+    password: bool = False
+    access_keys: bool = False
+    signing_certificates: bool = False
+    mfa: bool = False
+    error: str | None = None  # the audit session could not be had (features off, ...)
+
+    @property
+    def any_present(self) -> bool:
+        return self.password or self.access_keys or self.signing_certificates or self.mfa
+
+
+@dataclass(frozen=True)
+class ObservedManagedPolicy:
+    """A customer managed policy orgsync owns (under a managed path), with its default version."""
+
+    arn: str
+    name: str
+    path: str
+    document: Mapping[str, JSON]
+    default_version_id: str = "v1"
+
+
+@dataclass(frozen=True)
+class ObservedGroup:
+    name: str
+    path: str
+    arn: str
+    members: tuple[str, ...] = ()  # sorted
+    inline_policies: Mapping[str, Mapping[str, JSON]] = field(default_factory=dict)
+    attached_policies: tuple[str, ...] = ()  # ARNs, sorted
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    organization: ObservedOrganization
+    ous: tuple[ObservedOU, ...] = ()
+    accounts: tuple[ObservedAccount, ...] = ()
+    create_requests: tuple[CreateAccountRequest, ...] = ()
+    handshakes: tuple[Handshake, ...] = ()
+    trusted_access_iam: bool = False
+    root_features: tuple[str, ...] | None = None  # None: could not be read (trusted access off)
+    roles: Mapping[str, ObservedRole] = field(default_factory=dict)  # by account id
+    root_credentials: Mapping[str, ObservedRootCredentials] = field(default_factory=dict)
+    groups: tuple[ObservedGroup, ...] = ()  # groups under the managed paths
+    managed_policies: tuple[ObservedManagedPolicy, ...] = ()  # orgsync's, under managed paths
+    existing_users: tuple[str, ...] = ()  # referenced IAM users that exist, sorted
+    observed_at: str = field(default="", compare=False)
+
+    def account_by_id(self, account_id: str) -> ObservedAccount | None:
+        for account in self.accounts:
+            if account.id == account_id:
+                return account
+        return None
+
+    def account_by_email(self, email: str) -> ObservedAccount | None:
+        wanted = email.lower()
+        for account in self.accounts:
+            if account.email.lower() == wanted:
+                return account
+        return None
+
+    def ou_by_path(self, path: str) -> ObservedOU | None:
+        for ou in self.ous:
+            if ou.path == path:
+                return ou
+        return None
+
+    def to_dict(self) -> dict[str, JSON]:
+        data = asdict(self)
+        data.pop("observed_at", None)
+        return data
+
+    def fingerprint(self) -> str:
+        """A digest of everything observed (not when), stable across runs for the same AWS state."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

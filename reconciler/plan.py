@@ -1,0 +1,199 @@
+"""The plan: an ordered list of changes, as frozen values, and its one canonical JSON document.
+
+Like Terraform's ``internal/plans``, a change is ``{action, before, after}``; apply is driven only
+by the action and the after-value, and ``reason`` exists for display. Every renderer (text, json,
+markdown) starts from ``Plan.to_document()`` so that the formats can never disagree, and a saved
+plan file is that same document plus what apply needs to detect staleness and tampering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+JSON = Any
+FORMAT_VERSION = "1"
+
+KINDS = ("organization", "ou", "account", "access_role", "group", "root_credentials")
+
+
+class Action(str, Enum):
+    """What a change does; ``symbol`` is how the text plan shows it."""
+
+    CREATE = "create"
+    INVITE = "invite"
+    UPDATE = "update"
+    DELETE = "delete"
+    CLOSE = "close"
+    BOOTSTRAP = "bootstrap"
+
+    @property
+    def symbol(self) -> str:
+        return {
+            "create": "+",
+            "invite": "+",
+            "update": "~",
+            "delete": "-",
+            "close": "-",
+            "bootstrap": "!",
+        }[self.value]
+
+
+# The value standing for an account id that only exists once its account has been created.
+# The executor substitutes it; renderers show "(known after apply)".
+def unknown_account_id(account_name: str) -> str:
+    return "${account." + account_name + ".id}"
+
+
+@dataclass(frozen=True)
+class AttributeDiff:
+    """One attribute-level difference inside a change (from deepdiff, made readable)."""
+
+    path: str  # e.g. "trust_policy.Statement[0].Condition"
+    before: JSON = None
+    after: JSON = None
+
+    def to_dict(self) -> dict[str, JSON]:
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    key: str
+    action: Action
+    before: Mapping[str, JSON] | None
+    after: Mapping[str, JSON] | None
+    reason: str
+    destructive: bool = False
+    depends_on: tuple[str, ...] = ()  # addresses of changes that must succeed first
+    diff: tuple[AttributeDiff, ...] = ()
+    instructions: str | None = None  # for ``bootstrap``: what a human must run
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}.{self.key}"
+
+    def to_dict(self) -> dict[str, JSON]:
+        data: dict[str, JSON] = {
+            "address": self.address,
+            "kind": self.kind,
+            "key": self.key,
+            "action": self.action.value,
+            "before": _plain(self.before),
+            "after": _plain(self.after),
+            "reason": self.reason,
+            "destructive": self.destructive,
+            "depends_on": list(self.depends_on),
+            "diff": [d.to_dict() for d in self.diff],
+        }
+        if self.instructions is not None:
+            data["instructions"] = self.instructions
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, JSON]) -> Change:
+        return cls(
+            kind=data["kind"],
+            key=data["key"],
+            action=Action(data["action"]),
+            before=data.get("before"),
+            after=data.get("after"),
+            reason=data.get("reason", ""),
+            destructive=bool(data.get("destructive", False)),
+            depends_on=tuple(data.get("depends_on", ())),
+            diff=tuple(AttributeDiff(d["path"], d.get("before"), d.get("after"))
+                       for d in data.get("diff", ())),
+            instructions=data.get("instructions"),
+        )
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Something that cannot happen yet, and what it waits for."""
+
+    address: str
+    waiting_for: str
+
+    def to_dict(self) -> dict[str, JSON]:
+        return {"address": self.address, "waiting_for": self.waiting_for}
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    """Something in the organization that the file does not describe; never touched."""
+
+    kind: str
+    id: str
+    name: str
+
+    def to_dict(self) -> dict[str, JSON]:
+        return {"kind": self.kind, "id": self.id, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Plan:
+    management_account_id: str
+    changes: tuple[Change, ...] = ()
+    deferred: tuple[Deferred, ...] = ()
+    unmanaged: tuple[Unmanaged, ...] = ()
+    errors: tuple[str, ...] = ()  # refusals found while planning (e.g. a changed email): exit 1
+    warnings: tuple[str, ...] = ()
+    extra: Mapping[str, JSON] = field(default_factory=dict)  # saved-plan metadata, see planfile
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def destructive_changes(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.destructive)
+
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for change in self.changes:
+            counts[change.action.value] += 1
+        return counts
+
+    def to_document(self) -> dict[str, JSON]:
+        """The canonical plan document (CONTRACT.md section 4); keys may only ever be added."""
+        document: dict[str, JSON] = {
+            "format_version": FORMAT_VERSION,
+            "management_account_id": self.management_account_id,
+            "changes": [c.to_dict() for c in self.changes],
+            "deferred": [d.to_dict() for d in self.deferred],
+            "unmanaged": [u.to_dict() for u in self.unmanaged],
+            "summary": self.summary(),
+            "destructive": [c.address for c in self.destructive_changes],
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+        }
+        document.update(_plain(self.extra) or {})
+        return document
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, JSON]) -> Plan:
+        known = {"format_version", "management_account_id", "changes", "deferred", "unmanaged",
+                 "summary", "destructive", "errors", "warnings"}
+        return cls(
+            management_account_id=document["management_account_id"],
+            changes=tuple(Change.from_dict(c) for c in document.get("changes", ())),
+            deferred=tuple(Deferred(d["address"], d["waiting_for"])
+                           for d in document.get("deferred", ())),
+            unmanaged=tuple(Unmanaged(u["kind"], u["id"], u["name"])
+                            for u in document.get("unmanaged", ())),
+            errors=tuple(document.get("errors", ())),
+            warnings=tuple(document.get("warnings", ())),
+            extra={k: v for k, v in document.items() if k not in known},
+        )
+
+
+def _plain(value: JSON) -> JSON:
+    """Turn read-only mappings and tuples into plain JSON-able dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
