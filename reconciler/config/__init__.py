@@ -1,0 +1,10 @@
+"""Loading accounts.yaml: YAML with positions, then the JSON Schema, then semantic checks.
+
+This package is the only producer of ``reconciler.model.DesiredState``. It never touches AWS (an
+import-linter contract forbids it), so ``orgsync validate`` works offline and starts fast.
+"""
+
+from reconciler.config.loader import load, load_text
+from reconciler.config.schema import schema
+
+__all__ = ["load", "load_text", "schema"]
