@@ -1,0 +1,80 @@
+"""How much time the sandbox itself spends per AWS call.
+
+Benchmarks of orgsync run against the sandbox, so their figures mix orgsync's time with the
+emulator's (moto's dispatch, the sandbox's middleware, HTTP on loopback). This prints the cost per
+call of a few representative operations, measured with a warm boto3 client (keep-alive, no
+retries), so that a benchmark can subtract it.
+
+    python benchmarks/sandbox_cost.py [--calls 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from reconciler.sandbox import Sandbox, SandboxOptions
+
+CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+
+def measure(call: Callable[[], Any], *, calls: int) -> tuple[float, float]:
+    """(median, mean) milliseconds per call, after 10 warm-up calls."""
+    for _ in range(10):
+        call()
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples), statistics.fmean(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with Sandbox(SandboxOptions()) as sb:
+        start_ms = (time.perf_counter() - started) * 1000
+        org = sb.client("organizations", config=CONFIG)
+        iam = sb.client("iam", config=CONFIG)
+        sts = sb.client("sts", config=CONFIG)
+        for i in range(10):
+            status = org.create_account(AccountName=f"bench-{i}",
+                                        Email=f"bench-{i}@example.com")["CreateAccountStatus"]
+            account_id = org.describe_create_account_status(
+                CreateAccountRequestId=status["Id"])["CreateAccountStatus"]["AccountId"]
+        role_arn = f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole"
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="bench")["Credentials"]
+        member_iam = boto3.client(
+            "iam", endpoint_url=sb.info.endpoint_url, region_name=sb.info.region, config=CONFIG,
+            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"])
+        cases: list[tuple[str, Callable[[], Any]]] = [
+            ("sts.GetCallerIdentity", sts.get_caller_identity),
+            ("organizations.DescribeOrganization", org.describe_organization),
+            ("organizations.ListAccounts (11 accounts)", org.list_accounts),
+            ("organizations.DescribeAccount", lambda: org.describe_account(AccountId=account_id)),
+            ("iam.ListUsers", iam.list_users),
+            ("iam.GetRole (member, assumed role)",
+             lambda: member_iam.get_role(RoleName="OrganizationAccountAccessRole")),
+            ("sts.AssumeRole (trust evaluated)",
+             lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="bench")),
+        ]
+        print(f"{'operation':45} {'median ms':>10} {'mean ms':>10}")
+        for name, call in cases:
+            median, mean = measure(call, calls=args.calls)
+            print(f"{name:45} {median:10.2f} {mean:10.2f}")
+        reset_ms = measure(sb.reset, calls=5)[0]
+        print(f"sandbox start: {start_ms:.0f} ms; reset to the seed: {reset_ms:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""A local AWS organization emulator (Organizations, IAM, STS) built on moto's server.
+
+orgsync's tests, demo and benchmarks run against it, so it behaves like AWS where orgsync depends
+on AWS's behaviour (see docs/ARCHITECTURE.md "Sandbox" and CONTRACT.md section 5).
+``SandboxOptions``/``SandboxInfo`` import without moto; ``Sandbox`` needs ``moto[server]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reconciler.sandbox.options import (
+    MANAGEMENT_ACCOUNT_ID,
+    SandboxInfo,
+    SandboxOptions,
+    StandaloneAccount,
+    parse_throttle,
+    standalone_accounts,
+)
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.control import Control, RemoteControl
+    from reconciler.sandbox.server import Sandbox, SandboxError
+
+__all__ = ["MANAGEMENT_ACCOUNT_ID", "Control", "RemoteControl", "Sandbox", "SandboxError",
+           "SandboxInfo", "SandboxOptions", "StandaloneAccount", "parse_throttle",
+           "standalone_accounts"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Sandbox", "SandboxError"):
+        from reconciler.sandbox import server
+
+        return getattr(server, name)
+    if name in ("Control", "RemoteControl"):
+        from reconciler.sandbox import control
+
+        return getattr(control, name)
+    raise AttributeError(name)

@@ -1,0 +1,181 @@
+"""The WSGI application in front of moto.
+
+Everything that applies to every call lives here rather than in each handler: the test control
+API under ``/_orgsync/``, per-operation counters, injected faults (an AWS error or a dropped
+connection on the Nth call), throttling in each service's own error shape, added latency, the
+limits of root sessions, time-driven transitions, and the Account Management operations moto
+does not route (``PutAccountName``, ``GetAccountInformation``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import socket
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from moto.iam.models import get_account_id_from
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from reconciler.sandbox import organizations
+from reconciler.sandbox.common import ENVIRON_KEY, epoch
+from reconciler.sandbox.protocol import (
+    THROTTLING_CODES,
+    Response,
+    access_key_of,
+    error_response,
+    json_response,
+    operation_of,
+    service_of,
+)
+from reconciler.sandbox.state import SandboxState
+from reconciler.sandbox.sts import ALWAYS_ALLOWED, ROOT_TASKS
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.server import Sandbox
+
+StartResponse = Callable[..., Any]
+ACCESS_DENIED = {"organizations": "AccessDeniedException", "account": "AccessDeniedException",
+                 "iam": "AccessDenied", "sts": "AccessDenied"}
+EXPIRED = {"iam": "ExpiredToken", "sts": "ExpiredTokenException",
+           "organizations": "ExpiredTokenException", "account": "ExpiredTokenException"}
+STATUS_TEXT = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+               409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error",
+               503: "Service Unavailable"}
+
+
+def _send(start_response: StartResponse, response: Response) -> Iterable[bytes]:
+    status, headers, body = response
+    headers = [*headers, ("Content-Length", str(len(body)))]
+    start_response(f"{status} {STATUS_TEXT.get(status, 'Error')}", headers)
+    return [body]
+
+
+class SandboxApp:
+    """WSGI app: the sandbox's cross-cutting behaviour, then moto."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.monotonic()
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_orgsync/"):
+            return _send(start_response, self.sandbox.control.handle_http(environ))
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        state = self.sandbox.state
+        environ[ENVIRON_KEY] = state
+        service = service_of(environ)
+        operation = operation_of(service, environ, body)
+        organizations.advance(state)
+        response = self._intercept(state, environ, service, operation, body)
+        delay = self.sandbox.options.latency_ms / 1000.0 - (time.monotonic() - started)
+        if response == "drop":
+            self._drop(environ)
+            # werkzeug's write to the closed socket raises ConnectionError, which it ignores
+            start_response("500 Internal Server Error", [("Content-Length", "0")])
+            return [b""]
+        if delay > 0:
+            time.sleep(delay)
+        if isinstance(response, tuple):
+            return _send(start_response, response)
+        return self.moto(environ, start_response)
+
+    def _intercept(self, state: SandboxState, environ: dict[str, Any], service: str | None,
+                   operation: str | None, body: bytes) -> Response | str | None:
+        if not service or not operation:
+            return None
+        name = f"{service}.{operation}"
+        access_key = access_key_of(environ) or ""
+        with state.lock:
+            session = state.root_sessions.get(access_key)
+        account_id = session.account_id if session else get_account_id_from(access_key)
+        state.count(name, account_id)
+        fault = state.take_fault(name)
+        if fault is not None:
+            if fault.drop:
+                return "drop"
+            return error_response(service, fault.code or "ServiceException", fault.message)
+        if state.throttled(service):
+            code, message = THROTTLING_CODES.get(service, ("Throttling", "Rate exceeded"))
+            return error_response(service, code, message)
+        if session is not None:
+            if session.expiration <= state.clock.now():
+                return error_response(service, EXPIRED.get(service, "ExpiredToken"),
+                                      "The security token included in the request is expired")
+            action = f"{service}:{operation}"
+            if action not in ROOT_TASKS[session.task] and action not in ALWAYS_ALLOWED:
+                arn = f"arn:aws:iam::{session.account_id}:root"
+                return error_response(service, ACCESS_DENIED.get(service, "AccessDenied"),
+                                      f"User: {arn} is not authorized to perform: {action} on "
+                                      f"resource: {arn} because no session policy allows the "
+                                      f"{action} action")
+        if service == "account":
+            return self._account(state, account_id, operation, body)
+        return None
+
+    def _account(self, state: SandboxState, caller: str, operation: str,
+                 body: bytes) -> Response:
+        """AWS Account Management: the name and creation date of an account."""
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = {}
+        target = params.get("AccountId") or caller
+        with state.lock:
+            owner = organizations.management_backend(target)
+            account = None
+            if owner is not None:
+                account = next((a for a in owner.accounts if a.id == target), None)
+            standalone = state.standalone.get(target)
+            if target != caller:
+                trusted = owner is not None and any(
+                    s["ServicePrincipal"] == "account.amazonaws.com" for s in owner.services)
+                if owner is None or owner.account_id != caller or account is None:
+                    return error_response("account", "AccessDeniedException",
+                                          "You don't have permissions to access this resource.")
+                if not trusted:
+                    return error_response(
+                        "account", "AccessDeniedException",
+                        "The management account can only be used with trusted access for "
+                        "account.amazonaws.com enabled in AWS Organizations.")
+            if operation == "PutAccountName":
+                name = params.get("AccountName") or ""
+                if not 1 <= len(name) <= 50:
+                    return error_response("account", "ValidationException",
+                                          "AccountName must be 1-50 characters.")
+                if account is not None:
+                    account.name = name
+                if standalone is not None:
+                    standalone["name"] = name
+                return 200, [("Content-Type", "application/json")], b""
+            if operation == "GetAccountInformation":
+                if account is not None:
+                    return json_response({"AccountId": target, "AccountName": account.name,
+                                          "AccountCreatedDate": account.create_time.isoformat()
+                                          + "Z"})
+                if standalone is not None:
+                    return json_response({"AccountId": target, "AccountName": standalone["name"],
+                                          "AccountCreatedDate": "2020-01-01T00:00:00Z"})
+                return error_response("account", "ResourceNotFoundException",
+                                      "The account was not found.")
+        return error_response("account", "ValidationException",
+                              f"The sandbox does not implement account:{operation}.")
+
+    @staticmethod
+    def _drop(environ: dict[str, Any]) -> None:
+        sock = environ.get("werkzeug.socket")
+        if sock is None:
+            return
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+__all__ = ["SandboxApp", "epoch"]

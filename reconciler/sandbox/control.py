@@ -1,0 +1,190 @@
+"""The sandbox's test controls, in Python and over HTTP.
+
+Tests drive what AWS would do on its own time or on its own terms: move the clock (invitations
+expire, creations finish), make the Nth call of an operation fail with a given AWS error or drop
+its connection, read per-operation call counters, and accept or decline an invitation as the
+invited account. ``Control`` works on a sandbox in this process; ``RemoteControl`` speaks the same
+operations over HTTP under ``/_orgsync/`` to a sandbox in another process (``orgsync sandbox``).
+
+HTTP API (JSON in and out):
+  GET  /_orgsync/info                     the published SandboxInfo
+  GET  /_orgsync/counters                 {"operations": {"organizations.ListAccounts": 3}, ...}
+  POST /_orgsync/counters/reset
+  POST /_orgsync/clock/advance            {"seconds": 86400}
+  POST /_orgsync/faults                   {"operation": "organizations.CreateAccount", "nth": 1,
+                                           "code": "ServiceException", "drop": false}
+  DELETE /_orgsync/faults
+  POST /_orgsync/handshakes/<id>/accept   (or /decline) as the invited account
+  POST /_orgsync/reset                    back to the seeded state
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+from reconciler.sandbox import organizations
+from reconciler.sandbox.protocol import Response
+from reconciler.sandbox.state import Fault
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.server import Sandbox
+
+
+class Control:
+    """Test controls for a sandbox running in this process (``sb.control``)."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the sandbox clock forward; transitions due by then happen on the next call."""
+        self._sandbox.state.clock.advance(seconds)
+        organizations.advance(self._sandbox.state)
+
+    def inject_fault(self, operation: str, *, code: str | None = None, nth: int = 1,
+                     message: str | None = None, drop: bool = False) -> None:
+        """Make the ``nth`` call (counted from now) of ``operation`` ("service.Operation", e.g.
+        "organizations.CreateAccount") fail with AWS error ``code``, or drop its connection."""
+        if "." not in operation:
+            raise ValueError("operation must be 'service.Operation', e.g. 'iam.GetRole'")
+        if not drop and not code:
+            raise ValueError("give an AWS error code, or drop=True")
+        if nth < 1:
+            raise ValueError("nth counts from 1")
+        state = self._sandbox.state
+        with state.lock:
+            state.faults.append(Fault(operation=operation, nth=nth, code=code, drop=drop,
+                                      message=message or f"Injected fault: {code}"))
+
+    def clear_faults(self) -> None:
+        with self._sandbox.state.lock:
+            self._sandbox.state.faults.clear()
+
+    def counters(self) -> dict[str, int]:
+        """Calls per "service.Operation" since the last reset."""
+        return dict(self._sandbox.state.counters_document()["operations"])
+
+    def calls(self, operation: str, *, account_id: str | None = None) -> int:
+        document = self._sandbox.state.counters_document()
+        if account_id is None:
+            return int(document["operations"].get(operation, 0))
+        return int(document["by_account"].get(f"{account_id}:{operation}", 0))
+
+    def reset_counters(self) -> None:
+        state = self._sandbox.state
+        with state.lock:
+            state.counters.clear()
+            state.account_counters.clear()
+
+    def accept_handshake(self, handshake_id: str) -> dict[str, Any]:
+        return self._respond(handshake_id, accept=True)
+
+    def decline_handshake(self, handshake_id: str) -> dict[str, Any]:
+        return self._respond(handshake_id, accept=False)
+
+    def _respond(self, handshake_id: str, *, accept: bool) -> dict[str, Any]:
+        state = self._sandbox.state
+        with state.lock:
+            handshake = state.handshakes.get(handshake_id)
+            if handshake is None or handshake.target_account_id is None:
+                raise KeyError(f"no handshake {handshake_id} with a sandbox account as target")
+            target = handshake.target_account_id
+        return organizations.respond(state, handshake_id, target, accept=accept)
+
+    def handle_http(self, environ: dict[str, Any]) -> Response:
+        method = environ.get("REQUEST_METHOD", "GET")
+        parts = environ.get("PATH_INFO", "").strip("/").split("/")[1:]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+            result = self._route(method, parts, body)
+        except (KeyError, ValueError, TypeError) as error:
+            return _json(400, {"error": str(error)})
+        except Exception as error:  # an AWS-shaped error from the handshake logic
+            return _json(400, {"error": str(error), "code": getattr(error, "code", None)})
+        if result is None:
+            return _json(404, {"error": f"no control operation {method} /{'/'.join(parts)}"})
+        return _json(200, result)
+
+    def _route(self, method: str, parts: list[str], body: dict[str, Any]) -> Any:
+        if parts == ["info"] and method == "GET":
+            return self._sandbox.info.to_document()
+        if parts == ["counters"] and method == "GET":
+            return self._sandbox.state.counters_document()
+        if parts == ["counters", "reset"] and method == "POST":
+            self.reset_counters()
+            return {}
+        if parts == ["clock", "advance"] and method == "POST":
+            self.advance_clock(float(body["seconds"]))
+            return {"now": self._sandbox.state.clock.time()}
+        if parts == ["faults"] and method == "POST":
+            self.inject_fault(str(body["operation"]), code=body.get("code"),
+                              nth=int(body.get("nth", 1)), message=body.get("message"),
+                              drop=bool(body.get("drop", False)))
+            return {}
+        if parts == ["faults"] and method == "DELETE":
+            self.clear_faults()
+            return {}
+        if len(parts) == 3 and parts[0] == "handshakes" and parts[2] in ("accept", "decline") \
+                and method == "POST":
+            return self._respond(parts[1], accept=parts[2] == "accept")
+        if parts == ["reset"] and method == "POST":
+            self._sandbox.reset()
+            return {}
+        return None
+
+
+def _json(status: int, document: Any) -> Response:
+    return status, [("Content-Type", "application/json")], json.dumps(document).encode()
+
+
+class RemoteControl:
+    """The same controls for a sandbox in another process, over HTTP."""
+
+    def __init__(self, endpoint_url: str, *, timeout: float = 10.0) -> None:
+        self._base = endpoint_url.rstrip("/") + "/_orgsync/"
+        self._timeout = timeout
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self._base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=self._timeout) as response:
+            return json.loads(response.read() or b"{}")
+
+    def info(self) -> dict[str, Any]:
+        return self._call("GET", "info")
+
+    def advance_clock(self, seconds: float) -> None:
+        self._call("POST", "clock/advance", {"seconds": seconds})
+
+    def inject_fault(self, operation: str, *, code: str | None = None, nth: int = 1,
+                     message: str | None = None, drop: bool = False) -> None:
+        self._call("POST", "faults", {"operation": operation, "code": code, "nth": nth,
+                                      "message": message, "drop": drop})
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def counters(self) -> dict[str, int]:
+        return dict(self._call("GET", "counters")["operations"])
+
+    def calls(self, operation: str, *, account_id: str | None = None) -> int:
+        document = self._call("GET", "counters")
+        if account_id is None:
+            return int(document["operations"].get(operation, 0))
+        return int(document["by_account"].get(f"{account_id}:{operation}", 0))
+
+    def reset_counters(self) -> None:
+        self._call("POST", "counters/reset", {})
+
+    def accept_handshake(self, handshake_id: str) -> dict[str, Any]:
+        return self._call("POST", f"handshakes/{handshake_id}/accept", {})
+
+    def decline_handshake(self, handshake_id: str) -> dict[str, Any]:
+        return self._call("POST", f"handshakes/{handshake_id}/decline", {})
+
+    def reset(self) -> None:
+        self._call("POST", "reset", {})

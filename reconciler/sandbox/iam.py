@@ -1,0 +1,259 @@
+"""IAM's centralized root access, which moto lacks.
+
+Adds the organizations features (RootCredentialsManagement, RootSessions) with their real
+prerequisite errors, and a root user per account whose password, access keys, signing certificates
+and MFA devices root sessions (``sts:AssumeRoot``) act on when they omit ``UserName``.
+``GetAccountSummary`` reports that root user truthfully for every caller.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from moto.core.responses import ActionResult, EmptyResult
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, IAMBackend
+from moto.iam.responses import IamResponse
+
+from reconciler.sandbox.common import aws_error, current_state
+from reconciler.sandbox.identity import identify
+from reconciler.sandbox.organizations import IAM_PRINCIPAL, management_backend
+from reconciler.sandbox.state import RootUser, SandboxState
+
+FEATURES = ("RootCredentialsManagement", "RootSessions")
+
+
+def _organization_checks(state: SandboxState, account_id: str, *,
+                         management_only: bool) -> tuple[str, Any]:
+    """(management account id, org) after AWS's prerequisite checks, else the AWS error."""
+    backend = management_backend(account_id)
+    if backend is None or backend.org is None:
+        raise aws_error("OrganizationNotFoundException",
+                        "The request failed because your organization was not found.")
+    if backend.account_id != account_id:
+        delegated = any(a.account.id == account_id and IAM_PRINCIPAL in a.services
+                        for a in backend.admins)
+        if management_only:
+            raise aws_error("CallerIsNotManagementAccountException",
+                            "The request failed because the caller is not the management "
+                            "account of the organization.")
+        if not delegated:
+            raise aws_error("AccountNotManagementOrDelegatedAdministratorException",
+                            "The request failed because the account is not the management "
+                            "account or delegated administrator account for centralized root "
+                            "access.")
+    if backend.org.feature_set != "ALL":
+        raise aws_error("OrganizationNotInAllFeaturesModeException",
+                        "The request failed because your organization does not have all "
+                        "features enabled.")
+    if not any(s["ServicePrincipal"] == IAM_PRINCIPAL for s in backend.services):
+        raise aws_error("ServiceAccessNotEnabledException",
+                        "The request failed because trusted access isn't enabled for AWS "
+                        "Identity and Access Management in AWS Organizations.")
+    return backend.account_id, backend.org
+
+
+def _features_result(state: SandboxState, management_id: str, org: Any) -> ActionResult:
+    with state.lock:
+        enabled = [f for f in FEATURES if f in state.org_features[management_id]]
+    return ActionResult({"OrganizationId": org.id, "EnabledFeatures": enabled})
+
+
+def _feature_handler(feature: str | None, *, enable: bool) -> Callable[[IamResponse], Any]:
+    def handler(self: IamResponse) -> ActionResult:
+        state = current_state()
+        management_id, org = _organization_checks(
+            state, self.current_account, management_only=enable and feature is not None)
+        if feature is not None:
+            with state.lock:
+                features = state.org_features[management_id]
+                if enable:
+                    features.add(feature)
+                else:
+                    features.discard(feature)
+        return _features_result(state, management_id, org)
+    return handler
+
+
+def root_user(state: SandboxState, account_id: str) -> RootUser:
+    with state.lock:
+        return state.root_users.setdefault(account_id, RootUser(account_id=account_id))
+
+
+def _root_target(self: IamResponse) -> RootUser | None:
+    """The root user this call acts on: only root sessions that omit UserName."""
+    state = current_state()
+    if self._get_param("UserName"):
+        return None
+    caller = identify(state, self.get_access_key())
+    if caller.kind != "root-session":
+        return None
+    return root_user(state, caller.account_id)
+
+
+def _no_entity(message: str) -> Exception:
+    return aws_error("NoSuchEntity", message)
+
+
+def _wrap(name: str, root_handler: Callable[[IamResponse, RootUser], Any]) -> None:
+    original = getattr(IamResponse, f"_orgsync_original_{name}", None) or getattr(IamResponse,
+                                                                                   name)
+    setattr(IamResponse, f"_orgsync_original_{name}", original)
+
+    def handler(self: IamResponse) -> Any:
+        root = _root_target(self)
+        if root is None:
+            return original(self)
+        with current_state().lock:
+            return root_handler(self, root)
+    setattr(IamResponse, name, handler)
+
+
+def _get_login_profile(self: IamResponse, root: RootUser) -> ActionResult:
+    if root.password_created is None:
+        raise _no_entity(f"Login Profile for User {root.account_id} cannot be found.")
+    return ActionResult({"LoginProfile": {"UserName": root.account_id,
+                                          "CreateDate": root.password_created,
+                                          "PasswordResetRequired": False}})
+
+
+def _create_login_profile(self: IamResponse, root: RootUser) -> ActionResult:
+    if self._get_param("Password"):
+        raise aws_error("InvalidInput", "A root session can only allow password recovery: "
+                                        "omit Password.")
+    if root.password_created is not None:
+        raise aws_error("EntityAlreadyExists",
+                        f"Login Profile for user {root.account_id} already exists.")
+    root.password_created = current_state().clock.now()
+    return ActionResult({"LoginProfile": {"UserName": root.account_id,
+                                          "CreateDate": root.password_created,
+                                          "PasswordResetRequired": False}})
+
+
+def _delete_login_profile(self: IamResponse, root: RootUser) -> EmptyResult:
+    if root.password_created is None:
+        raise _no_entity(f"Login Profile for User {root.account_id} cannot be found.")
+    root.password_created = None
+    return EmptyResult()
+
+
+def _list_access_keys(self: IamResponse, root: RootUser) -> ActionResult:
+    return ActionResult({"AccessKeyMetadata": [
+        {"AccessKeyId": k.access_key_id, "Status": k.status, "CreateDate": k.created}
+        for k in root.access_keys], "IsTruncated": False})
+
+
+def _delete_access_key(self: IamResponse, root: RootUser) -> EmptyResult:
+    key_id = self._get_param("AccessKeyId")
+    before = len(root.access_keys)
+    root.access_keys = [k for k in root.access_keys if k.access_key_id != key_id]
+    if len(root.access_keys) == before:
+        raise _no_entity(f"The Access Key with id {key_id} cannot be found.")
+    return EmptyResult()
+
+
+def _list_signing_certificates(self: IamResponse, root: RootUser) -> ActionResult:
+    return ActionResult({"Certificates": [
+        {"UserName": root.account_id, "CertificateId": c.certificate_id,
+         "CertificateBody": c.body, "Status": c.status, "UploadDate": c.created}
+        for c in root.signing_certificates], "IsTruncated": False})
+
+
+def _delete_signing_certificate(self: IamResponse, root: RootUser) -> EmptyResult:
+    cert_id = self._get_param("CertificateId")
+    before = len(root.signing_certificates)
+    root.signing_certificates = [c for c in root.signing_certificates
+                                 if c.certificate_id != cert_id]
+    if len(root.signing_certificates) == before:
+        raise _no_entity(f"The Certificate with id {cert_id} cannot be found.")
+    return EmptyResult()
+
+
+def _list_mfa_devices(self: IamResponse, root: RootUser) -> ActionResult:
+    return ActionResult({"MFADevices": [
+        {"UserName": root.account_id, "SerialNumber": d.serial_number, "EnableDate": d.enabled}
+        for d in root.mfa_devices if d.active], "IsTruncated": False})
+
+
+def _deactivate_mfa_device(self: IamResponse, root: RootUser) -> EmptyResult:
+    serial = self._get_param("SerialNumber")
+    device = next((d for d in root.mfa_devices if d.serial_number == serial and d.active), None)
+    if device is None:
+        raise _no_entity(f"MFA Device with serial number {serial} does not exist.")
+    device.active = False
+    return EmptyResult()
+
+
+def _delete_virtual_mfa_device(self: IamResponse, root: RootUser) -> EmptyResult:
+    serial = self._get_param("SerialNumber")
+    device = next((d for d in root.mfa_devices if d.serial_number == serial), None)
+    if device is None:
+        raise _no_entity(f"VirtualMFADevice with serial number {serial} doesn't exist.")
+    if device.active:
+        raise aws_error("DeleteConflict", "MFA device is still in use.")
+    root.mfa_devices.remove(device)
+    return EmptyResult()
+
+
+def _get_account_summary(self: IamResponse) -> ActionResult:
+    original = IamResponse._orgsync_original_get_account_summary  # type: ignore[attr-defined]
+    result = original(self)
+    state = current_state()
+    with state.lock:
+        flags = root_user(state, self.current_account).summary()
+    result.result["SummaryMap"].update(flags)
+    return result
+
+
+@lru_cache(maxsize=1)
+def _aws_managed_prototypes() -> tuple[AWSManagedPolicy, ...]:
+    data = json.loads(aws_managed_policies_data)
+    return tuple(AWSManagedPolicy.from_data(name, "000000000000", "us-east-1", document)
+                 for name, document in data.items())
+
+
+def _init_aws_policies(self: IAMBackend) -> list[Any]:
+    """Every account sees AWS's managed policies (AdministratorAccess, ...), as in AWS. They
+    are copied from prototypes built once, so that a new account costs milliseconds."""
+    if self.partition != "aws":  # moto looks keys up in every partition: keep those cheap
+        return []
+    result = []
+    for prototype in _aws_managed_prototypes():
+        policy = copy.copy(prototype)
+        policy.__dict__ = {k: v.copy() if isinstance(v, (list, dict)) else v
+                           for k, v in prototype.__dict__.items()}
+        policy.account_id = self.account_id
+        result.append(policy)
+    return result
+
+
+def install() -> None:
+    """Patch moto's IAM (idempotent)."""
+    setattr(IAMBackend, "_init_aws_policies", _init_aws_policies)  # noqa: B010
+    setattr(IamResponse, "list_organizations_features",  # noqa: B010
+            _feature_handler(None, enable=False))
+    for feature in FEATURES:
+        suffix = "root_credentials_management" if feature == "RootCredentialsManagement" \
+            else "root_sessions"
+        setattr(IamResponse, f"enable_organizations_{suffix}",
+                _feature_handler(feature, enable=True))
+        setattr(IamResponse, f"disable_organizations_{suffix}",
+                _feature_handler(feature, enable=False))
+    _wrap("get_login_profile", _get_login_profile)
+    _wrap("create_login_profile", _create_login_profile)
+    _wrap("delete_login_profile", _delete_login_profile)
+    _wrap("list_access_keys", _list_access_keys)
+    _wrap("delete_access_key", _delete_access_key)
+    _wrap("list_signing_certificates", _list_signing_certificates)
+    _wrap("delete_signing_certificate", _delete_signing_certificate)
+    _wrap("list_mfa_devices", _list_mfa_devices)
+    _wrap("deactivate_mfa_device", _deactivate_mfa_device)
+    _wrap("delete_virtual_mfa_device", _delete_virtual_mfa_device)
+    if not hasattr(IamResponse, "_orgsync_original_get_account_summary"):
+        IamResponse._orgsync_original_get_account_summary = (  # type: ignore[attr-defined]
+            IamResponse.get_account_summary)
+    setattr(IamResponse, "get_account_summary", _get_account_summary)  # noqa: B010

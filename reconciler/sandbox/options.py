@@ -1,0 +1,126 @@
+"""What a sandbox is started with and what it tells its users.
+
+Kept apart from the server so that tests, the demo and the CLI can build options and read the
+published info (CONTRACT.md section 5) without importing moto. Every identity the sandbox seeds
+is derived from fixed strings, so ids, emails and keys are the same in every run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MANAGEMENT_ACCOUNT_ID = "123456789012"
+MANAGEMENT_ACCOUNT_NAME = "management"
+MANAGEMENT_ACCOUNT_EMAIL = "aws+management@example.com"
+ADMIN_USER_NAME = "admin"
+REGION = "us-east-1"
+
+_NAMED_STANDALONE = (
+    ("210987654321", "legacy-analytics", "aws+legacy-analytics@example.com"),
+    ("310987654321", "acquired-startup", "aws+acquired@example.com"),
+    ("410987654321", "partner-sandbox", "aws+partner@example.com"),
+)
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.sha256("\x00".join(("orgsync-sandbox", *parts)).encode()).digest()
+
+
+def stable_access_key_id(account_id: str, *, purpose: str = "admin") -> str:
+    """A 20-character AKIA key id that is the same in every run (moto needs [A-Z0-9]{20})."""
+    return "AKIA" + base64.b32encode(_digest("key", account_id, purpose)).decode()[:16]
+
+
+def stable_secret_access_key(account_id: str, *, purpose: str = "admin") -> str:
+    return base64.b64encode(_digest("secret", account_id, purpose)).decode()[:40]
+
+
+@dataclass(frozen=True)
+class StandaloneAccount:
+    """An AWS account outside the organization, with credentials that act inside it."""
+
+    id: str
+    name: str
+    email: str
+    access_key_id: str
+    secret_access_key: str
+
+
+def standalone_accounts(count: int) -> list[StandaloneAccount]:
+    """The seeded standalone accounts: the three named ones first, then ``standalone-<i>``."""
+    result = []
+    for i in range(1, count + 1):
+        if i <= len(_NAMED_STANDALONE):
+            account_id, name, email = _NAMED_STANDALONE[i - 1]
+        else:
+            account_id, name = f"5{i:011d}", f"standalone-{i}"
+            email = f"aws+standalone-{i}@example.com"
+        result.append(StandaloneAccount(
+            id=account_id, name=name, email=email,
+            access_key_id=stable_access_key_id(account_id),
+            secret_access_key=stable_secret_access_key(account_id),
+        ))
+    return result
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    """How a sandbox behaves; every field has the CLI's default."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    standalone_accounts: int = 3
+    latency_ms: float = 0.0
+    throttle: dict[str, float] = field(default_factory=dict)  # service -> requests per second
+    create_delay_s: float = 0.0
+    close_delay_s: float = 0.0
+    auto_accept_invites: bool = False
+    close_quota: int | None = None  # None: 10% of member accounts, between 10 and 1,000
+    max_concurrent_creates: int = 5
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """What a running sandbox publishes (the ``--info-file`` JSON, CONTRACT.md section 5)."""
+
+    endpoint_url: str
+    region: str
+    management_account_id: str
+    access_key_id: str
+    secret_access_key: str
+    standalone_accounts: list[StandaloneAccount]
+
+    def to_document(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> SandboxInfo:
+        accounts = [StandaloneAccount(**a) for a in document.get("standalone_accounts", [])]
+        return cls(
+            endpoint_url=document["endpoint_url"], region=document["region"],
+            management_account_id=document["management_account_id"],
+            access_key_id=document["access_key_id"],
+            secret_access_key=document["secret_access_key"], standalone_accounts=accounts,
+        )
+
+
+def parse_throttle(values: list[str] | tuple[str, ...]) -> dict[str, float]:
+    """``["organizations=2", "iam=10"]`` -> ``{"organizations": 2.0, "iam": 10.0}``."""
+    result: dict[str, float] = {}
+    for value in values:
+        service, sep, rate = value.partition("=")
+        service = service.strip().lower()
+        if not sep or service not in ("organizations", "iam", "sts", "account"):
+            raise ValueError(f"--throttle {value!r}: expected SERVICE=RPS with SERVICE one of "
+                             "organizations, iam, sts, account")
+        try:
+            rps = float(rate)
+        except ValueError:
+            raise ValueError(f"--throttle {value!r}: RPS must be a number") from None
+        if rps <= 0:
+            raise ValueError(f"--throttle {value!r}: RPS must be greater than 0")
+        result[service] = rps
+    return result
