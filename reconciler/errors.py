@@ -26,7 +26,12 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        return f"{self.file}:{self.line}:{self.column}: {where}{self.message}"
+        return _one_line(f"{self.file}:{self.line}:{self.column}: {where}{self.message}")
+
+
+def _one_line(text: str) -> str:
+    """Keep a diagnostic on one line even when a key or value in the file holds line breaks."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ConfigError(OrgsyncError):

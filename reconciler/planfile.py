@@ -1,0 +1,149 @@
+"""Saved plans: what a reviewer approved, in a file apply can trust.
+
+A saved plan is the canonical plan document plus what apply needs to refuse the wrong thing:
+the exact desired-state text it was planned from (and its digest), a fingerprint of everything
+observed (the reviewer approved the whole picture, so any change in AWS makes the plan stale),
+and a checksum over all of it so that an altered file is refused. With ``ORGSYNC_PLAN_KEY`` set
+the checksum is an HMAC, so only holders of the key can produce a plan apply accepts.
+
+Nothing secret goes in: the plan holds names, ids, policies and the desired file, never
+credentials; the HMAC key itself is never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from reconciler import __version__
+from reconciler.errors import Refusal
+from reconciler.model import DesiredState
+from reconciler.observed import ObservedState
+from reconciler.plan import FORMAT_VERSION, Plan
+
+KEY_ENV = "ORGSYNC_PLAN_KEY"
+SAVED_KEYS = ("orgsync_version", "created_at", "desired", "observed_fingerprint", "checksum")
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A saved plan, verified: the plan and what it was made from."""
+
+    plan: Plan
+    document: Mapping[str, Any]  # the plan document as saved (without the planfile keys)
+    desired_text: str
+    desired_file: str
+    desired_sha256: str
+    observed_fingerprint: str
+    created_at: str
+    orgsync_version: str
+
+
+def _canonical(data: Mapping[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _checksum(data: Mapping[str, Any], key: str | None) -> str:
+    payload = _canonical({k: v for k, v in data.items() if k != "checksum"})
+    if key:
+        return "hmac-sha256:" + hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
+    return "sha256:" + hashlib.sha256(payload).hexdigest()
+
+
+def _key() -> str | None:
+    return os.environ.get(KEY_ENV) or None
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build(*, plan: Plan, desired: DesiredState, desired_text: str, observed: ObservedState,
+          created_at: str | None = None) -> dict[str, Any]:
+    """The saved-plan document (what ``save`` writes)."""
+    document = plan.to_document()
+    for key in SAVED_KEYS:
+        document.pop(key, None)
+    document.update({
+        "orgsync_version": __version__,
+        "created_at": created_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "desired": {"file": desired.source_file, "sha256": sha256_text(desired_text),
+                    "content": desired_text},
+        "observed_fingerprint": observed.fingerprint(),
+    })
+    document["checksum"] = _checksum(document, _key())
+    return document
+
+
+def save(path: str | os.PathLike[str], *, plan: Plan, desired: DesiredState, desired_text: str,
+         observed: ObservedState) -> None:
+    """Write the plan to ``path`` (atomically: a reader never sees half a plan)."""
+    document = build(plan=plan, desired=desired, desired_text=desired_text, observed=observed)
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_text(json.dumps(document, indent=2, sort_keys=True,
+                                        ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise Refusal(f"cannot write the plan file {path}: {error.strerror or error}") from None
+
+
+def load(path: str | os.PathLike[str]) -> SavedPlan:
+    """Read and verify a saved plan; refuse (``Refusal``) one that is unreadable or altered."""
+    name = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise Refusal(f"cannot read the plan file {name}: {reason}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise Refusal(f"the plan file {name} is not a saved plan (invalid JSON at line "
+                      f"{error.lineno})") from None
+    if not isinstance(data, dict) or not all(k in data for k in SAVED_KEYS):
+        raise Refusal(f"the plan file {name} is not a saved orgsync plan (missing "
+                      "checksum or plan data)")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise Refusal(f"the plan file {name} has format version {data.get('format_version')!r}; "
+                      f"this orgsync reads version {FORMAT_VERSION}")
+    _verify(name, data)
+    desired = data["desired"]
+    if not isinstance(desired, dict) or sha256_text(str(desired.get("content", ""))) != \
+            desired.get("sha256"):
+        raise Refusal(f"the plan file {name} was altered: its desired-state content does not "
+                      "match its digest")
+    plan_document = {k: v for k, v in data.items() if k not in SAVED_KEYS}
+    try:
+        plan = Plan.from_document(plan_document)
+    except (KeyError, TypeError, ValueError) as error:
+        raise Refusal(f"the plan file {name} is not a valid plan ({type(error).__name__}: "
+                      f"{error})") from None
+    return SavedPlan(
+        plan=plan, document=plan_document, desired_text=str(desired["content"]),
+        desired_file=str(desired.get("file", "")), desired_sha256=str(desired["sha256"]),
+        observed_fingerprint=str(data["observed_fingerprint"]),
+        created_at=str(data["created_at"]), orgsync_version=str(data["orgsync_version"]))
+
+
+def _verify(name: str, data: Mapping[str, Any]) -> None:
+    stored = str(data.get("checksum", ""))
+    key = _key()
+    if stored.startswith("hmac-sha256:") and key is None:
+        raise Refusal(f"the plan file {name} is signed: set {KEY_ENV} to the key it was "
+                      "saved with")
+    if key is not None and not stored.startswith("hmac-sha256:"):
+        raise Refusal(f"the plan file {name} is not signed, but {KEY_ENV} is set: refusing an "
+                      "unsigned plan")
+    if not hmac.compare_digest(stored, _checksum(data, key)):
+        raise Refusal(f"the plan file {name} was altered after it was saved (checksum "
+                      "mismatch)" + (f", or signed with another {KEY_ENV}" if key else ""))

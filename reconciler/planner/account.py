@@ -1,0 +1,124 @@
+"""Member accounts: create, invite, rename/move/retag, close; and which accounts are unmanaged.
+
+An account's identity is its id when the file gives one, else its email (see ``context``). Closing
+is only ever explicit (``state: closed``) and is the one destructive account action; an account
+already closed, suspended or gone is never re-created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler.plan import Action, AttributeDiff, Change, Deferred, Unmanaged
+from reconciler.planner.context import AccountMatch, PlanContext
+
+
+def _tags(values: Mapping[str, str] | None) -> dict[str, str] | None:
+    return None if values is None else dict(sorted(values.items()))
+
+
+def _billing(value: bool | None) -> str | None:
+    return None if value is None else ("ALLOW" if value else "DENY")
+
+
+def plan_account_creation(ctx: PlanContext) -> None:
+    """``create`` and ``invite`` changes, and the deferrals of accounts AWS is working on."""
+    for name in sorted(ctx.matches):
+        match = ctx.matches[name]
+        spec = match.spec
+        ou_dependency = ctx.needs(f"ou.{spec.ou}")
+        if match.disposition == "create":
+            ctx.changes.append(Change(
+                kind="account", key=name, action=Action.CREATE, before=None,
+                after={
+                    "name": spec.name, "email": spec.email, "ou": spec.ou,
+                    "tags": _tags(spec.tags),
+                    "iam_user_access_to_billing": _billing(spec.iam_user_access_to_billing),
+                    "role_name": spec.access_role.name,
+                },
+                reason=match.reason, depends_on=ou_dependency,
+            ))
+        elif match.disposition == "invite":
+            ctx.changes.append(Change(
+                kind="account", key=name, action=Action.INVITE, before=None,
+                after={"id": spec.id, "email": spec.email, "name": spec.name, "ou": spec.ou,
+                       "tags": _tags(spec.tags)},
+                reason=match.reason, depends_on=ou_dependency,
+            ))
+        elif match.disposition == "deferred" and match.waiting_for:
+            ctx.deferred.append(Deferred(match.address, match.waiting_for))
+
+
+def _shape(match: AccountMatch, *, desired: bool) -> dict[str, object]:
+    observed = match.observed
+    assert observed is not None
+    spec = match.spec
+    managed_tags = spec.tags is not None
+    if desired:
+        return {"id": observed.id, "name": spec.name, "ou": spec.ou,
+                "tags": _tags(spec.tags) if managed_tags else None}
+    return {"id": observed.id, "name": observed.name, "ou": observed.ou_path,
+            "tags": _tags(observed.tags or {}) if managed_tags else None}
+
+
+def plan_account_updates(ctx: PlanContext) -> None:
+    """Rename, move and retag accounts that exist (``present``)."""
+    for name in sorted(ctx.matches):
+        match = ctx.matches[name]
+        if match.disposition != "present":
+            continue
+        before = _shape(match, desired=False)
+        after = _shape(match, desired=True)
+        if before == after:
+            continue
+        diff: list[AttributeDiff] = []
+        what: list[str] = []
+        if before["name"] != after["name"]:
+            diff.append(AttributeDiff("name", before["name"], after["name"]))
+            what.append("renamed")
+        if before["ou"] != after["ou"]:
+            diff.append(AttributeDiff("ou", before["ou"], after["ou"]))
+            what.append("moved")
+        old_tags = before["tags"] or {}
+        new_tags = after["tags"] or {}
+        assert isinstance(old_tags, dict) and isinstance(new_tags, dict)
+        for tag in sorted(set(old_tags) | set(new_tags)):
+            if old_tags.get(tag) != new_tags.get(tag):
+                diff.append(AttributeDiff(f"tags.{tag}", old_tags.get(tag), new_tags.get(tag)))
+        if old_tags != new_tags:
+            what.append("tags differ")
+        ctx.changes.append(Change(
+            kind="account", key=name, action=Action.UPDATE, before=before, after=after,
+            diff=tuple(diff), reason=", ".join(what),
+            depends_on=ctx.needs(f"ou.{match.spec.ou}"),
+        ))
+
+
+def plan_account_closures(ctx: PlanContext) -> None:
+    for name in sorted(ctx.matches):
+        match = ctx.matches[name]
+        if match.disposition != "close" or match.observed is None:
+            continue
+        observed = match.observed
+        if ctx.is_management(match):
+            ctx.errors.append(f"account {name}: the management account cannot be closed")
+            continue
+        ctx.changes.append(Change(
+            kind="account", key=name, action=Action.CLOSE,
+            before={"id": observed.id, "name": observed.name, "email": observed.email,
+                    "state": observed.state},
+            after={"id": observed.id, "state": "closed"},
+            diff=(AttributeDiff("state", observed.state, "closed"),),
+            reason="state: closed in the file (reinstatement only through AWS Support, within "
+                   "90 days)",
+            destructive=True,
+        ))
+
+
+def unmanaged_accounts(ctx: PlanContext) -> list[Unmanaged]:
+    described = {m.observed.id for m in ctx.matches.values() if m.observed is not None}
+    return [
+        Unmanaged(kind="account", id=account.id, name=account.name)
+        for account in sorted(ctx.observed.accounts, key=lambda a: a.id)
+        if account.id not in described
+    ]

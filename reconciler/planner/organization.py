@@ -1,0 +1,62 @@
+"""The organization itself: IAM trusted access and the centralized root access features.
+
+Only what the file manages is compared: ``root_credentials.features`` when given. Root policies of
+member accounts need ``RootCredentialsManagement``; planning says so when it is missing instead of
+letting apply fail halfway.
+"""
+
+from __future__ import annotations
+
+from reconciler.plan import Action, AttributeDiff, Change
+from reconciler.planner.context import PlanContext
+
+ADDRESS = "organization.organization"
+
+
+def plan_organization(ctx: PlanContext) -> None:
+    desired = ctx.desired.root_credentials
+    observed = ctx.observed
+    observed_features = sorted(observed.root_features or [])
+    managed_roots = [
+        m for m in ctx.matches.values()
+        if m.usable and m.spec.root_credentials != "unmanaged" and not ctx.is_management(m)
+    ]
+    if desired.features is None:
+        if managed_roots and observed.root_features is not None and \
+                "RootCredentialsManagement" not in observed_features:
+            ctx.errors.append(
+                "root_credentials: accounts with a root policy (e.g. "
+                f"{managed_roots[0].spec.name}) need the organization feature "
+                "RootCredentialsManagement, which is not enabled; add it to "
+                "root_credentials.features")
+        return
+    wanted_features = sorted(set(desired.features))
+    if wanted_features and observed.organization.feature_set != "ALL":
+        ctx.errors.append(
+            "root_credentials.features: centralized root access needs an organization with all "
+            f"features enabled (this one has {observed.organization.feature_set})")
+        return
+    if managed_roots and "RootCredentialsManagement" not in wanted_features:
+        ctx.errors.append(
+            "root_credentials: accounts with a root policy (e.g. "
+            f"{managed_roots[0].spec.name}) need RootCredentialsManagement in "
+            "root_credentials.features")
+    before: dict[str, object] = {"root_features": observed_features}
+    after: dict[str, object] = {"root_features": wanted_features}
+    if wanted_features:
+        before["trusted_access_iam"] = observed.trusted_access_iam
+        after["trusted_access_iam"] = True
+    if before == after and observed.root_features is not None:
+        return
+    diff = tuple(
+        AttributeDiff(key, before.get(key), after[key])
+        for key in sorted(after) if before.get(key) != after[key]
+    )
+    if not diff:  # features unreadable and nothing wanted: enabling trusted access is not asked
+        return
+    ctx.changes.append(Change(
+        kind="organization", key="organization", action=Action.UPDATE,
+        before=before, after=after, diff=diff,
+        reason="root access features differ" if wanted_features != observed_features
+        else "IAM trusted access is off",
+    ))

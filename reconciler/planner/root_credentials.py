@@ -1,0 +1,81 @@
+"""Root-user credentials of member accounts, through centralized root access (``sts:AssumeRoot``).
+
+``absent``: no password, access keys, signing certificates or MFA devices; ``password_recovery``:
+no standing credentials (keys, certificates) but a login profile so the root email owner can
+recover a password; MFA untouched. Deleting anything is destructive and shown as such.
+"""
+
+from __future__ import annotations
+
+from reconciler.plan import JSON, Action, AttributeDiff, Change, Deferred
+from reconciler.planner.context import AccountMatch, PlanContext
+from reconciler.planner.organization import ADDRESS as ORGANIZATION
+
+_FIELDS = ("password", "access_keys", "signing_certificates", "mfa")
+
+
+def _after(match: AccountMatch, policy_name: str, mfa: bool | None) -> dict[str, JSON]:
+    recovery = policy_name == "password_recovery"
+    return {
+        "account_id": match.id_expr,
+        "policy": policy_name,
+        "password": recovery,
+        "access_keys": False,
+        "signing_certificates": False,
+        "mfa": mfa if recovery else False,
+    }
+
+
+def plan_root_credentials(ctx: PlanContext) -> None:
+    for name in sorted(ctx.matches):
+        match = ctx.matches[name]
+        wanted = match.spec.root_credentials
+        if wanted == "unmanaged" or match.spec.state != "active" or ctx.is_management(match):
+            continue
+        address = f"root_credentials.{name}"
+        if match.disposition == "deferred":
+            ctx.deferred.append(Deferred(address, f"{match.address}: {match.waiting_for}"))
+            continue
+        if match.disposition == "invite":
+            ctx.deferred.append(Deferred(
+                address, f"the invitation of {match.address} (planned now) to be accepted"))
+            continue
+        if match.disposition == "create":
+            after = _after(match, wanted, None)
+            ctx.changes.append(Change(
+                kind="root_credentials", key=name, action=Action.UPDATE, before=None,
+                after=after, reason=f"new account: ensure root policy {wanted}",
+                depends_on=ctx.needs(ORGANIZATION, match.address)))
+            continue
+        if match.disposition != "present":
+            continue
+        observed = ctx.observed.root_credentials.get(match.id_expr)
+        if observed is None or observed.error is not None:
+            why = observed.error if observed is not None and observed.error else "not read"
+            after = _after(match, wanted, None)
+            ctx.changes.append(Change(
+                kind="root_credentials", key=name, action=Action.UPDATE, before=None,
+                after=after, destructive=True,
+                reason=f"root credentials unknown ({why}); ensure root policy {wanted} (may "
+                       "delete root credentials)",
+                depends_on=ctx.needs(ORGANIZATION)))
+            continue
+        before: dict[str, JSON] = {"account_id": observed.account_id,
+                                   "password": observed.password,
+                                   "access_keys": observed.access_keys,
+                                   "signing_certificates": observed.signing_certificates,
+                                   "mfa": observed.mfa}
+        after = _after(match, wanted, observed.mfa)
+        diff = tuple(AttributeDiff(f, before[f], after[f]) for f in _FIELDS
+                     if before[f] != after[f])
+        if not diff:
+            continue
+        deleted = [d.path for d in diff if d.before and not d.after]
+        created = [d.path for d in diff if not d.before and d.after]
+        what = ([f"delete {', '.join(deleted)}"] if deleted else []) + \
+               ([f"create {', '.join(created)}"] if created else [])
+        ctx.changes.append(Change(
+            kind="root_credentials", key=name, action=Action.UPDATE, before=before, after=after,
+            diff=diff, destructive=bool(deleted),
+            reason=f"root policy {wanted}: {'; '.join(what)}",
+            depends_on=ctx.needs(ORGANIZATION)))

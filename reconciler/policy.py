@@ -1,0 +1,451 @@
+"""IAM policy documents: what orgsync wants them to say, and whether AWS already says it.
+
+IAM rewrites what it stores: an account id principal comes back as ``arn:aws:iam::ID:root``, a
+one-item list as a scalar, statements in another order, ``Sid``/``Version`` added or dropped, action
+names in another case. Comparing raw documents would make every plan show changes that are not
+changes (the classic bug of older tools), so the planner compares ``normalize``d documents only.
+
+This module also builds the documents orgsync writes: the access role's trust policy and a group's
+grant policies, packed within IAM's size quotas (IAM counts the minified JSON without whitespace).
+It is pure: no AWS calls, no boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconciler.model import ADMINISTRATOR_ACCESS
+from reconciler.plan import AttributeDiff
+
+JSON = Any
+
+POLICY_VERSION = "2012-10-17"
+INLINE_GRANT_POLICY = "orgsync-assume"
+INLINE_GROUP_QUOTA = 5_120  # all inline policies of a group, together
+MANAGED_POLICY_QUOTA = 6_144  # one managed policy
+MANAGED_PER_GROUP_QUOTA = 10  # managed policies attached to one group
+# Buckets (same role name and conditions) with more accounts than this name the accounts in an
+# ``aws:ResourceAccount`` condition instead of one role ARN each: still specific accounts, 15
+# characters per account instead of ~45, which is what lets a group reach ~1,000 accounts.
+EXPLICIT_ARN_LIMIT = 10
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_PLACEHOLDER = re.compile(r"\$\{account\.[^}]+\.id\}")
+_PLACEHOLDER_SIZE = "000000000000"  # a placeholder stands for 12 digits once the account exists
+
+
+# --------------------------------------------------------------------------------------------
+# Normalization
+
+
+def normalize(document: Mapping[str, JSON] | None, *,
+              fold_case: bool = True) -> dict[str, JSON] | None:
+    """A canonical form of a policy document: equivalent documents give equal results.
+
+    Dropped: ``Version``, ``Id``, ``Sid``. Canonicalized: scalar vs list, order of statements,
+    actions, resources and condition values, case of action names and condition keys, account-id
+    principals vs their root ARN, ``"*"`` vs ``{"AWS": "*"}``, boolean and number condition values
+    vs their strings. Duplicate statements collapse. ``fold_case=False`` keeps the case of action
+    names and condition keys (for showing a difference to a person, not for comparing).
+    """
+    if document is None:
+        return None
+    raw = document.get("Statement", [])
+    statements = [raw] if isinstance(raw, Mapping) else list(raw)
+    normalized = [_normalize_statement(s, fold_case=fold_case)
+                  for s in statements if isinstance(s, Mapping)]
+    unique = {_canonical_json(s): s for s in normalized}
+    return {"Statement": [unique[k] for k in sorted(unique)]}
+
+
+def canonical(document: Mapping[str, JSON] | None) -> dict[str, JSON] | None:
+    """The form to compare documents in: ``normalize``, then every statement split into one
+    statement per (action, resource, principal), duplicates removed.
+
+    Statements that differ only in their actions, resources or principals are then equal to their
+    union (``{A, R1} + {A, R2}`` is ``{A, [R1, R2]}``), which IAM treats the same. ``NotAction``,
+    ``NotResource`` and ``NotPrincipal`` are not split (their lists are one negated set).
+    """
+    normalized = normalize(document)
+    if normalized is None:
+        return None
+    atoms: dict[str, dict[str, JSON]] = {}
+    for statement in normalized["Statement"]:
+        for atom in _atoms(statement):
+            atoms.setdefault(_canonical_json(atom), atom)
+    return {"Statement": [atoms[k] for k in sorted(atoms)]}
+
+
+def _atoms(statement: Mapping[str, JSON]) -> list[dict[str, JSON]]:
+    actions = statement.get("Action")
+    resources = statement.get("Resource")
+    principal = statement.get("Principal")
+    action_options: list[JSON] = [[a] for a in actions] if isinstance(actions, list) and actions \
+        else [actions]
+    resource_options: list[JSON] = [[r] for r in resources] \
+        if isinstance(resources, list) and resources else [resources]
+    if isinstance(principal, Mapping) and principal:
+        principal_options: list[JSON] = [
+            {kind: [value]} for kind, values in principal.items() for value in _as_list(values)]
+    else:
+        principal_options = [principal]
+    result: list[dict[str, JSON]] = []
+    for action in action_options:
+        for resource in resource_options:
+            for who in principal_options:
+                atom = dict(statement)
+                for key, value in (("Action", action), ("Resource", resource),
+                                   ("Principal", who)):
+                    if key in statement:
+                        atom[key] = value
+                result.append(atom)
+    return result
+
+
+def equivalent(a: Mapping[str, JSON] | None, b: Mapping[str, JSON] | None) -> bool:
+    """True when two policy documents mean the same thing (compared in ``canonical`` form)."""
+    return canonical(a) == canonical(b)
+
+
+def _as_list(value: JSON) -> list[JSON]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _scalar_text(value: JSON) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _principal_value(kind: str, value: str) -> str:
+    if kind == "AWS" and _ACCOUNT_ID.match(value):
+        return f"arn:aws:iam::{value}:root"
+    return value
+
+
+def _normalize_principal(principal: JSON) -> JSON:
+    if principal == "*":
+        return {"AWS": ["*"]}
+    if not isinstance(principal, Mapping):
+        return principal
+    return {
+        str(kind): sorted({_principal_value(str(kind), _scalar_text(v)) for v in _as_list(values)})
+        for kind, values in sorted(principal.items())
+    }
+
+
+def _normalize_condition(condition: JSON, *, fold_case: bool) -> JSON:
+    if not isinstance(condition, Mapping):
+        return condition
+    result: dict[str, JSON] = {}
+    for operator, clauses in sorted(condition.items()):
+        if not isinstance(clauses, Mapping):
+            result[str(operator)] = clauses
+            continue
+        merged: dict[str, set[str]] = {}
+        for key, values in clauses.items():
+            name = str(key).lower() if fold_case else str(key)
+            merged.setdefault(name, set()).update(
+                _scalar_text(v) for v in _as_list(values))
+        result[str(operator)] = {k: sorted(v) for k, v in sorted(merged.items())}
+    return result
+
+
+def _normalize_statement(statement: Mapping[str, JSON], *, fold_case: bool) -> dict[str, JSON]:
+    result: dict[str, JSON] = {}
+    for key, value in statement.items():
+        if key == "Sid":
+            continue
+        if key in ("Action", "NotAction"):
+            actions = (_scalar_text(a) for a in _as_list(value))
+            result[key] = sorted({a.lower() if fold_case else a for a in actions})
+        elif key in ("Resource", "NotResource"):
+            result[key] = sorted({_scalar_text(r) for r in _as_list(value)})
+        elif key in ("Principal", "NotPrincipal"):
+            result[key] = _normalize_principal(value)
+        elif key == "Condition":
+            normalized = _normalize_condition(value, fold_case=fold_case)
+            if normalized:
+                result[key] = normalized
+        elif key == "Effect":
+            result[key] = _scalar_text(value).capitalize()
+        else:
+            result[key] = value
+    return dict(sorted(result.items()))
+
+
+def _canonical_json(value: JSON) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def is_administrator_document(document: Mapping[str, JSON] | None) -> bool:
+    """True for an allow-``*``-on-``*`` document without conditions (what CreateAccount gives the
+    role inline); orgsync counts such an inline policy as ``AdministratorAccess``."""
+    normalized = normalize(document)
+    if not normalized or not normalized["Statement"]:
+        return False
+    return all(
+        s == {"Action": ["*"], "Effect": "Allow", "Resource": ["*"]}
+        for s in normalized["Statement"]
+    )
+
+
+def effective_role_policies(
+    attached: Iterable[str], inline: Mapping[str, Mapping[str, JSON]]
+) -> tuple[tuple[str, ...], dict[str, Mapping[str, JSON]]]:
+    """(managed policy ARNs the role effectively has, inline policies that are drift).
+
+    An inline administrator document counts as ``AdministratorAccess`` and is not drift.
+    """
+    policies = set(attached)
+    drift: dict[str, Mapping[str, JSON]] = {}
+    for name, document in sorted(inline.items()):
+        if is_administrator_document(document):
+            policies.add(ADMINISTRATOR_ACCESS)
+        else:
+            drift[name] = document
+    return tuple(sorted(policies)), drift
+
+
+# --------------------------------------------------------------------------------------------
+# Attribute-level differences
+
+
+def _format_path(prefix: str, parts: Sequence[JSON]) -> str:
+    text = prefix
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def document_diffs(before: Mapping[str, JSON] | None, after: Mapping[str, JSON] | None, *,
+                   prefix: str) -> tuple[AttributeDiff, ...]:
+    """Differences between two policy documents as a person should read them: both sides
+    normalized (order, scalars, Sid) but with their own spelling of action names and keys."""
+    return attribute_diffs(normalize(before, fold_case=False), normalize(after, fold_case=False),
+                           prefix=prefix)
+
+
+def attribute_diffs(before: JSON, after: JSON, *, prefix: str = "") -> tuple[AttributeDiff, ...]:
+    """Readable attribute-level differences between two JSON values (deepdiff, tree view).
+
+    Paths look like ``trust_policy.Statement[0].Condition``; list items that appear or disappear
+    are reported at their index with ``None`` on the other side.
+    """
+    if before == after:
+        return ()
+    if not isinstance(before, (Mapping, list)) or not isinstance(after, (Mapping, list)):
+        return (AttributeDiff(prefix, before, after),)
+    tree = DeepDiff(_plain(before), _plain(after), view="tree", verbose_level=2)
+    diffs: dict[str, AttributeDiff] = {}
+    for report_type in sorted(tree.keys()):
+        for level in tree[report_type]:
+            path = _format_path(prefix, level.path(output_format="list"))
+            old = None if _missing(level.t1) else level.t1
+            new = None if _missing(level.t2) else level.t2
+            diffs[path] = AttributeDiff(path, old, new)
+    return tuple(diffs[p] for p in sorted(diffs))
+
+
+def _missing(value: JSON) -> bool:
+    return type(value).__name__ == "NotPresent"
+
+
+def _plain(value: JSON) -> JSON:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Builders
+
+
+def root_arn(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:root"
+
+
+def role_arn(account_id: str, role_name: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{role_name}"
+
+
+def trust_policy(management_account_id: str, *, require_mfa: bool) -> dict[str, JSON]:
+    """The access role's trust policy: the management account may assume it (MFA if asked)."""
+    statement: dict[str, JSON] = {
+        "Effect": "Allow",
+        "Principal": {"AWS": root_arn(management_account_id)},
+        "Action": "sts:AssumeRole",
+    }
+    if require_mfa:
+        statement["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    return {"Version": POLICY_VERSION, "Statement": [statement]}
+
+
+def grant_conditions(*, require_mfa: bool, source_ips: Sequence[str]) -> dict[str, JSON]:
+    condition: dict[str, JSON] = {}
+    if require_mfa:
+        condition["Bool"] = {"aws:MultiFactorAuthPresent": "true"}
+    if source_ips:
+        condition["IpAddress"] = {"aws:SourceIp": sorted(source_ips)}
+    return condition
+
+
+def minified_size(document: Mapping[str, JSON]) -> int:
+    """The size IAM counts: minified JSON; a placeholder counts as the 12 digits it becomes."""
+    text = json.dumps(document, separators=(",", ":"))
+    return len(_PLACEHOLDER.sub(_PLACEHOLDER_SIZE, text))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One account a group may assume a role in: ``account_name`` for stable ordering,
+    ``account_id`` (an id or an ``unknown_account_id`` placeholder) for the document."""
+
+    account_name: str
+    account_id: str
+    role: str
+    require_mfa: bool = False
+    source_ips: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ManagedGrantPolicy:
+    name: str
+    path: str
+    document: Mapping[str, JSON]
+
+
+@dataclass(frozen=True)
+class PackedGrants:
+    """A group's grant documents, or why they do not fit (``error``; ``fit`` accounts would)."""
+
+    inline_policies: Mapping[str, Mapping[str, JSON]] = field(default_factory=dict)
+    managed_policies: tuple[ManagedGrantPolicy, ...] = ()
+    error: str | None = None
+    fit: int = 0
+
+
+def managed_grant_policy_name(group: str, number: int) -> str:
+    return f"orgsync-{group}-assume-{number}"
+
+
+def is_managed_grant_policy_name(group: str, name: str) -> bool:
+    return re.fullmatch(re.escape(f"orgsync-{group}-assume-") + r"\d+", name) is not None
+
+
+@dataclass
+class _Container:
+    limit: int
+    statements: list[dict[str, JSON]] = field(default_factory=list)
+
+    def document(self) -> dict[str, JSON]:
+        return {"Version": POLICY_VERSION, "Statement": self.statements}
+
+    def size(self) -> int:
+        return minified_size(self.document())
+
+
+def _bucket_statement(role: str, conditions: Mapping[str, JSON], ids: list[str],
+                      *, explicit: bool) -> dict[str, JSON]:
+    statement: dict[str, JSON] = {"Effect": "Allow", "Action": "sts:AssumeRole"}
+    condition = {k: dict(v) for k, v in conditions.items()}
+    if explicit:
+        statement["Resource"] = [role_arn(i, role) for i in ids]
+    else:
+        statement["Resource"] = f"arn:aws:iam::*:role/{role}"
+        condition["StringEquals"] = {"aws:ResourceAccount": list(ids)}
+    if condition:
+        statement["Condition"] = dict(sorted(condition.items()))
+    return statement
+
+
+def pack_grants(group: str, path: str, grants: Sequence[Grant], *,
+                foreign_managed: int = 0) -> PackedGrants:
+    """Pack a group's grants into the inline policy ``orgsync-assume``, then managed policies
+    ``orgsync-<group>-assume-N`` (at most 10 attached per group, ``foreign_managed`` of them taken
+    by policies orgsync does not own).
+
+    Grants with identical conditions and role name share a statement. Each statement names
+    specific accounts: role ARNs, or for large buckets ``arn:aws:iam::*:role/NAME`` restricted by
+    ``StringEquals aws:ResourceAccount`` to the listed account ids (never any other account).
+    Deterministic: ordering is by conditions, role and account *name* (not id), so a placeholder
+    turning into an id after apply never moves an account to another policy.
+    """
+    buckets: dict[tuple[bool, tuple[str, ...], str], list[Grant]] = {}
+    for grant in grants:
+        key = (grant.require_mfa, tuple(sorted(grant.source_ips)), grant.role)
+        buckets.setdefault(key, []).append(grant)
+    containers = [_Container(INLINE_GROUP_QUOTA)]
+    managed_slots = max(0, MANAGED_PER_GROUP_QUOTA - foreign_managed)
+    placed = 0
+    total = len(grants)
+    for key in sorted(buckets):
+        require_mfa, source_ips, role = key
+        members = sorted(buckets[key], key=lambda g: g.account_name)
+        conditions = grant_conditions(require_mfa=require_mfa, source_ips=source_ips)
+        explicit = len(members) <= EXPLICIT_ARN_LIMIT
+        index = 0
+        while index < len(members):
+            container = containers[-1]
+            taken = _fill(container, role, conditions, members[index:], explicit=explicit)
+            if taken == 0:
+                if not container.statements or len(containers) - 1 >= managed_slots:
+                    return PackedGrants(error=_quota_error(group, total, placed, foreign_managed),
+                                        fit=placed)
+                containers.append(_Container(MANAGED_POLICY_QUOTA))
+                continue
+            index += taken
+            placed += taken
+    inline = containers[0]
+    inline_policies = {INLINE_GRANT_POLICY: inline.document()} if inline.statements else {}
+    managed = tuple(
+        ManagedGrantPolicy(managed_grant_policy_name(group, n), path, c.document())
+        for n, c in enumerate(containers[1:], start=1)
+    )
+    return PackedGrants(inline_policies=inline_policies, managed_policies=managed, fit=placed)
+
+
+def _fill(container: _Container, role: str, conditions: Mapping[str, JSON],
+          members: Sequence[Grant], *, explicit: bool) -> int:
+    """Add a statement to ``container`` with as many of ``members`` as fit; how many it took."""
+    base = container.size()
+    separator = 1 if container.statements else 0
+    first = _bucket_statement(role, conditions, [members[0].account_id], explicit=explicit)
+    first_size = minified_size(first) + separator
+    if base + first_size > container.limit:
+        return 0
+    used = base + first_size
+    ids = [members[0].account_id]
+    for grant in members[1:]:
+        item = role_arn(grant.account_id, role) if explicit else grant.account_id
+        extra = minified_size({"x": item}) - len('{"x":}') + 1  # the quoted item and a comma
+        if used + extra > container.limit:
+            break
+        used += extra
+        ids.append(grant.account_id)
+    container.statements.append(_bucket_statement(role, conditions, ids, explicit=explicit))
+    return len(ids)
+
+
+def _quota_error(group: str, total: int, fit: int, foreign: int) -> str:
+    foreign_note = (f", {foreign} of them taken by policies orgsync does not manage"
+                    if foreign else "")
+    return (f"group {group}: grants into {total} accounts exceed IAM's quotas (inline policies "
+            f"{INLINE_GROUP_QUOTA:,} characters, {MANAGED_PER_GROUP_QUOTA} managed policies of "
+            f"{MANAGED_POLICY_QUOTA:,} characters per group{foreign_note}); at most {fit} fit: "
+            "split the grants over several groups")

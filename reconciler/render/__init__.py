@@ -1,0 +1,31 @@
+"""Rendering a plan for people and programs: text, json and markdown from one document.
+
+Every format starts from ``Plan.to_document()`` (or a saved plan file, which is the same
+document), as Terraform renders its human plan from its JSON form: the formats can never disagree
+about what a plan does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from reconciler.render.jsondoc import render_json
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
+
+Format = Literal["text", "json", "markdown"]
+FORMATS: tuple[str, ...] = ("text", "json", "markdown")
+
+__all__ = ["FORMATS", "Format", "render"]
+
+
+def render(document: Mapping[str, Any], fmt: str, *, color: bool = False) -> str:
+    """The plan document as ``fmt``; ``color`` only affects text (ANSI escapes)."""
+    if fmt == "text":
+        return render_text(document, color=color)
+    if fmt == "json":
+        return render_json(document)
+    if fmt == "markdown":
+        return render_markdown(document)
+    raise ValueError(f"unknown plan format {fmt!r} (expected one of {', '.join(FORMATS)})")

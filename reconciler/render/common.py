@@ -1,0 +1,77 @@
+"""What the text and markdown renderers share: how values, summaries and placeholders read.
+
+An account id that only exists after apply is written ``${account.NAME.id}`` in the plan; people
+see ``(known after apply)``, like Terraform (``(known after apply: NAME)`` inside a longer string
+such as a role ARN, so that a reviewer can tell the accounts apart).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+KNOWN_AFTER_APPLY = "(known after apply)"
+_QUOTED_PLACEHOLDER = re.compile(r'"\$\{account\.[^}"]+\.id\}"')
+_PLACEHOLDER = re.compile(r"\$\{account\.([^}\"]+)\.id\}")
+SUMMARY_ORDER = ("create", "invite", "update", "delete", "close", "bootstrap")
+SUMMARY_WORDS = {"create": "to create", "invite": "to invite", "update": "to update",
+                 "delete": "to delete", "close": "to close", "bootstrap": "to bootstrap"}
+
+
+def show_placeholders(text: str) -> str:
+    text = _QUOTED_PLACEHOLDER.sub(KNOWN_AFTER_APPLY, text)
+    return _PLACEHOLDER.sub(lambda m: f"(known after apply: {m.group(1)})", text)
+
+
+def value_text(value: Any, *, indent: int = 0, width: int = 76) -> str:
+    """A JSON value as people read it: one line when short, else indented JSON."""
+    one_line = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    if len(one_line) <= width or not isinstance(value, (Mapping, list)):
+        return show_placeholders(one_line)
+    pretty = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False)
+    pad = " " * indent
+    return show_placeholders(pretty.replace("\n", "\n" + pad))
+
+
+def summary_line(document: Mapping[str, Any]) -> str:
+    counts = document.get("summary") or {}
+    if not document.get("changes"):
+        return "No changes. The organization matches the file."
+    parts = [f"{counts.get(a, 0)} {SUMMARY_WORDS[a]}" for a in SUMMARY_ORDER
+             if a in ("create", "update", "delete") or counts.get(a, 0)]
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def destructive_changes(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [c for c in document.get("changes", ()) if c.get("destructive")]
+
+
+def destructive_banner(document: Mapping[str, Any]) -> str | None:
+    changes = destructive_changes(document)
+    if not changes:
+        return None
+    listed = ", ".join(f"{c['address']} ({c['action']})" for c in changes[:20])
+    more = f", and {len(changes) - 20} more" if len(changes) > 20 else ""
+    noun = "change destroys" if len(changes) == 1 else "changes destroy"
+    return f"!! DESTRUCTIVE: {len(changes)} {noun} something: {listed}{more}"
+
+
+def attribute_lines(change: Mapping[str, Any]) -> list[tuple[str, str, Any, Any]]:
+    """(sign, path, before, after) lines for a change: its diff for updates, else the after (or
+    before, for deletes) attributes."""
+    action = change.get("action")
+    diff = change.get("diff") or []
+    if diff and action not in ("create", "invite", "bootstrap"):
+        lines = []
+        for entry in diff:
+            before, after = entry.get("before"), entry.get("after")
+            sign = "+" if before is None else ("-" if after is None else "~")
+            lines.append((sign, entry.get("path", ""), before, after))
+        return lines
+    if action in ("delete", "close"):
+        source = change.get("before") or {}
+        return [("-", k, v, None) for k, v in source.items()]
+    source = change.get("after") or {}
+    return [("+", k, None, v) for k, v in source.items() if v is not None and v != {} and v != []]
