@@ -128,6 +128,8 @@ def show(**kwargs: Any) -> None:
 @cli.command()
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write here, not stdout.")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
+@click.option("--access-role", "role_names", multiple=True, metavar="NAME",
+              help="Another access role name to look for in member accounts (repeatable).")
 @_common
 def export(**kwargs: Any) -> None:
     """Write an accounts.yaml describing the live organization."""
@@ -148,7 +150,9 @@ def export(**kwargs: Any) -> None:
               help="AWS config file for --write (default: AWS_CONFIG_FILE or ~/.aws/config).")
 @_common
 def profiles(**kwargs: Any) -> None:
-    """AWS CLI profiles or console switch-role links for every account."""
+    """AWS CLI profiles or console switch-role links for every account.
+
+    Offline from the file; only accounts the file gives no id need one AWS read (ListAccounts)."""
     _run("profiles", kwargs)
 
 
@@ -160,7 +164,9 @@ def profiles(**kwargs: Any) -> None:
 @click.option("--duration", type=click.IntRange(900, 43200), default=3600, show_default=True)
 @_common
 def assume(**kwargs: Any) -> None:
-    """Temporary credentials for one account's access role."""
+    """Temporary credentials for one account's access role.
+
+    The only orgsync command that prints credentials (shell exports, or credential_process JSON)."""
     _run("assume", kwargs)
 
 
@@ -168,6 +174,7 @@ def assume(**kwargs: Any) -> None:
 @click.option("--for", "for_", type=click.Choice(["plan", "apply", "member"]), default="apply",
               show_default=True, help="plan: read-only runner; apply: full runner; member: "
               "what the access role needs for orgsync's reads.")
+@_file_option  # gitops: narrows the policy's resources to the file's names (when it exists)
 @_common
 def permissions(**kwargs: Any) -> None:
     """The least-privilege IAM policy orgsync needs."""

@@ -1,0 +1,125 @@
+"""Reading a whole organization for ``orgsync export``, through ``reconciler.observe``.
+
+``observe`` reads what a desired state names. To read everything, this module lists the accounts
+(ListAccounts: one call per 20 accounts) and hands ``observe`` a desired state that manages every
+one of them by id, with ``tags: {}`` (so their tags are read) and the usual access role name (so
+each role is read from inside its account). It then completes what ``observe`` leaves out on
+purpose: member accounts whose role has another well-known name, the management account's own
+tags, and every member's root-credential status (``observe`` audits only accounts whose root
+policy the file manages). Nothing here writes to AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from reconciler.aws import Aws, paginate
+from reconciler.export.render import CLOSED_STATES, ROLE_CANDIDATES, granted_roles
+from reconciler.model import (
+    AccessRoleSpec,
+    AccountSpec,
+    DesiredState,
+    OrganizationSpec,
+    RootCredentialsSpec,
+)
+from reconciler.observe import access_role as role_reader
+from reconciler.observe import account as account_reader
+from reconciler.observe import observe
+from reconciler.observe import root_credentials as root_reader
+from reconciler.observed import ObservedRole, ObservedRootCredentials, ObservedState
+
+# Beyond what ``reconciler.observe`` declares (export makes all of observe's reads as well).
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "management": ("organizations:DescribeOrganization", "organizations:ListAccounts"),
+}
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def everything(management_account_id: str, accounts: list[dict[str, Any]], *,
+               role_name: str) -> DesiredState:
+    """A desired state that names every account (by id) so that ``observe`` reads all of them.
+
+    It is never planned or applied: its names are the account ids (unique, unlike AWS names).
+    """
+    specs = tuple(
+        AccountSpec(
+            name=str(raw["Id"]), email=str(raw.get("Email", "")),
+            source="invited" if raw.get("JoinedMethod") == "INVITED" else "created",
+            id=str(raw["Id"]), ou="/", tags={},
+            state="closed" if _state(raw) in CLOSED_STATES else "active",
+            iam_user_access_to_billing=None, access_role=AccessRoleSpec(name=role_name),
+            root_credentials="unmanaged", bootstrap_profile=None)
+        for raw in accounts)
+    return DesiredState(
+        organization=OrganizationSpec(management_account_id=management_account_id,
+                                      access_role=role_name),
+        root_credentials=RootCredentialsSpec(features=None), accounts=specs, groups=())
+
+
+def _state(raw: dict[str, Any]) -> str:
+    return str(raw.get("State") or raw.get("Status") or "ACTIVE")
+
+
+def read_organization(aws: Aws, *, parallelism: int = 10, progress: bool = False,
+                      role_names: Sequence[str] = ()) -> ObservedState:
+    """Everything ``render_export`` needs about the organization the credentials manage.
+
+    Each active member's access role is looked for under ``OrganizationAccountAccessRole``, then
+    ``AWSControlTowerExecution``, then ``role_names``, then the role names that orgsync's group
+    grants name for that account (which is how a role created with another name is found)."""
+    org = aws.client("organizations")
+    management = str(org.describe_organization()["Organization"]["MasterAccountId"])
+    listed = list(paginate(org, "list_accounts", "Accounts"))
+    desired = everything(management, listed, role_name=ROLE_CANDIDATES[0])
+    observed = observe(desired, aws, parallelism=parallelism, progress=progress)
+    roles = dict(observed.roles)
+    members = [a for a in observed.accounts
+               if a.id != management and a.state not in CLOSED_STATES]
+
+    granted = granted_roles(observed)
+
+    def other_names(account_id: str) -> ObservedRole | None:
+        names = [*ROLE_CANDIDATES[1:], *role_names, *sorted(granted.get(account_id, ()))]
+        for name in dict.fromkeys(n for n in names if n != ROLE_CANDIDATES[0]):
+            found = role_reader.read_access_role(aws, account_id=account_id, role_name=name,
+                                                 default_role_name=name)
+            if found.status == "ok":
+                return found
+        return None
+
+    unreadable = [a.id for a in members if a.id in roles and roles[a.id].status != "ok"]
+    for account_id, found in _parallel(other_names, unreadable, parallelism=parallelism):
+        if found is not None:
+            roles[account_id] = found
+
+    root: dict[str, ObservedRootCredentials] = dict(observed.root_credentials)
+    # sts:AssumeRoot needs the RootSessions feature as well: without it every audit would fail.
+    features = observed.root_features or ()
+    if root_reader.root_reads_possible(observed.root_features) and "RootSessions" in features:
+        def audit(account_id: str) -> ObservedRootCredentials:
+            return root_reader.read_root_credentials(aws, account_id=account_id)
+
+        wanted = [a.id for a in members if a.id not in root]
+        root.update(_parallel(audit, wanted, parallelism=parallelism))
+
+    management_tags = dict(account_reader.read_tags(org, account_id=management))
+    accounts = tuple(replace(a, tags=management_tags) if a.id == management else a
+                     for a in observed.accounts)
+    # Group members were read from IAM's user list, so they exist (the synthetic desired state
+    # names no users, so observe could not say so).
+    members_seen = tuple(sorted({m for g in observed.groups for m in g.members}))
+    return replace(observed, accounts=accounts, roles=dict(sorted(roles.items())),
+                   root_credentials=dict(sorted(root.items())), existing_users=members_seen)
+
+
+def _parallel(func: Callable[[T], R], items: list[T], *, parallelism: int) -> list[tuple[T, R]]:
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(items))),
+                            thread_name_prefix="orgsync-export") as pool:
+        return list(zip(items, pool.map(func, items), strict=True))
