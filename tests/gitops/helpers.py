@@ -1,0 +1,35 @@
+"""Running the ``orgsync`` command line as a user (or a CI job) would: a subprocess.
+
+``env`` is a complete environment (the ``aws_env`` fixture for runs against the sandbox; the
+current environment when None); ``extra_env`` is merged over it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+def _env(env: Mapping[str, str] | None, extra_env: Mapping[str, str] | None) -> dict[str, str]:
+    return {**(os.environ if env is None else env), **(extra_env or {}), "NO_COLOR": "1"}
+
+
+def orgsync(args: Sequence[str], *, env: Mapping[str, str] | None = None,
+            cwd: str | Path | None = None, timeout: float = 300,
+            extra_env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``orgsync ARGS`` in a fresh interpreter and wait for it."""
+    return subprocess.run([sys.executable, "-m", "reconciler.cli", *args],
+                          env=_env(env, extra_env), cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def start_orgsync(args: Sequence[str], *, env: Mapping[str, str] | None = None,
+                  cwd: str | Path | None = None,
+                  extra_env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start ``orgsync ARGS`` without waiting (for runs that must overlap)."""
+    return subprocess.Popen([sys.executable, "-m", "reconciler.cli", *args],
+                            env=_env(env, extra_env), cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
