@@ -1,0 +1,320 @@
+"""``Aws``: the one place orgsync gets AWS clients and credentials from.
+
+It owns the boto3 session (profile, region, endpoint from the options and the standard
+environment), botocore's retry mode, the clients (created once per service and scope, shared by
+every thread), the assumed-role and root-session credentials (cached until shortly before they
+expire) and the call log fed by botocore's event hooks. Everything else asks it for a ``Client``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import BotoCoreError
+
+from reconciler.aws.calls import MANAGEMENT, CallLog
+from reconciler.aws.client import CURRENT_CALL, Binding, Client, translate
+from reconciler.errors import AwsError
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_RETRY_MODE = "adaptive"
+DEFAULT_MAX_ATTEMPTS = 8
+ROLE_SESSION_NAME = "orgsync"
+ROOT_SESSION_SECONDS = 900
+# Credentials are renewed this long before they expire, so that a call never starts with
+# credentials that run out while it is being retried.
+ROLE_RENEW_MARGIN_S = 300.0
+ROOT_RENEW_MARGIN_S = 120.0
+
+MEMBER = "member"
+ROOT = "root"
+PROFILE = "profile"
+
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_TARGET_PARAMETERS = ("AccountId", "ResourceId", "TargetPrincipal")
+
+
+def target_account(params: dict[str, Any]) -> str | None:
+    """The member account a management-account call concerns (AssumeRole's role, AssumeRoot's
+    target, an Organizations call's account), so that calls are counted per member account."""
+    arn = params.get("RoleArn")
+    if isinstance(arn, str) and arn.count(":") >= 5:
+        return arn.split(":")[4] or None
+    for name in _TARGET_PARAMETERS:
+        value = params.get(name)
+        if isinstance(value, str) and _ACCOUNT_ID.fullmatch(value):
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class _Cached:
+    credentials: Credentials
+    expires_at: float  # epoch seconds
+    margin: float
+
+    def fresh(self) -> bool:
+        return time.time() < self.expires_at - self.margin
+
+
+class Aws:
+    """Sessions, clients, credentials and call counting for one orgsync run (thread-safe)."""
+
+    def __init__(self, *, profile: str | None = None, region: str | None = None,
+                 endpoint_url: str | None = None, parallelism: int = 10,
+                 retry_mode: str | None = None, max_attempts: int | None = None) -> None:
+        try:
+            self._session = boto3.session.Session(profile_name=profile)
+        except BotoCoreError as error:
+            raise translate(error, operation="configure", account_id=None) from None
+        self.profile = profile
+        self.region: str = region or self._session.region_name or DEFAULT_REGION
+        self.endpoint_url = endpoint_url or None
+        self.parallelism = parallelism
+        self.calls = CallLog()
+        # The standard AWS settings (AWS_RETRY_MODE / AWS_MAX_ATTEMPTS, or the profile's
+        # retry_mode / max_attempts) win over orgsync's defaults; explicit arguments win over both.
+        configured = self._configured_retries()
+        retry_mode = retry_mode or configured[0] or DEFAULT_RETRY_MODE
+        max_attempts = max_attempts or configured[1] or DEFAULT_MAX_ATTEMPTS
+        self.retry_mode, self.max_attempts = retry_mode, max_attempts
+        self._config = Config(
+            region_name=self.region,
+            # botocore's "max_attempts" counts retries; orgsync's counts every attempt.
+            retries={"mode": retry_mode, "max_attempts": max(0, max_attempts - 1)},
+            max_pool_connections=max(parallelism + 4, 10),
+            user_agent_appid="orgsync",
+        )
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._proxies: dict[tuple[str, str], Client] = {}
+        self._credentials: dict[tuple[str, str, str], _Cached] = {}
+        self._key_locks: dict[tuple[str, str, str], threading.Lock] = {}
+        self._partition: str | None = None
+
+    def _configured_retries(self) -> tuple[str | None, int | None]:
+        scoped: dict[str, Any] = {}
+        try:
+            scoped = dict(self._session._session.get_scoped_config())
+        except BotoCoreError:
+            scoped = {}
+        mode = os.environ.get("AWS_RETRY_MODE") or scoped.get("retry_mode")
+        attempts = os.environ.get("AWS_MAX_ATTEMPTS") or scoped.get("max_attempts")
+        try:
+            attempts_n = int(attempts) if attempts else None
+        except ValueError:
+            attempts_n = None
+        return (str(mode) if mode in ("standard", "adaptive", "legacy") else None,
+                attempts_n if attempts_n and attempts_n > 0 else None)
+
+    # -- clients ---------------------------------------------------------------------------
+
+    @property
+    def partition(self) -> str:
+        """``aws``, ``aws-cn``, ``aws-us-gov``...: the partition of the region, for ARNs."""
+        if self._partition is None:
+            try:
+                self._partition = str(self._session.get_partition_for_region(self.region)
+                                      or "aws")
+            except Exception:  # an unknown region (a private endpoint): the commercial one
+                self._partition = "aws"
+        return self._partition
+
+    def client(self, service: str) -> Client:
+        """A client acting with the runner's own (management-account) credentials."""
+        return self._proxy(service, MANAGEMENT, "", Binding(MANAGEMENT))
+
+    def member_client(self, service: str, *, account_id: str, role_name: str) -> Client:
+        """A client acting in a member account through ``role_name`` (AssumeRole on first use,
+        credentials cached per account and role). A refused AssumeRole raises ``AccessDenied``
+        with operation ``sts:AssumeRole``."""
+        key = ("role", account_id, role_name)
+        binding = Binding(MEMBER, account_id,
+                          lambda: self._role_credentials(account_id, role_name),
+                          invalidate=lambda: self._drop(key))
+        return self._proxy(service, MEMBER, f"{account_id}/{role_name}", binding)
+
+    def root_client(self, service: str, *, account_id: str, task: str) -> Client:
+        """A client in a privileged root session of a member account (``sts:AssumeRoot`` with the
+        task policy ``task``, e.g. ``IAMAuditRootUserCredentials``; 900 s, cached per task)."""
+        key = ("root", account_id, task)
+        binding = Binding(ROOT, account_id, lambda: self._root_credentials(account_id, task),
+                          invalidate=lambda: self._drop(key))
+        return self._proxy(service, ROOT, f"{account_id}/{task}", binding)
+
+    def profile_client(self, service: str, *, profile: str) -> Client:
+        """A client with a named profile's credentials (an invited account's bootstrap profile)."""
+        return self._proxy(service, PROFILE, profile, Binding(PROFILE, None))
+
+    def _proxy(self, service: str, scope: str, key: str, binding: Binding) -> Client:
+        with self._lock:
+            proxy = self._proxies.get((service, scope + ":" + key))
+        if proxy is not None:
+            return proxy
+        base_key = (service, scope, key if scope == PROFILE else "")
+        base = self._base_client(base_key)
+        proxy = Client(base, binding=binding)
+        with self._lock:
+            return self._proxies.setdefault((service, scope + ":" + key), proxy)
+
+    def _base_client(self, key: tuple[str, str, str]) -> Any:
+        service, scope, profile = key
+        with self._lock:
+            client = self._clients.get(key)
+            if client is not None:
+                return client
+            # boto3 sessions are not thread-safe while they create clients: keep the lock.
+            try:
+                session = (boto3.session.Session(profile_name=profile) if scope == PROFILE
+                           else self._session)
+                client = session.client(service, region_name=self.region,
+                                        endpoint_url=self.endpoint_url, config=self._config)
+            except BotoCoreError as error:
+                raise translate(error, operation=f"{service}:configure",
+                                account_id=None) from None
+            self._install_hooks(client, scope=scope)
+            self._clients[key] = client
+            return client
+
+    def _install_hooks(self, client: Any, *, scope: str) -> None:
+        calls = self.calls
+        bound = scope in (MEMBER, ROOT)
+        prefix = (client.meta.service_model.signing_name
+                  or client.meta.service_model.endpoint_prefix)
+
+        def before_parameter_build(params: dict[str, Any], model: Any, context: dict[str, Any],
+                                   **_: Any) -> None:
+            context["orgsync_target"] = target_account(params)
+
+        def before_call(model: Any, context: dict[str, Any], **_: Any) -> None:
+            active = CURRENT_CALL.get()
+            if bound and (active is None or active.credentials is None):
+                raise RuntimeError("a member/root client was called without its credentials")
+            if bound and active is not None:
+                context.setdefault("signing", {})["request_credentials"] = active.credentials
+            account = context.get("orgsync_target") or (active.account_id if active else None)
+            context["orgsync_scope"] = active.scope if active else scope
+            context["orgsync_account"] = account
+            calls.record_call(scope=context["orgsync_scope"], account_id=account,
+                              operation=f"{prefix}:{model.name}")
+
+        def response_received(context: dict[str, Any], **kwargs: Any) -> None:
+            name = kwargs.get("event_name", "")
+            operation = name.rsplit(".", 1)[-1] if name else "?"
+            calls.record_attempt(scope=context.get("orgsync_scope", scope),
+                                 account_id=context.get("orgsync_account"),
+                                 operation=f"{prefix}:{operation}")
+
+        events = client.meta.events
+        events.register("before-parameter-build", before_parameter_build)
+        events.register("before-call", before_call)
+        events.register("response-received", response_received)
+
+    # -- credentials -----------------------------------------------------------------------
+
+    def forget(self, account_id: str) -> None:
+        """Drop every cached credential for ``account_id`` (e.g. after its role changed)."""
+        with self._lock:
+            for key in [k for k in self._credentials if k[1] == account_id]:
+                del self._credentials[key]
+
+    def _drop(self, key: tuple[str, str, str]) -> None:
+        with self._lock:
+            self._credentials.pop(key, None)
+
+    def assume_role(self, *, account_id: str, role_name: str) -> None:
+        """Get (or reuse) credentials for ``role_name`` in ``account_id`` now; raises
+        ``AccessDenied`` when the role cannot be assumed."""
+        self._role_credentials(account_id, role_name)
+
+    def role_arn(self, account_id: str, role_name: str) -> str:
+        return f"arn:{self.partition}:iam::{account_id}:role/{role_name}"
+
+    def _role_credentials(self, account_id: str, role_name: str) -> Credentials:
+        def fetch() -> dict[str, Any]:
+            return self.client("sts").assume_role(
+                RoleArn=self.role_arn(account_id, role_name), RoleSessionName=ROLE_SESSION_NAME)
+
+        return self._cached(("role", account_id, role_name), fetch, ROLE_RENEW_MARGIN_S)
+
+    def _root_credentials(self, account_id: str, task: str) -> Credentials:
+        arn = f"arn:{self.partition}:iam::aws:policy/root-task/{task}"
+
+        def fetch() -> dict[str, Any]:
+            return self._regional_sts().assume_root(
+                TargetPrincipal=account_id, TaskPolicyArn={"arn": arn},
+                DurationSeconds=ROOT_SESSION_SECONDS)
+
+        return self._cached(("root", account_id, task), fetch, ROOT_RENEW_MARGIN_S)
+
+    def _cached(self, key: tuple[str, str, str], fetch: Callable[[], dict[str, Any]],
+                margin: float) -> Credentials:
+        with self._lock:
+            cached = self._credentials.get(key)
+            if cached is not None and cached.fresh():
+                return cached.credentials
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        # One fetch per key at a time; other keys go on in parallel.
+        with key_lock:
+            with self._lock:
+                cached = self._credentials.get(key)
+            if cached is not None and cached.fresh():
+                return cached.credentials
+            try:
+                response = fetch()
+            except AwsError as error:
+                if error.account_id is not None:
+                    raise
+                # The call was the management account's, but the problem is the target's.
+                raise type(error)(operation=error.operation, code=error.code,
+                                  message=error.aws_message, account_id=key[1]) from None
+            raw = response["Credentials"]
+            credentials = Credentials(raw["AccessKeyId"], raw["SecretAccessKey"],
+                                      raw.get("SessionToken"))
+            expiration = raw.get("Expiration")
+            expires_at = (expiration.timestamp() if hasattr(expiration, "timestamp")
+                          else time.time() + ROOT_SESSION_SECONDS)
+            # Never cache for less than a call's worth of time, even with a short session.
+            margin = min(margin, max(0.0, (expires_at - time.time()) / 3))
+            with self._lock:
+                self._credentials[key] = _Cached(credentials, expires_at, margin)
+            return credentials
+
+    def _regional_sts(self) -> Client:
+        """STS at the region's own endpoint: AssumeRoot is refused by the global endpoint, which
+        botocore still picks for us-east-1 when a profile says ``sts_regional_endpoints =
+        legacy``. A custom endpoint (the sandbox) is used as it is."""
+        if self.endpoint_url:
+            return self.client("sts")
+        with self._lock:
+            proxy = self._proxies.get(("sts", "management:regional"))
+        if proxy is not None:
+            return proxy
+        suffix = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
+        with self._lock:
+            try:
+                client = self._session.client(
+                    "sts", region_name=self.region, config=self._config,
+                    endpoint_url=f"https://sts.{self.region}.{suffix}")
+            except BotoCoreError as error:
+                raise translate(error, operation="sts:configure", account_id=None) from None
+            self._install_hooks(client, scope=MANAGEMENT)
+            return self._proxies.setdefault(("sts", "management:regional"),
+                                            Client(client, binding=Binding(MANAGEMENT)))
+
+    def caller_account_id(self) -> str:
+        """The account the runner's own credentials belong to (sts:GetCallerIdentity)."""
+        return str(self.client("sts").get_caller_identity()["Account"])
+
+
+__all__ = ["Aws"]

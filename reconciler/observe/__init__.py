@@ -1,0 +1,196 @@
+"""``observe()``: read everything the plan depends on from live AWS, read-only.
+
+Organizations is read serially (it throttles hard, and walking the tree is cheap: O(OUs +
+accounts/20) calls). Every managed member account is read in parallel (its access role, its root
+credentials, its tags), starting as soon as the walk lists it, together with the management
+account's IAM groups; one failure stops the whole read (a partial picture must not be planned). Each
+kind's reads live in their own module, which also declares the IAM actions it needs
+(``PERMISSIONS``), so that ``orgsync permissions`` is derived from the code that makes the calls.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from reconciler.aws import Aws
+from reconciler.model import AccountSpec, DesiredState
+from reconciler.observe import access_role, account, group, organization, ou, root_credentials
+from reconciler.observed import (
+    ObservedAccount,
+    ObservedRole,
+    ObservedRootCredentials,
+    ObservedState,
+)
+
+MODULES = (organization, ou, account, access_role, group, root_credentials)
+MANAGED_ROOT_POLICIES = ("absent", "password_recovery")
+
+
+def permissions() -> dict[str, tuple[str, ...]]:
+    """Every IAM action observe may call, by scope (the union of the modules' PERMISSIONS)."""
+    merged: dict[str, set[str]] = {}
+    for module in MODULES:
+        for scope, actions in module.PERMISSIONS.items():
+            merged.setdefault(scope, set()).update(actions)
+    return {scope: tuple(sorted(actions)) for scope, actions in sorted(merged.items())}
+
+
+@dataclass(frozen=True)
+class _MemberResult:
+    account_id: str
+    role: ObservedRole | None = None
+    root: ObservedRootCredentials | None = None
+    tags: dict[str, str] | None = None
+
+
+class _Matcher:
+    """Finds the file's account for an observed one: by id when the file gives one, else by
+    email (CONTRACT: an account's identity)."""
+
+    def __init__(self, desired: DesiredState) -> None:
+        self.by_id = {a.id: a for a in desired.accounts if a.id is not None}
+        self.by_email = {a.email.lower(): a for a in desired.accounts if a.id is None}
+
+    def spec_for(self, observed: ObservedAccount) -> AccountSpec | None:
+        return self.by_id.get(observed.id) or self.by_email.get(observed.email.lower())
+
+
+def match_accounts(desired: DesiredState, accounts: tuple[ObservedAccount, ...]
+                   ) -> dict[str, ObservedAccount]:
+    """File account name -> the observed account with its identity (id, else email)."""
+    matcher = _Matcher(desired)
+    matched: dict[str, ObservedAccount] = {}
+    for observed in accounts:
+        spec = matcher.spec_for(observed)
+        if spec is not None:
+            matched[spec.name] = observed
+    return matched
+
+
+def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
+            progress: bool = False) -> ObservedState:
+    """Everything the planner needs, read from AWS. Raises ``Refusal`` when the credentials belong
+    to an organization whose management account is not the file's.
+
+    Member accounts are read while the tree walk goes on: each account's job is submitted to the
+    pool as soon as ListAccountsForParent returns it, so the serial Organizations calls overlap
+    the parallel per-account reads instead of adding to them."""
+    org = aws.client("organizations")
+    management_id = desired.organization.management_account_id
+    observed_org = organization.read_organization(
+        org, expected_management_account_id=management_id)
+    trusted = organization.read_trusted_access_iam(org)
+    features = organization.read_root_features(aws.client("iam"), trusted_access_iam=trusted)
+    root_possible = root_credentials.root_reads_possible(features)
+    matcher = _Matcher(desired)
+    default_role = desired.organization.access_role
+
+    with _progress_bar(enabled=progress, total=len(desired.accounts) + 1) as advance, \
+            ThreadPoolExecutor(max_workers=max(1, parallelism),
+                               thread_name_prefix="orgsync-observe") as pool:
+        futures: list[Future[Any]] = []
+
+        def submit(job: Callable[[], Any]) -> None:
+            future = pool.submit(job)
+            future.add_done_callback(lambda _f: advance())
+            futures.append(future)
+
+        def found(placed: ou.PlacedAccount) -> None:
+            observed = account.to_observed_accounts((placed,))[0]
+            spec = matcher.spec_for(observed)
+            if spec is None or observed.id == management_id:
+                return
+            job = _member_job(aws, spec=spec, observed=observed, default_role=default_role,
+                              root_possible=root_possible)
+            if job is not None:
+                submit(job)
+
+        try:
+            submit(lambda: group.read_management_iam(aws.client("iam"), desired=desired))
+            ous, placed = ou.walk_tree(org, root_id=observed_org.root_id, on_account=found)
+            accounts = account.to_observed_accounts(placed)
+            visible = {a.id for a in accounts} | {a.email.lower() for a in accounts}
+            create_requests = account.read_create_requests(org, desired=desired,
+                                                           visible=visible)
+            handshakes = account.read_handshakes(org)
+            wait(futures, return_when=FIRST_EXCEPTION)
+        finally:
+            failed = next((f for f in futures if f.done() and not f.cancelled()
+                           and f.exception() is not None), None)
+            if failed is not None or sys.exc_info()[0] is not None:
+                for future in futures:
+                    future.cancel()
+        if failed is not None:
+            raise failed.exception()  # type: ignore[misc]
+        management = futures[0].result()
+        results: list[_MemberResult] = sorted((f.result() for f in futures[1:]),
+                                              key=lambda r: r.account_id)
+
+    tags = {r.account_id: r.tags for r in results if r.tags is not None}
+    accounts = tuple(replace(a, tags=tags[a.id]) if a.id in tags else a for a in accounts)
+    return ObservedState(
+        organization=observed_org,
+        ous=ous,
+        accounts=accounts,
+        create_requests=create_requests,
+        handshakes=handshakes,
+        trusted_access_iam=trusted,
+        root_features=features,
+        roles={r.account_id: r.role for r in results if r.role is not None},
+        root_credentials={r.account_id: r.root for r in results if r.root is not None},
+        groups=management.groups,
+        managed_policies=management.managed_policies,
+        existing_users=management.existing_users,
+        observed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _member_job(aws: Aws, *, spec: AccountSpec, observed: ObservedAccount, default_role: str,
+                root_possible: bool) -> Callable[[], _MemberResult] | None:
+    """What to read for one account of the file (None: nothing). Active accounts: the access
+    role, and the root credentials when the file manages them; any account not closed: its tags
+    when the file manages them."""
+    account_id = observed.id
+    active = observed.state == "ACTIVE" and spec.state == "active"
+    read_role = active
+    read_root = active and root_possible and spec.root_credentials in MANAGED_ROOT_POLICIES
+    read_tags = spec.tags is not None and observed.state != "CLOSED"
+    if not (read_role or read_root or read_tags):
+        return None
+
+    def job() -> _MemberResult:
+        role = (access_role.read_access_role(aws, account_id=account_id,
+                                             role_name=spec.access_role.name,
+                                             default_role_name=default_role)
+                if read_role else None)
+        root = (root_credentials.read_root_credentials(aws, account_id=account_id)
+                if read_root else None)
+        tags = (dict(account.read_tags(aws.client("organizations"), account_id=account_id))
+                if read_tags else None)
+        return _MemberResult(account_id=account_id, role=role, root=root, tags=tags)
+
+    return job
+
+
+@contextmanager
+def _progress_bar(*, enabled: bool, total: int) -> Iterator[Callable[[], None]]:
+    """A rich progress bar on stderr when asked for and stderr is a terminal; else nothing."""
+    if not (enabled and sys.stderr.isatty()):
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from reconciler.console import make_console
+
+    with Progress(TextColumn("reading accounts"), BarColumn(), MofNCompleteColumn(),
+                  console=make_console(color="NO_COLOR" not in os.environ, stderr=True),
+                  transient=True) as bar:
+        task = bar.add_task("observe", total=total)
+        yield lambda: bar.advance(task)

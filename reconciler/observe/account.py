@@ -1,0 +1,108 @@
+"""Reading accounts: their state, names, emails and parents (from the tree walk), their tags (only
+where the file manages them), CreateAccount requests and INVITE handshakes.
+
+CreateAccount and invitations are asynchronous in AWS; reading the requests and handshakes is what
+lets a re-run wait for an account that is on its way instead of asking for a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from reconciler.aws import Client, paginate
+from reconciler.model import DesiredState
+from reconciler.observe.ou import PlacedAccount
+from reconciler.observed import CreateAccountRequest, Handshake, ObservedAccount
+
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "management": (
+        "organizations:ListTagsForResource",
+        "organizations:ListCreateAccountStatus",
+        "organizations:ListHandshakesForOrganization",
+    ),
+}
+
+
+def to_observed_accounts(placed: Iterable[PlacedAccount]) -> tuple[ObservedAccount, ...]:
+    """ObservedAccount values from the tree walk (State, falling back to the retired Status)."""
+    result = []
+    for item in placed:
+        raw = item.raw
+        result.append(ObservedAccount(
+            id=str(raw["Id"]),
+            name=str(raw.get("Name", "")),
+            email=str(raw.get("Email", "")),
+            state=str(raw.get("State") or raw.get("Status") or "ACTIVE"),
+            joined_method=str(raw.get("JoinedMethod", "")),
+            parent_id=item.parent_id,
+            ou_path=item.ou_path,
+        ))
+    return tuple(result)
+
+
+def read_tags(org: Client, *, account_id: str) -> Mapping[str, str]:
+    """The account's tags (ListTagsForResource), sorted (a plain dict: see observed.py)."""
+    tags = {str(t["Key"]): str(t.get("Value", ""))
+            for t in paginate(org, "list_tags_for_resource", "Tags", ResourceId=account_id)}
+    return dict(sorted(tags.items()))
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value or "")
+
+
+def read_create_requests(org: Client, *, desired: DesiredState,
+                         visible: set[str]) -> tuple[CreateAccountRequest, ...]:
+    """CreateAccount requests that matter for the file: every IN_PROGRESS one, FAILED ones for
+    names in the file, and SUCCEEDED ones for file names whose account is not visible yet (read
+    only when such a file account exists, since SUCCEEDED is the whole creation history).
+    ``visible``: the ids and lowercased emails of the accounts in the organization."""
+    wanted_names = {a.name for a in desired.accounts if a.source == "created"}
+    states = ["IN_PROGRESS", "FAILED"]
+    if _file_accounts_not_visible(desired, visible):
+        states.append("SUCCEEDED")
+    requests: list[CreateAccountRequest] = []
+    for raw in paginate(org, "list_create_account_status", "CreateAccountStatuses",
+                        States=states):
+        state = str(raw.get("State", ""))
+        name = str(raw.get("AccountName", ""))
+        account_id = raw.get("AccountId")
+        if state == "FAILED" and name not in wanted_names:
+            continue
+        if state == "SUCCEEDED" and (name not in wanted_names or account_id in visible):
+            continue
+        requests.append(CreateAccountRequest(
+            id=str(raw["Id"]), account_name=name, state=state,
+            account_id=str(account_id) if account_id else None,
+            failure_reason=str(raw["FailureReason"]) if raw.get("FailureReason") else None,
+            requested_at=_iso(raw.get("RequestedTimestamp")),
+        ))
+    requests.sort(key=lambda r: (r.requested_at, r.id))
+    return tuple(requests)
+
+
+def _file_accounts_not_visible(desired: DesiredState, visible: set[str]) -> bool:
+    # Identity by id when given, else by email: the caller passes ids and (lowercased) emails.
+    return any(a.source == "created" and a.identity not in visible for a in desired.accounts
+               if a.state == "active")
+
+
+def read_handshakes(org: Client) -> tuple[Handshake, ...]:
+    """The organization's INVITE handshakes, every state (ListHandshakesForOrganization filters
+    only by action type; pending ones are REQUESTED or OPEN)."""
+    handshakes: list[Handshake] = []
+    for raw in paginate(org, "list_handshakes_for_organization", "Handshakes",
+                        Filter={"ActionType": "INVITE"}):
+        target_type, target_id = "", ""
+        for party in raw.get("Parties") or ():
+            if party.get("Type") != "ORGANIZATION":
+                target_type, target_id = str(party.get("Type", "")), str(party.get("Id", ""))
+        handshakes.append(Handshake(
+            id=str(raw["Id"]), state=str(raw.get("State", "")), target_type=target_type,
+            target_id=target_id, requested_at=_iso(raw.get("RequestedTimestamp")),
+            expires_at=_iso(raw.get("ExpirationTimestamp")),
+        ))
+    handshakes.sort(key=lambda h: (h.requested_at, h.id))
+    return tuple(handshakes)

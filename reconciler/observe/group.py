@@ -1,0 +1,92 @@
+"""Reading orgsync's IAM groups, their policies and members in the management account.
+
+GetAccountAuthorizationDetails filtered to groups, local managed policies and users returns, in
+as few pages as IAM allows, every group with its inline and attached policies, every customer
+managed policy with its versions, and every user with the groups it belongs to (that is where
+membership comes from; ListGroupsForUser/GetGroup per group would cost a call each). Only what
+lies under the managed paths is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.aws import Client, pages
+from reconciler.model import DesiredState
+from reconciler.observed import ObservedGroup, ObservedManagedPolicy
+
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "management": ("iam:GetAccountAuthorizationDetails",),
+}
+
+PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class ManagementIam:
+    groups: tuple[ObservedGroup, ...]
+    managed_policies: tuple[ObservedManagedPolicy, ...]
+    existing_users: tuple[str, ...]
+
+
+def _under(path: str, managed_paths: Iterable[str]) -> bool:
+    return any(path.startswith(p) for p in managed_paths)
+
+
+def read_management_iam(iam: Client, *, desired: DesiredState) -> ManagementIam:
+    """Groups and customer managed policies under the managed paths, and which of the IAM users
+    the file references exist."""
+    managed_paths = desired.managed_group_paths
+    referenced = {m for g in desired.groups for m in g.members}
+    raw_groups: list[dict[str, Any]] = []
+    raw_policies: list[dict[str, Any]] = []
+    members: dict[str, set[str]] = {}
+    users: set[str] = set()
+    for page in pages(iam, "get_account_authorization_details",
+                      Filter=["Group", "LocalManagedPolicy", "User"],
+                      PaginationConfig={"PageSize": PAGE_SIZE}):
+        for group in page.get("GroupDetailList") or ():
+            if _under(str(group.get("Path", "/")), managed_paths):
+                raw_groups.append(group)
+        for policy in page.get("Policies") or ():
+            if _under(str(policy.get("Path", "/")), managed_paths):
+                raw_policies.append(policy)
+        for user in page.get("UserDetailList") or ():
+            name = str(user["UserName"])
+            users.add(name)
+            for group_name in user.get("GroupList") or ():
+                members.setdefault(str(group_name), set()).add(name)
+    groups = tuple(sorted(
+        (ObservedGroup(
+            name=str(g["GroupName"]),
+            path=str(g.get("Path", "/")),
+            arn=str(g.get("Arn", "")),
+            members=tuple(sorted(members.get(str(g["GroupName"]), ()))),
+            inline_policies={str(p["PolicyName"]): dict(p.get("PolicyDocument") or {})
+                             for p in sorted(g.get("GroupPolicyList") or (),
+                                             key=lambda p: str(p["PolicyName"]))},
+            attached_policies=tuple(sorted(str(p["PolicyArn"])
+                                           for p in g.get("AttachedManagedPolicies") or ())),
+        ) for g in raw_groups), key=lambda g: (g.path, g.name)))
+    return ManagementIam(
+        groups=groups,
+        managed_policies=tuple(sorted((_policy(p) for p in raw_policies), key=lambda p: p.arn)),
+        existing_users=tuple(sorted(referenced & users)),
+    )
+
+
+def _policy(raw: dict[str, Any]) -> ObservedManagedPolicy:
+    default_id = str(raw.get("DefaultVersionId", "v1"))
+    document: dict[str, Any] = {}
+    for version in raw.get("PolicyVersionList") or ():
+        if version.get("IsDefaultVersion") or str(version.get("VersionId")) == default_id:
+            document = dict(version.get("Document") or {})
+            break
+    return ObservedManagedPolicy(
+        arn=str(raw["Arn"]),
+        # moto's GetAccountAuthorizationDetails leaves PolicyName out; the ARN ends with it
+        name=str(raw.get("PolicyName") or str(raw["Arn"]).rsplit("/", 1)[-1]),
+        path=str(raw.get("Path", "/")),
+        document=document, default_version_id=default_id)

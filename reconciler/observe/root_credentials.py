@@ -1,0 +1,48 @@
+"""Reading a member account's root-user credentials through a privileged root session.
+
+Only for accounts whose root policy the file manages (``absent`` / ``password_recovery``), and only
+when centralized root credentials management is enabled: ``sts:AssumeRoot`` with the audit task
+policy, then one GetAccountSummary, whose SummaryMap says whether a password, access keys, signing
+certificates and MFA exist (two calls instead of four List/Get calls).
+"""
+
+from __future__ import annotations
+
+from reconciler.aws import Aws
+from reconciler.errors import AwsError, Throttled
+from reconciler.observed import ObservedRootCredentials
+
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "management": ("sts:AssumeRoot",),
+    "root": ("iam:GetAccountSummary",),
+}
+
+AUDIT_TASK = "IAMAuditRootUserCredentials"
+ROOT_ACCESS_FEATURES = ("RootCredentialsManagement", "RootSessions")
+
+
+def root_reads_possible(features: tuple[str, ...] | None) -> bool:
+    """Whether an AssumeRoot audit session can be tried: centralized root access is (at least
+    partly) on. Which feature AWS checks for each task is not documented precisely; a refusal is
+    recorded per account, so trying with either feature on is safe."""
+    return features is not None and any(f in features for f in ROOT_ACCESS_FEATURES)
+
+
+def read_root_credentials(aws: Aws, *, account_id: str) -> ObservedRootCredentials:
+    """The root user's credentials in ``account_id``; an AssumeRoot the organization refuses is
+    recorded in ``error`` (the plan then shows the state as unknown), throttling is raised."""
+    iam = aws.root_client("iam", account_id=account_id, task=AUDIT_TASK)
+    try:
+        summary = iam.get_account_summary().get("SummaryMap") or {}
+    except Throttled:
+        raise
+    except AwsError as error:
+        why = f"{error.operation}: {error.code}: {error.aws_message}"
+        return ObservedRootCredentials(account_id=account_id, error=why)
+    return ObservedRootCredentials(
+        account_id=account_id,
+        password=bool(summary.get("AccountPasswordPresent", 0)),
+        access_keys=bool(summary.get("AccountAccessKeysPresent", 0)),
+        signing_certificates=bool(summary.get("AccountSigningCertificatesPresent", 0)),
+        mfa=bool(summary.get("AccountMFAEnabled", 0)),
+    )

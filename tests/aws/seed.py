@@ -1,0 +1,164 @@
+"""Putting an organization into a known shape directly with boto3 (no orgsync involved), for the
+AWS-layer and plan tests: member accounts, OUs, roles, groups."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+ROLE = "OrganizationAccountAccessRole"
+ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def root_id(org: Any) -> str:
+    return str(org.list_roots()["Roots"][0]["Id"])
+
+
+def ensure_ou(org: Any, path: str) -> str:
+    """The id of the OU at ``path`` ("/A/B"), creating what is missing."""
+    parent = root_id(org)
+    for name in [p for p in path.split("/") if p]:
+        children = org.list_organizational_units_for_parent(ParentId=parent)
+        found = [c for c in children["OrganizationalUnits"] if c["Name"] == name]
+        parent = (found[0]["Id"] if found else
+                  org.create_organizational_unit(ParentId=parent, Name=name)
+                  ["OrganizationalUnit"]["Id"])
+    return parent
+
+
+def create_member(org: Any, *, name: str, email: str, ou: str = "/",
+                  tags: dict[str, str] | None = None) -> str:
+    """CreateAccount, wait for it, move it to ``ou``; returns the account id."""
+    request = org.create_account(
+        Email=email, AccountName=name,
+        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])["CreateAccountStatus"]
+    deadline = time.monotonic() + 30
+    while request["State"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline, "CreateAccount did not finish"
+        time.sleep(0.05)
+        request = org.describe_create_account_status(
+            CreateAccountRequestId=request["Id"])["CreateAccountStatus"]
+    assert request["State"] == "SUCCEEDED", request
+    account_id = str(request["AccountId"])
+    if ou != "/":
+        org.move_account(AccountId=account_id, SourceParentId=root_id(org),
+                         DestinationParentId=ensure_ou(org, ou))
+    return account_id
+
+
+def trust_policy(management_id: str, *, mfa: bool = False) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Effect": "Allow",
+                                 "Principal": {"AWS": f"arn:aws:iam::{management_id}:root"},
+                                 "Action": "sts:AssumeRole"}
+    if mfa:
+        statement["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def dumps(document: Any) -> str:
+    return json.dumps(document)
+
+
+def member_client(sandbox: Any, service: str, account_id: str, *, role: str = ROLE) -> Any:
+    """A plain boto3 client acting in a member account through its access role."""
+    import boto3
+
+    sts = sandbox.client("sts")
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role}",
+                                  RoleSessionName="test-setup")["Credentials"]
+    return boto3.client(service, endpoint_url=sandbox.info.endpoint_url,
+                        region_name=sandbox.info.region,
+                        aws_access_key_id=credentials["AccessKeyId"],
+                        aws_secret_access_key=credentials["SecretAccessKey"],
+                        aws_session_token=credentials["SessionToken"])
+
+
+def enable_root_access(sandbox: Any, features: tuple[str, ...] = (
+        "RootCredentialsManagement", "RootSessions")) -> None:
+    """Trusted access for IAM and the IAM organizations features."""
+    sandbox.client("organizations").enable_aws_service_access(
+        ServicePrincipal="iam.amazonaws.com")
+    iam = sandbox.client("iam")
+    if "RootCredentialsManagement" in features:
+        iam.enable_organizations_root_credentials_management()
+    if "RootSessions" in features:
+        iam.enable_organizations_root_sessions()
+
+
+# A desired-state file the drift and equivalence tests converge by hand with boto3, so that they
+# test observe + plan alone (not apply). Access roles without MFA: orgsync itself must be able to
+# assume them to read them.
+CONVERGED_FILE = """\
+version: 1
+organization:
+  management_account_id: "123456789012"
+root_credentials:
+  features: [RootCredentialsManagement, RootSessions]
+  default: absent
+accounts:
+  - name: prod
+    email: aws+prod@example.com
+    ou: /Workloads/Prod
+    tags: {team: payments, environment: production}
+  - name: dev
+    email: aws+dev@example.com
+    ou: /Workloads/Dev
+groups:
+  - name: admins
+    members: [alice, bob]
+    assume:
+      - accounts: ["*"]
+        require_mfa: true
+"""
+
+
+def grant_policy(role_arns: list[str]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": sorted(role_arns),
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
+
+
+def converge(sandbox: Any) -> dict[str, str]:
+    """Make the sandbox match CONVERGED_FILE with boto3 alone; returns account name -> id."""
+    org = sandbox.client("organizations")
+    enable_root_access(sandbox)  # before CreateAccount: new accounts then get no root password
+    ids = {
+        "prod": create_member(org, name="prod", email="aws+prod@example.com",
+                              ou="/Workloads/Prod",
+                              tags={"team": "payments", "environment": "production"}),
+        "dev": create_member(org, name="dev", email="aws+dev@example.com", ou="/Workloads/Dev"),
+    }
+    iam = sandbox.client("iam")
+    for user in ("alice", "bob"):
+        iam.create_user(UserName=user)
+    iam.create_group(GroupName="admins", Path="/orgsync/")
+    for user in ("alice", "bob"):
+        iam.add_user_to_group(GroupName="admins", UserName=user)
+    arns = [f"arn:aws:iam::{i}:role/{ROLE}" for i in ids.values()]
+    iam.put_group_policy(GroupName="admins", PolicyName="orgsync-assume",
+                         PolicyDocument=dumps(grant_policy(arns)))
+    return ids
+
+
+def sandbox_secrets(sandbox: Any) -> set[str]:
+    """Every secret the sandbox has handed out so far: the management admin's secret key, the
+    standalone accounts' secret keys, and the secret keys and session tokens of every assumed-role
+    and root session (read from the in-process emulator)."""
+    from moto.sts.models import sts_backends
+
+    secrets = {sandbox.info.secret_access_key}
+    secrets |= {a.secret_access_key for a in sandbox.info.standalone_accounts}
+    for _account, regions in sts_backends.items():
+        for backend in regions.values():
+            for role in getattr(backend, "assumed_roles", []):
+                secrets |= {role.secret_access_key, role.session_token}
+    from moto.iam.models import iam_backends
+
+    for _account, regions in iam_backends.items():
+        for backend in regions.values():
+            for key in getattr(backend, "access_keys", {}).values():
+                secret = getattr(key, "secret_access_key", None)
+                if secret:
+                    secrets.add(secret)
+    return {s for s in secrets if s and len(s) >= 16}
