@@ -32,7 +32,10 @@ from reconciler.model import (
     frozen_mapping,
 )
 
-CREDENTIALS_FEATURE = "RootCredentialsManagement"
+# A root policy is carried out through sts:AssumeRoot sessions (RootSessions) running the root
+# credential tasks (RootCredentialsManagement): both features must be on.
+ROOT_POLICY_FEATURES = ("RootCredentialsManagement", "RootSessions")
+_NEEDED = " and ".join(ROOT_POLICY_FEATURES)
 MANAGED_ROOT_POLICIES = ("absent", "password_recovery")
 MAX_OU_NAME = 128
 MAX_OU_DEPTH = 5  # OU levels under the root (an AWS Organizations quota)
@@ -108,11 +111,11 @@ class _Checker:
         if not isinstance(section, dict):
             return True
         features = section.get("features")
-        allowed = not isinstance(features, list) or CREDENTIALS_FEATURE in features
+        allowed = not isinstance(features, list) or all(f in features for f in ROOT_POLICY_FEATURES)
         default = section.get("default")
         if not allowed and default in MANAGED_ROOT_POLICIES:
             self.value(("root_credentials", "default"),
-                       f"{default!r} needs the {CREDENTIALS_FEATURE} feature, which "
+                       f"{default!r} needs the features {_NEEDED}, which "
                        "root_credentials.features does not enable")
         return allowed
 
@@ -165,9 +168,8 @@ class _Checker:
                 self.value((*path, "source"), "the management account cannot be invited")
         override = account.get("root_credentials")
         if override in MANAGED_ROOT_POLICIES and not credentials_allowed and not is_management:
-            self.value((*path, "root_credentials"), f"{override!r} needs the "
-                       f"{CREDENTIALS_FEATURE} feature, which root_credentials.features does "
-                       "not enable")
+            self.value((*path, "root_credentials"), f"{override!r} needs the features "
+                       f"{_NEEDED}, which root_credentials.features does not enable")
         ou = _str(account, "ou")
         if ou is not None and ou.startswith("/"):
             if len(ou_parts(ou)) > MAX_OU_DEPTH:

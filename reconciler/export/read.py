@@ -98,9 +98,7 @@ def read_organization(aws: Aws, *, parallelism: int = 10, progress: bool = False
             roles[account_id] = found
 
     root: dict[str, ObservedRootCredentials] = dict(observed.root_credentials)
-    # sts:AssumeRoot needs the RootSessions feature as well: without it every audit would fail.
-    features = observed.root_features or ()
-    if root_reader.root_reads_possible(observed.root_features) and "RootSessions" in features:
+    if root_reader.root_reads_possible(observed.root_features):
         def audit(account_id: str) -> ObservedRootCredentials:
             return root_reader.read_root_credentials(aws, account_id=account_id)
 

@@ -1,7 +1,7 @@
 """Reading a member account's root-user credentials through a privileged root session.
 
 Only for accounts whose root policy the file manages (``absent`` / ``password_recovery``), and only
-when centralized root credentials management is enabled: ``sts:AssumeRoot`` with the audit task
+when both centralized root access features are enabled: ``sts:AssumeRoot`` with the audit task
 policy, then one GetAccountSummary, whose SummaryMap says whether a password, access keys, signing
 certificates and MFA exist (two calls instead of four List/Get calls).
 """
@@ -22,10 +22,10 @@ ROOT_ACCESS_FEATURES = ("RootCredentialsManagement", "RootSessions")
 
 
 def root_reads_possible(features: tuple[str, ...] | None) -> bool:
-    """Whether an AssumeRoot audit session can be tried: centralized root access is (at least
-    partly) on. Which feature AWS checks for each task is not documented precisely; a refusal is
-    recorded per account, so trying with either feature on is safe."""
-    return features is not None and any(f in features for f in ROOT_ACCESS_FEATURES)
+    """Whether an AssumeRoot audit session can be had: root sessions (RootSessions) running a root
+    credential task (RootCredentialsManagement) need both features; without them every audit would
+    be refused, so orgsync does not spend the calls."""
+    return features is not None and all(f in features for f in ROOT_ACCESS_FEATURES)
 
 
 def read_root_credentials(aws: Aws, *, account_id: str) -> ObservedRootCredentials:

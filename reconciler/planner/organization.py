@@ -1,12 +1,14 @@
 """The organization itself: IAM trusted access and the centralized root access features.
 
 Only what the file manages is compared: ``root_credentials.features`` when given. Root policies of
-member accounts need ``RootCredentialsManagement``; planning says so when it is missing instead of
+member accounts need both ``RootCredentialsManagement`` (the credential tasks) and ``RootSessions``
+(the ``sts:AssumeRoot`` sessions that run them); planning says so when one is missing instead of
 letting apply fail halfway.
 """
 
 from __future__ import annotations
 
+from reconciler.model import ROOT_FEATURES
 from reconciler.plan import Action, AttributeDiff, Change
 from reconciler.planner.context import PlanContext
 
@@ -22,13 +24,13 @@ def plan_organization(ctx: PlanContext) -> None:
         if m.usable and m.spec.root_credentials != "unmanaged" and not ctx.is_management(m)
     ]
     if desired.features is None:
-        if managed_roots and observed.root_features is not None and \
-                "RootCredentialsManagement" not in observed_features:
+        missing = [f for f in ROOT_FEATURES if f not in observed_features]
+        if managed_roots and observed.root_features is not None and missing:
             ctx.errors.append(
                 "root_credentials: accounts with a root policy (e.g. "
-                f"{managed_roots[0].spec.name}) need the organization feature "
-                "RootCredentialsManagement, which is not enabled; add it to "
-                "root_credentials.features")
+                f"{managed_roots[0].spec.name}) need the organization features "
+                f"{' and '.join(ROOT_FEATURES)}; {' and '.join(missing)} not enabled: add "
+                "them to root_credentials.features")
         return
     wanted_features = sorted(set(desired.features))
     if wanted_features and observed.organization.feature_set != "ALL":
@@ -36,10 +38,10 @@ def plan_organization(ctx: PlanContext) -> None:
             "root_credentials.features: centralized root access needs an organization with all "
             f"features enabled (this one has {observed.organization.feature_set})")
         return
-    if managed_roots and "RootCredentialsManagement" not in wanted_features:
+    if managed_roots and any(f not in wanted_features for f in ROOT_FEATURES):
         ctx.errors.append(
             "root_credentials: accounts with a root policy (e.g. "
-            f"{managed_roots[0].spec.name}) need RootCredentialsManagement in "
+            f"{managed_roots[0].spec.name}) need {' and '.join(ROOT_FEATURES)} in "
             "root_credentials.features")
     before: dict[str, object] = {"root_features": observed_features}
     after: dict[str, object] = {"root_features": wanted_features}

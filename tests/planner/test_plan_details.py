@@ -16,6 +16,8 @@ from reconciler.planner import plan
 from . import builders as b
 from .test_plan_table import CASES
 
+BOTH = ("RootCredentialsManagement", "RootSessions")
+
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_document_round_trips(case: object) -> None:
@@ -32,7 +34,7 @@ def test_dependencies_of_a_new_account() -> None:
     desired = b.desired(
         b.account("prod", ou="/Workloads/Prod", root="absent"),
         groups=(b.group("admins", grants=(b.grant("prod"),)),),
-        features=("RootCredentialsManagement",))
+        features=BOTH)
     result = plan(desired, b.observed())
     changes = _by_address(result)
     assert [c.address for c in result.changes] == [

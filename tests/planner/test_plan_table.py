@@ -21,6 +21,8 @@ from reconciler.planner import plan
 
 from . import builders as b
 
+BOTH = ("RootCredentialsManagement", "RootSessions")
+
 READONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 ADMIN_INLINE = {"Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -92,9 +94,9 @@ CASES = [
     Case("email-match-case-insensitive", b.desired(b.account("prod", email="AWS+Prod@Example.com")),
          b.observed(PROD), [], unmanaged=[b.MGMT]),
     Case("create-in-progress-deferred", b.desired(b.account("prod", root="absent"),
-                                                  features=("RootCredentialsManagement",)),
+                                                  features=BOTH),
          b.observed(create_requests=(CreateAccountRequest("car-1", "prod", "IN_PROGRESS"),),
-                    trusted_access_iam=True, root_features=("RootCredentialsManagement",)),
+                    trusted_access_iam=True, root_features=BOTH),
          [], deferred=["account.prod", "access_role.prod", "root_credentials.prod"],
          unmanaged=[b.MGMT], converges=False),
     Case("create-succeeded-is-that-account", b.desired(b.account("prod")),
@@ -286,29 +288,29 @@ CASES = [
          b.observed(trusted_access_iam=True, root_features=("RootSessions",)),
          [("organization.organization", "update")], unmanaged=[b.MGMT]),
     Case("root-absent-deletes-password", b.desired(
-        b.account("prod", root="absent"), features=("RootCredentialsManagement",)),
-         b.observed(PROD, trusted_access_iam=True, root_features=("RootCredentialsManagement",),
+        b.account("prod", root="absent"), features=BOTH),
+         b.observed(PROD, trusted_access_iam=True, root_features=BOTH,
                     root_credentials={PROD.id: ObservedRootCredentials(PROD.id, password=True)}),
          [("root_credentials.prod", "update")], destructive=["root_credentials.prod"],
          unmanaged=[b.MGMT]),
     Case("root-absent-in-sync", b.desired(
-        b.account("prod", root="absent"), features=("RootCredentialsManagement",)),
-         b.observed(PROD, trusted_access_iam=True, root_features=("RootCredentialsManagement",),
+        b.account("prod", root="absent"), features=BOTH),
+         b.observed(PROD, trusted_access_iam=True, root_features=BOTH,
                     root_credentials={PROD.id: ObservedRootCredentials(PROD.id)}),
          [], unmanaged=[b.MGMT]),
     Case("root-recovery-creates-password", b.desired(
-        b.account("prod", root="password_recovery"), features=("RootCredentialsManagement",)),
-         b.observed(PROD, trusted_access_iam=True, root_features=("RootCredentialsManagement",),
+        b.account("prod", root="password_recovery"), features=BOTH),
+         b.observed(PROD, trusted_access_iam=True, root_features=BOTH,
                     root_credentials={PROD.id: ObservedRootCredentials(PROD.id, mfa=True)}),
          [("root_credentials.prod", "update")], unmanaged=[b.MGMT]),
     Case("root-recovery-keeps-mfa", b.desired(
-        b.account("prod", root="password_recovery"), features=("RootCredentialsManagement",)),
-         b.observed(PROD, trusted_access_iam=True, root_features=("RootCredentialsManagement",),
+        b.account("prod", root="password_recovery"), features=BOTH),
+         b.observed(PROD, trusted_access_iam=True, root_features=BOTH,
                     root_credentials={PROD.id: ObservedRootCredentials(
                         PROD.id, password=True, mfa=True)}),
          [], unmanaged=[b.MGMT]),
     Case("root-after-features-enabled", b.desired(
-        b.account("prod", root="absent"), features=("RootCredentialsManagement",)),
+        b.account("prod", root="absent"), features=BOTH),
          b.observed(PROD, root_credentials={PROD.id: ObservedRootCredentials(
              PROD.id, error="features disabled")}),
          [("organization.organization", "update"), ("root_credentials.prod", "update")],
