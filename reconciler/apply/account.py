@@ -1,0 +1,331 @@
+"""Creates, invites, updates and closes member accounts, safely under re-runs.
+
+The dangerous operations are the ones that cannot be taken back: a second CreateAccount makes a
+second real account, a second invitation spams the invited account's owner, a closure starts a
+90-day clock. So each one first looks at live AWS for evidence of an earlier attempt (an account
+with the email, a CreateAccount request with the name still in progress or succeeded, a pending
+handshake, an account already closing) and continues from there instead of repeating it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.apply.executor import StepContext, StepFailed, Waiting, backoff
+from reconciler.apply.ou import ou_id
+from reconciler.aws import paginate
+from reconciler.errors import AccessDenied, AwsError, NotFound
+from reconciler.plan import Action, Change
+
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "management": (
+        "organizations:ListAccounts",
+        "organizations:DescribeAccount",
+        "organizations:ListCreateAccountStatus",
+        "organizations:DescribeCreateAccountStatus",
+        "organizations:CreateAccount",
+        "organizations:ListHandshakesForOrganization",
+        "organizations:InviteAccountToOrganization",
+        "organizations:ListParents",
+        "organizations:MoveAccount",
+        "organizations:ListTagsForResource",
+        "organizations:TagResource",
+        "organizations:UntagResource",
+        "organizations:CloseAccount",
+        "account:PutAccountName",
+        "iam:CreateServiceLinkedRole",  # CreateAccount creates the Organizations SLR on first use
+    ),
+    "member": ("account:PutAccountName",),
+}
+
+PENDING_HANDSHAKE = ("REQUESTED", "OPEN")
+GONE_STATES = ("PENDING_CLOSURE", "CLOSED", "SUSPENDED")
+
+
+def apply_change(change: Change, ctx: StepContext) -> str:
+    if change.action is Action.CREATE:
+        return _create(change, ctx)
+    if change.action is Action.INVITE:
+        return _invite(change, ctx)
+    if change.action is Action.UPDATE:
+        return _update(change, ctx)
+    if change.action is Action.CLOSE:
+        return _close(change, ctx)
+    raise StepFailed(f"account changes cannot be {change.action.value}")
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def _account_with_email(ctx: StepContext, email: str) -> dict[str, Any] | None:
+    orgs = ctx.aws.client("organizations")
+    wanted = email.lower()
+    for account in paginate(orgs, "list_accounts", "Accounts"):
+        if str(account.get("Email", "")).lower() == wanted:
+            return dict(account)
+    return None
+
+
+def _state(account: Mapping[str, Any]) -> str:
+    return str(account.get("State") or account.get("Status") or "")
+
+
+def _earlier_request(ctx: StepContext, name: str, email: str) -> dict[str, Any] | None:
+    """A CreateAccount request a previous run left behind: in progress, or succeeded with an
+    account that is still in the organization under this email."""
+    orgs = ctx.aws.client("organizations")
+    for request in paginate(orgs, "list_create_account_status", "CreateAccountStatuses",
+                            States=["IN_PROGRESS", "SUCCEEDED"]):
+        if request.get("AccountName") != name:
+            continue
+        if request.get("State") == "IN_PROGRESS":
+            return dict(request)
+        account_id = request.get("AccountId")
+        if not account_id:
+            continue
+        try:
+            account = orgs.describe_account(AccountId=account_id)["Account"]
+        except NotFound:
+            continue
+        if str(account.get("Email", "")).lower() == email.lower():
+            return dict(request)
+    return None
+
+
+def wait_for_request(change: Change, ctx: StepContext, request: Mapping[str, Any]) -> str:
+    orgs = ctx.aws.client("organizations")
+    request_id = str(request["Id"])
+    start = time.monotonic()
+    deadline = start + ctx.options.create_account_timeout_s
+    delays = backoff(ctx.options.poll_initial_s, ctx.options.poll_max_s)
+    status = dict(request)
+    if status.get("State") == "IN_PROGRESS":  # a quick first look: sometimes it is done at once
+        status = dict(orgs.describe_create_account_status(
+            CreateAccountRequestId=request_id)["CreateAccountStatus"])
+    while status.get("State") == "IN_PROGRESS":
+        if time.monotonic() >= deadline:
+            raise StepFailed(
+                f"CreateAccount request {request_id} still IN_PROGRESS after "
+                f"{ctx.options.create_account_timeout_s:.0f} s; re-run apply to keep waiting "
+                "(no second account will be requested)")
+        ctx.reporter.progress(change, f"waiting for CreateAccount {request_id} (IN_PROGRESS, "
+                                      f"{time.monotonic() - start:.0f} s)")
+        ctx.sleep(next(delays))
+        status = dict(orgs.describe_create_account_status(
+            CreateAccountRequestId=request_id)["CreateAccountStatus"])
+    if status.get("State") == "FAILED":
+        raise StepFailed(f"CreateAccount {request_id} failed: "
+                         f"{status.get('FailureReason', 'no reason given')}")
+    account_id = status.get("AccountId")
+    if not account_id:
+        raise StepFailed(f"CreateAccount {request_id} succeeded without an account id")
+    return str(account_id)
+
+
+def _create(change: Change, ctx: StepContext) -> str:
+    after = change.after or {}
+    name, email = str(after["name"]), str(after["email"])
+    notes: list[str] = []
+    existing = _account_with_email(ctx, email)
+    if existing is not None:
+        if _state(existing) in GONE_STATES:
+            raise StepFailed(f"the account with email {email} ({existing['Id']}) is "
+                             f"{_state(existing)}; it cannot be created again")
+        account_id = str(existing["Id"])
+        notes.append(f"account {account_id} already existed")
+    else:
+        request = _earlier_request(ctx, name, email)
+        if request is None:
+            orgs = ctx.aws.client("organizations")
+            kwargs: dict[str, Any] = {"Email": email, "AccountName": name}
+            if after.get("role_name"):
+                kwargs["RoleName"] = after["role_name"]
+            if after.get("iam_user_access_to_billing"):
+                kwargs["IamUserAccessToBilling"] = after["iam_user_access_to_billing"]
+            if after.get("tags"):
+                kwargs["Tags"] = _tag_list(after["tags"])
+            request = dict(orgs.create_account(**kwargs)["CreateAccountStatus"])
+            notes.append(f"requested ({request['Id']})")
+        else:
+            notes.append(f"continued earlier request {request['Id']}")
+        account_id = wait_for_request(change, ctx, request)
+        notes.append(f"created account {account_id}")
+    ctx.record_account_id(name, account_id)
+    notes.extend(_ensure_placement(ctx, account_id, after))
+    return "; ".join(notes)
+
+
+# --- invite ---------------------------------------------------------------------------------
+
+
+def _member(ctx: StepContext, account_id: str) -> dict[str, Any] | None:
+    try:
+        return dict(ctx.aws.client("organizations").describe_account(
+            AccountId=account_id)["Account"])
+    except NotFound:
+        return None
+
+
+def _handshakes_for(ctx: StepContext, account_id: str) -> list[dict[str, Any]]:
+    orgs = ctx.aws.client("organizations")
+    found = []
+    for handshake in paginate(orgs, "list_handshakes_for_organization", "Handshakes",
+                              Filter={"ActionType": "INVITE"}):
+        parties = handshake.get("Parties", [])
+        if any(p.get("Type") == "ACCOUNT" and p.get("Id") == account_id for p in parties):
+            found.append(dict(handshake))
+    return found
+
+
+def _invite(change: Change, ctx: StepContext) -> str:
+    after = change.after or {}
+    account_id, name = str(after["id"]), str(after.get("name", change.key))
+    notes: list[str] = []
+    if _member(ctx, account_id) is None:
+        pending = [h for h in _handshakes_for(ctx, account_id)
+                   if h.get("State") in PENDING_HANDSHAKE]
+        if pending:
+            handshake_id = str(pending[0]["Id"])
+            notes.append(f"invitation {handshake_id} already pending")
+        else:
+            orgs = ctx.aws.client("organizations")
+            kwargs: dict[str, Any] = {"Target": {"Type": "ACCOUNT", "Id": account_id}}
+            if after.get("tags"):
+                kwargs["Tags"] = _tag_list(after["tags"])
+            try:
+                handshake_id = str(orgs.invite_account_to_organization(**kwargs)["Handshake"]["Id"])
+                notes.append(f"invited {account_id} ({handshake_id})")
+            except AwsError as error:
+                if "DuplicateHandshake" not in error.code:
+                    raise
+                handshake_id = "(already pending)"
+                notes.append("invitation already pending")
+        deadline = time.monotonic() + ctx.options.invitation_accept_wait_s
+        while _member(ctx, account_id) is None:
+            if time.monotonic() >= deadline:
+                raise Waiting("; ".join(notes) + f"; waiting for invitation {handshake_id} to be "
+                              f"accepted by account {account_id} ({name})")
+            ctx.sleep(0.5)
+        notes.append("invitation accepted")
+    else:
+        notes.append(f"{account_id} is already a member")
+    ctx.record_account_id(name, account_id)
+    notes.extend(_ensure_placement(ctx, account_id, after))
+    return "; ".join(notes)
+
+
+# --- update ---------------------------------------------------------------------------------
+
+
+def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": str(v)} for k, v in sorted(tags.items())]
+
+
+def _ensure_placement(ctx: StepContext, account_id: str, after: Mapping[str, Any]) -> list[str]:
+    """Move the account into its OU and make its tags exact (when the file manages them)."""
+    notes: list[str] = []
+    orgs = ctx.aws.client("organizations")
+    if after.get("ou"):
+        target = ou_id(ctx, str(after["ou"]))
+        parents = orgs.list_parents(ChildId=account_id).get("Parents", [])
+        if not parents:
+            raise StepFailed(f"account {account_id} has no parent (is it in the organization?)")
+        source = str(parents[0]["Id"])
+        if source != target:
+            orgs.move_account(AccountId=account_id, SourceParentId=source,
+                              DestinationParentId=target)
+            notes.append(f"moved to {after['ou']}")
+    tags = after.get("tags")
+    if tags is not None:
+        current = {t["Key"]: t["Value"] for t in paginate(
+            orgs, "list_tags_for_resource", "Tags", ResourceId=account_id)}
+        remove = sorted(set(current) - set(tags))
+        put = {k: str(v) for k, v in tags.items() if current.get(k) != str(v)}
+        if remove:
+            orgs.untag_resource(ResourceId=account_id, TagKeys=remove)
+            notes.append(f"removed tags {', '.join(remove)}")
+        if put:
+            orgs.tag_resource(ResourceId=account_id, Tags=_tag_list(put))
+            notes.append(f"set tags {', '.join(sorted(put))}")
+    return notes
+
+
+def _rename(ctx: StepContext, account_id: str, key: str, name: str) -> None:
+    """account:PutAccountName. From the management account it needs trusted access for
+    account.amazonaws.com, which orgsync does not switch on behind the user's back; from inside the
+    member account (through its access role) it needs nothing more, so that is tried first."""
+    try:
+        role = ctx.desired.account(key).access_role.name
+    except KeyError:
+        role = ctx.desired.organization.access_role
+    try:
+        ctx.aws.member_client("account", account_id=account_id,
+                              role_name=role).put_account_name(AccountName=name)
+        return
+    except AccessDenied:
+        pass
+    try:
+        ctx.aws.client("account").put_account_name(AccountId=account_id, AccountName=name)
+    except AccessDenied as error:
+        raise StepFailed(f"cannot rename account {account_id}: its access role {role} cannot "
+                         "be assumed, and the management account may only rename it with "
+                         f"trusted access for account.amazonaws.com ({error.aws_message})"
+                         ) from None
+
+
+def _update(change: Change, ctx: StepContext) -> str:
+    after = ctx.resolve(change.after or {})
+    account_id = str(after.get("id") or (change.before or {}).get("id"))
+    account = _member(ctx, account_id)
+    if account is None:
+        raise StepFailed(f"account {account_id} is not in the organization")
+    notes: list[str] = []
+    name = after.get("name")
+    if name and account.get("Name") != name:
+        _rename(ctx, account_id, change.key, str(name))
+        notes.append(f"renamed {account.get('Name')!r} to {name!r}")
+    notes.extend(_ensure_placement(ctx, account_id, after))
+    return "; ".join(notes) or "already as wanted"
+
+
+# --- close ----------------------------------------------------------------------------------
+
+
+def _close(change: Change, ctx: StepContext) -> str:
+    before = change.before or {}
+    after = change.after or {}
+    account_id = str(after.get("id") or before.get("id"))
+    if account_id in (ctx.management_account_id, ctx.desired.organization.management_account_id):
+        raise StepFailed("the management account is never closed")
+    account = _member(ctx, account_id)
+    if account is None:
+        raise StepFailed(f"account {account_id} is not in the organization")
+    if _state(account) in ("PENDING_CLOSURE", "CLOSED"):
+        return f"account {account_id} is already {_state(account)}"
+    orgs = ctx.aws.client("organizations")
+    try:
+        orgs.close_account(AccountId=account_id)
+    except AwsError as error:
+        text = f"{error.code} {error.aws_message} {getattr(error, 'reason', '')}"
+        if "CLOSE_ACCOUNT_QUOTA_EXCEEDED" in text or (
+                "ConstraintViolation" in error.code and "quota" in text.lower()):
+            raise StepFailed(
+                f"cannot close account {account_id}: the organization's account-closure quota "
+                "(a rolling 30 days) is used up; re-run apply when it frees up") from None
+        if "CANNOT_CLOSE_MANAGEMENT_ACCOUNT" in text:
+            raise StepFailed("the management account is never closed") from None
+        if "AccountAlreadyClosed" in error.code:
+            return f"account {account_id} was already closed"
+        raise
+    deadline = time.monotonic() + ctx.options.close_wait_s
+    delays = backoff(ctx.options.poll_initial_s / 2, ctx.options.poll_max_s)
+    while True:
+        state = _state(_member(ctx, account_id) or {"State": "CLOSED"})
+        if state in ("PENDING_CLOSURE", "CLOSED", "SUSPENDED"):
+            return f"closing account {account_id} ({state})"
+        if time.monotonic() >= deadline:
+            raise StepFailed(f"CloseAccount for {account_id} returned but the account is still "
+                             f"{state}")
+        ctx.sleep(next(delays))

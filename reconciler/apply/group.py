@@ -1,0 +1,221 @@
+"""Makes orgsync's IAM groups in the management account exactly what the file says.
+
+A group is owned by its path (IAM groups cannot be tagged). Membership, inline policies and
+orgsync's own managed grant policies (``orgsync-<group>-assume-N``) are made exact; managed policies
+orgsync does not own are left attached. Grant documents may name accounts created earlier in the
+same run, written ``${account.NAME.id}`` in the plan and substituted here.
+
+Every write is preceded by a read, and "already exists" answers are treated as success, so a
+re-run after a crash never creates a second policy or version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.apply.executor import StepContext, StepFailed
+from reconciler.aws import paginate
+from reconciler.errors import AwsError, NotFound
+from reconciler.plan import Action, Change
+from reconciler.policy import equivalent, is_managed_grant_policy_name
+
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "management": (
+        "iam:GetGroup",
+        "iam:CreateGroup",
+        "iam:UpdateGroup",
+        "iam:DeleteGroup",
+        "iam:AddUserToGroup",
+        "iam:RemoveUserFromGroup",
+        "iam:ListGroupPolicies",
+        "iam:GetGroupPolicy",
+        "iam:PutGroupPolicy",
+        "iam:DeleteGroupPolicy",
+        "iam:ListAttachedGroupPolicies",
+        "iam:AttachGroupPolicy",
+        "iam:DetachGroupPolicy",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:ListPolicyVersions",
+        "iam:CreatePolicy",
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicyVersion",
+        "iam:DeletePolicy",
+        "iam:ListEntitiesForPolicy",
+    ),
+}
+
+MAX_POLICY_VERSIONS = 5
+
+
+def apply_change(change: Change, ctx: StepContext) -> str:
+    iam = ctx.aws.client("iam")
+    if change.action is Action.DELETE:
+        return _delete(iam, ctx, change)
+    if change.action not in (Action.CREATE, Action.UPDATE):
+        raise StepFailed(f"group changes cannot be {change.action.value}")
+    after: Mapping[str, Any] = ctx.resolve(change.after or {})
+    name, path = str(after["name"]), str(after.get("path") or "/orgsync/")
+    notes: list[str] = []
+    try:
+        group = iam.get_group(GroupName=name)["Group"]
+        if group.get("Path") != path:
+            iam.update_group(GroupName=name, NewPath=path)
+            notes.append(f"moved to path {path}")
+    except NotFound:
+        try:
+            iam.create_group(GroupName=name, Path=path)
+            notes.append(f"created group {name}")
+        except AwsError as error:
+            if "EntityAlreadyExists" not in error.code:
+                raise
+    notes.extend(_ensure_members(iam, name, tuple(after.get("members") or ())))
+    notes.extend(_ensure_inline(iam, name, after.get("inline_policies") or {}))
+    notes.extend(_ensure_managed(iam, ctx, name, after.get("managed_policies") or ()))
+    return "; ".join(notes) or "already as wanted"
+
+
+def _members(iam: Any, name: str) -> set[str]:
+    return {u["UserName"] for u in paginate(iam, "get_group", "Users", GroupName=name)}
+
+
+def _ensure_members(iam: Any, name: str, wanted: tuple[str, ...]) -> list[str]:
+    current = _members(iam, name)
+    notes: list[str] = []
+    for user in sorted(set(wanted) - current):
+        iam.add_user_to_group(GroupName=name, UserName=user)
+        notes.append(f"added {user}")
+    for user in sorted(current - set(wanted)):
+        iam.remove_user_from_group(GroupName=name, UserName=user)
+        notes.append(f"removed {user}")
+    return notes
+
+
+def _ensure_inline(iam: Any, name: str, wanted: Mapping[str, Any]) -> list[str]:
+    notes: list[str] = []
+    current = set(paginate(iam, "list_group_policies", "PolicyNames", GroupName=name))
+    for policy_name, document in sorted(wanted.items()):
+        if policy_name in current:
+            existing = iam.get_group_policy(GroupName=name,
+                                            PolicyName=policy_name)["PolicyDocument"]
+            if isinstance(existing, str):
+                existing = json.loads(existing)
+            if equivalent(existing, document):
+                continue
+        iam.put_group_policy(GroupName=name, PolicyName=policy_name,
+                             PolicyDocument=json.dumps(document, separators=(",", ":")))
+        notes.append(f"put inline policy {policy_name}")
+    for policy_name in sorted(current - set(wanted)):
+        iam.delete_group_policy(GroupName=name, PolicyName=policy_name)
+        notes.append(f"deleted inline policy {policy_name}")
+    return notes
+
+
+def _policy_arn(account_id: str, path: str, name: str) -> str:
+    return f"arn:aws:iam::{account_id}:policy{path}{name}"
+
+
+def _ensure_policy(iam: Any, arn: str, spec: Mapping[str, Any]) -> str | None:
+    """Make the managed policy at ``arn`` exist with ``spec['document']`` as its default version."""
+    document = json.dumps(spec["document"], separators=(",", ":"))
+    try:
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    except NotFound:
+        try:
+            iam.create_policy(PolicyName=spec["name"], Path=spec["path"], PolicyDocument=document,
+                              Description="orgsync: assume grants of one group")
+            return f"created policy {spec['name']}"
+        except AwsError as error:
+            if "EntityAlreadyExists" not in error.code:
+                raise
+            policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    default = policy.get("DefaultVersionId", "v1")
+    current = iam.get_policy_version(PolicyArn=arn, VersionId=default)["PolicyVersion"]["Document"]
+    if isinstance(current, str):
+        current = json.loads(current)
+    if equivalent(current, spec["document"]):
+        return None
+    versions = list(paginate(iam, "list_policy_versions", "Versions", PolicyArn=arn))
+    if len(versions) >= MAX_POLICY_VERSIONS:
+        oldest = min((v for v in versions if not v.get("IsDefaultVersion")),
+                     key=lambda v: str(v.get("CreateDate", "")))
+        iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=document, SetAsDefault=True)
+    return f"new version of policy {spec['name']}"
+
+
+def _owned_attached(iam: Any, ctx: StepContext, group: str) -> list[str]:
+    """ARNs of orgsync's grant policies attached to ``group`` (by name pattern and path)."""
+    owned: list[str] = []
+    prefix = f"arn:aws:iam::{ctx.management_account_id}:policy"
+    for policy in paginate(iam, "list_attached_group_policies", "AttachedPolicies",
+                           GroupName=group):
+        arn = str(policy["PolicyArn"])
+        if (arn.startswith(prefix)
+                and is_managed_grant_policy_name(group, str(policy["PolicyName"]))):
+            owned.append(arn)
+    return owned
+
+
+def _ensure_managed(iam: Any, ctx: StepContext, group: str,
+                    wanted: Any) -> list[str]:
+    notes: list[str] = []
+    wanted_arns: set[str] = set()
+    for spec in wanted:
+        arn = _policy_arn(ctx.management_account_id, str(spec["path"]), str(spec["name"]))
+        wanted_arns.add(arn)
+        note = _ensure_policy(iam, arn, spec)
+        if note:
+            notes.append(note)
+    attached = {str(p["PolicyArn"]) for p in paginate(
+        iam, "list_attached_group_policies", "AttachedPolicies", GroupName=group)}
+    for arn in sorted(wanted_arns - attached):
+        iam.attach_group_policy(GroupName=group, PolicyArn=arn)
+        notes.append(f"attached {arn.rsplit('/', 1)[-1]}")
+    for arn in sorted(set(_owned_attached(iam, ctx, group)) - wanted_arns):
+        iam.detach_group_policy(GroupName=group, PolicyArn=arn)
+        notes.append(f"detached {arn.rsplit('/', 1)[-1]}")
+        if _delete_policy(iam, arn):
+            notes.append(f"deleted policy {arn.rsplit('/', 1)[-1]}")
+    return notes
+
+
+def _delete_policy(iam: Any, arn: str) -> bool:
+    """Delete an orgsync policy that nothing uses any more (its old versions first)."""
+    try:
+        entities = iam.list_entities_for_policy(PolicyArn=arn)
+    except NotFound:
+        return False
+    if any(entities.get(k) for k in ("PolicyGroups", "PolicyUsers", "PolicyRoles")):
+        return False
+    for version in paginate(iam, "list_policy_versions", "Versions", PolicyArn=arn):
+        if not version.get("IsDefaultVersion"):
+            iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+    try:
+        iam.delete_policy(PolicyArn=arn)
+    except NotFound:
+        return False
+    return True
+
+
+def _delete(iam: Any, ctx: StepContext, change: Change) -> str:
+    before = change.before or {}
+    name = str(before.get("name") or change.key)
+    try:
+        iam.get_group(GroupName=name)
+    except NotFound:
+        return f"group {name} was already gone"
+    notes = _ensure_members(iam, name, ())
+    notes.extend(_ensure_inline(iam, name, {}))
+    owned = set(_owned_attached(iam, ctx, name))
+    for policy in list(paginate(iam, "list_attached_group_policies", "AttachedPolicies",
+                                GroupName=name)):
+        arn = str(policy["PolicyArn"])
+        iam.detach_group_policy(GroupName=name, PolicyArn=arn)
+        if arn in owned:
+            _delete_policy(iam, arn)
+    iam.delete_group(GroupName=name)
+    notes.append(f"deleted group {name}")
+    return "; ".join(notes)

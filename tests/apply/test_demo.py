@@ -1,0 +1,52 @@
+"""``orgsync demo`` runs the whole workflow with no AWS account, without touching ~/.aws, fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from reconciler.commands.demo import EXAMPLE_RESOURCE
+
+from .conftest import EXAMPLE, output
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_in_under_a_minute(tmp_path: Path, orgsync: Any) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # A user's own AWS settings that the demo must neither use nor change.
+    env.update({"HOME": str(home), "AWS_PROFILE": "users-own-profile",
+                "AWS_CONFIG_FILE": str(home / "config"), "NO_COLOR": "1",
+                "PYTHONPATH": str(REPO_ROOT)})
+    started = time.monotonic()
+    result = orgsync("demo", env=env, timeout=120, cwd=str(tmp_path))
+    took = time.monotonic() - started
+    assert result.returncode == 0, output(result)
+    assert took < 60, f"the demo took {took:.0f} s"
+    for step in ("orgsync validate", "orgsync plan", "orgsync apply --auto-approve",
+                 "orgsync plan --detailed-exitcode (again)"):
+        assert step in result.stdout
+    assert "converged" in result.stdout
+    assert "alice and bob" in result.stdout
+    assert "Demo finished" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert not (home / "config").exists()
+    assert not (home / ".aws").exists()
+    # no secret is ever printed
+    from reconciler.sandbox.options import stable_secret_access_key, standalone_accounts
+
+    secrets = [stable_secret_access_key("123456789012"),
+               *(a.secret_access_key for a in standalone_accounts(3))]
+    assert not any(s in result.stdout + result.stderr for s in secrets)
+
+
+def test_packaged_example_is_the_repository_example() -> None:
+    packaged = REPO_ROOT / "reconciler" / "data" / EXAMPLE_RESOURCE
+    assert packaged.read_text(encoding="utf-8") == EXAMPLE.read_text(encoding="utf-8"), (
+        f"copy examples/accounts.yaml to reconciler/data/{EXAMPLE_RESOURCE}")
+    assert sys.version_info >= (3, 10)
