@@ -13,7 +13,7 @@ from rich.console import Console
 
 
 def make_console(*, color: bool, stderr: bool = False, file: TextIO | None = None) -> Console:
-    """A console for stdout (or stderr) that is plain text unless it is a terminal with colour on."""
+    """A console for stdout (or stderr): plain text unless it is a terminal with colour on."""
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     is_terminal = stream.isatty()
     return Console(

@@ -41,7 +41,8 @@ class ObservedAccount:
     id: str
     name: str
     email: str
-    state: str  # State (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION), else Status
+    # State (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION), else Status
+    state: str
     joined_method: str  # "INVITED" | "CREATED"
     parent_id: str
     ou_path: str  # "/" for the root
@@ -83,9 +84,10 @@ RoleStatus = Literal["ok", "missing", "not_assumable"]
 class ObservedRole:
     """The access role of one member account.
 
-    ``status``: ``ok`` (read through the role itself or through ``via_role``); ``missing`` (orgsync got
-    into the account through ``via_role`` and the role does not exist); ``not_assumable`` (no way in:
-    the role is absent or does not trust the management account, so the account needs bootstrapping).
+    ``status``: ``ok`` (read through the role itself or through ``via_role``); ``missing``
+    (orgsync got into the account through ``via_role`` and the role does not exist);
+    ``not_assumable`` (no way in: the role is absent or does not trust the management account, so
+    the account needs bootstrapping).
     """
 
     account_id: str
