@@ -51,6 +51,13 @@ def plan_root_credentials(ctx: PlanContext) -> None:
             continue
         observed = ctx.observed.root_credentials.get(match.id_expr)
         if observed is None or observed.error is not None:
+            if ctx.planned(ORGANIZATION):
+                # Unreadable until this plan turns centralized root access on: not a change yet.
+                # apply reads and enforces it in a follow-up round of the same run.
+                ctx.deferred.append(Deferred(
+                    address, f"{ORGANIZATION} to turn on centralized root access; then read and "
+                             f"enforced (root policy {wanted}) in the same apply"))
+                continue
             why = observed.error if observed is not None and observed.error else "not read"
             after = _after(match, wanted, None)
             ctx.changes.append(Change(

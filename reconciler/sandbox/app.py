@@ -3,8 +3,9 @@
 Everything that applies to every call lives here rather than in each handler: the test control
 API under ``/_orgsync/``, per-operation counters, injected faults (an AWS error or a dropped
 connection on the Nth call), throttling in each service's own error shape, added latency, the
-limits of root sessions, time-driven transitions, and the Account Management operations moto
-does not route (``PutAccountName``, ``GetAccountInformation``).
+limits of root sessions and of users' session credentials, time-driven transitions, and the
+Account Management operations moto does not route (``PutAccountName``,
+``GetAccountInformation``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from reconciler.sandbox.protocol import (
     service_of,
 )
 from reconciler.sandbox.state import SandboxState
-from reconciler.sandbox.sts import ALWAYS_ALLOWED, ROOT_TASKS
+from reconciler.sandbox.sts import ALWAYS_ALLOWED, ROOT_TASKS, SESSION_CREDENTIALS
 
 if TYPE_CHECKING:
     from reconciler.sandbox.server import Sandbox
@@ -52,6 +53,33 @@ def _send(start_response: StartResponse, response: Response) -> Iterable[bytes]:
     headers = [*headers, ("Content-Length", str(len(body)))]
     start_response(f"{status} {STATUS_TEXT.get(status, 'Error')}", headers)
     return [body]
+
+
+def _user_session_denial(state: SandboxState, access_key: str, service: str,
+                         operation: str) -> Response | None:
+    """What AWS refuses to GetSessionToken credentials: any call once expired, IAM without MFA,
+    and every STS operation except AssumeRole and GetCallerIdentity."""
+    with state.lock:
+        session = state.user_sessions.get(access_key)
+    if session is None:
+        return None
+    if session.expiration <= state.clock.now():
+        return error_response(service, EXPIRED.get(service, "ExpiredToken"),
+                              "The security token included in the request is expired")
+    action = f"{service}:{operation}"
+    denied = ACCESS_DENIED.get(service, "AccessDenied")
+    if service == "sts" and operation == "GetSessionToken":
+        return error_response(service, denied, SESSION_CREDENTIALS)
+    if service == "sts" and operation not in ("AssumeRole", "GetCallerIdentity"):
+        return error_response(service, denied, f"User: {session.user_arn} is not authorized to "
+                                               f"perform: {action}: credentials from "
+                                               "GetSessionToken can call only sts:AssumeRole "
+                                               "and sts:GetCallerIdentity")
+    if service == "iam" and session.mfa_serial is None:
+        return error_response(service, denied, f"User: {session.user_arn} is not authorized to "
+                                               f"perform: {action}: credentials from "
+                                               "GetSessionToken without MFA cannot call IAM")
+    return None
 
 
 class SandboxApp:
@@ -117,6 +145,9 @@ class SandboxApp:
                                       f"User: {arn} is not authorized to perform: {action} on "
                                       f"resource: {arn} because no session policy allows the "
                                       f"{action} action")
+        denial = _user_session_denial(state, access_key, service, operation)
+        if denial is not None:
+            return denial
         if service == "account":
             return self._account(state, account_id, operation, body)
         return None

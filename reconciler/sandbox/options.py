@@ -16,6 +16,7 @@ MANAGEMENT_ACCOUNT_ID = "123456789012"
 MANAGEMENT_ACCOUNT_NAME = "management"
 MANAGEMENT_ACCOUNT_EMAIL = "aws+management@example.com"
 ADMIN_USER_NAME = "admin"
+ADMIN_MFA_SERIAL = f"arn:aws:iam::{MANAGEMENT_ACCOUNT_ID}:mfa/{ADMIN_USER_NAME}"
 REGION = "us-east-1"
 
 _NAMED_STANDALONE = (
@@ -92,6 +93,9 @@ class SandboxInfo:
     access_key_id: str
     secret_access_key: str
     standalone_accounts: list[StandaloneAccount]
+    # the management admin's virtual MFA device: pass it as SerialNumber (with any 6-digit
+    # TokenCode) to GetSessionToken or AssumeRole for MFA-authenticated credentials
+    mfa_serial: str | None = None
 
     def to_document(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +108,7 @@ class SandboxInfo:
             management_account_id=document["management_account_id"],
             access_key_id=document["access_key_id"],
             secret_access_key=document["secret_access_key"], standalone_accounts=accounts,
+            mfa_serial=document.get("mfa_serial"),
         )
 
 

@@ -2,9 +2,10 @@
 
 ``Sandbox`` is a context manager that serves the extended moto on a free port in a background
 thread (threaded, so added latency never serialises requests) and seeds it: an all-features
-organization whose management account is 123456789012 with an IAM user holding stable keys, and
-standalone accounts outside the organization whose stable keys act as those accounts. moto's
-backends are process-global, so only one sandbox may run in a process at a time.
+organization whose management account is 123456789012 with an IAM user holding stable keys and a
+virtual MFA device, and standalone accounts outside the organization whose stable keys act as
+those accounts. moto's backends are process-global, so only one sandbox may run in a process at a
+time.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from reconciler.sandbox import sts as sts_ext
 from reconciler.sandbox.app import SandboxApp
 from reconciler.sandbox.control import Control
 from reconciler.sandbox.options import (
+    ADMIN_MFA_SERIAL,
     ADMIN_USER_NAME,
     MANAGEMENT_ACCOUNT_EMAIL,
     MANAGEMENT_ACCOUNT_ID,
@@ -225,7 +227,11 @@ class Sandbox:
         management = org_backend.accounts[0]
         management.name, management.email = MANAGEMENT_ACCOUNT_NAME, MANAGEMENT_ACCOUNT_EMAIL
         org_backend.enable_aws_service_access(ServicePrincipal="account.amazonaws.com")
-        _seed_admin(iam_backends[MANAGEMENT_ACCOUNT_ID]["aws"], MANAGEMENT_ACCOUNT_ID)
+        management_iam = iam_backends[MANAGEMENT_ACCOUNT_ID]["aws"]
+        _seed_admin(management_iam, MANAGEMENT_ACCOUNT_ID)
+        device = management_iam.create_virtual_mfa_device(ADMIN_USER_NAME, "/")
+        assert device.serial_number == ADMIN_MFA_SERIAL
+        management_iam.enable_mfa_device(ADMIN_USER_NAME, ADMIN_MFA_SERIAL, "123456", "654321")
         state.root_users[MANAGEMENT_ACCOUNT_ID] = RootUser(
             account_id=MANAGEMENT_ACCOUNT_ID, password_created=now,
             mfa_devices=[RootMfaDevice(f"arn:aws:iam::{MANAGEMENT_ACCOUNT_ID}:mfa/root-account-"
@@ -246,7 +252,8 @@ class Sandbox:
             management_account_id=MANAGEMENT_ACCOUNT_ID,
             access_key_id=stable_access_key_id(MANAGEMENT_ACCOUNT_ID),
             secret_access_key=stable_secret_access_key(MANAGEMENT_ACCOUNT_ID),
-            standalone_accounts=standalone_accounts(self.options.standalone_accounts))
+            standalone_accounts=standalone_accounts(self.options.standalone_accounts),
+            mfa_serial=ADMIN_MFA_SERIAL)
 
 
 def _seed_admin(iam: Any, account_id: str) -> None:

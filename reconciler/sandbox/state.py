@@ -2,9 +2,10 @@
 
 moto keeps organizations, IAM and STS objects; this module keeps, per sandbox, everything the
 extensions add: a controllable clock, invitations (handshakes), asynchronous account creation and
-closure, root users, IAM organizations features, root sessions, and the test controls (faults,
-counters, throttling windows). One ``SandboxState`` exists per running sandbox; ``reset`` replaces
-its contents together with moto's reset.
+closure, root users, IAM organizations features, root sessions, users' session credentials
+(GetSessionToken), and the test controls (faults, counters, throttling windows). One
+``SandboxState`` exists per running sandbox; ``reset`` replaces its contents together with moto's
+reset.
 """
 
 from __future__ import annotations
@@ -139,6 +140,20 @@ class RootSession:
 
 
 @dataclass
+class UserSession:
+    """Credentials from sts:GetSessionToken: they act as the IAM user who asked for them and
+    carry MFA when the request passed the user's device and a code."""
+
+    access_key_id: str
+    account_id: str
+    user_name: str
+    user_arn: str
+    issued: datetime
+    expiration: datetime
+    mfa_serial: str | None = None  # None: a session without MFA
+
+
+@dataclass
 class Fault:
     operation: str  # "organizations.CreateAccount"
     nth: int  # 1 = the next call
@@ -163,7 +178,7 @@ class SandboxState:
         self.closures: dict[str, Closure] = {}
         self.org_features: dict[str, set[str]] = defaultdict(set)  # management id -> features
         self.root_sessions: dict[str, RootSession] = {}
-        self.mfa_sessions: set[str] = set()  # access keys of sessions assumed with MFA
+        self.user_sessions: dict[str, UserSession] = {}  # GetSessionToken keys
         self.faults: list[Fault] = []
         self.counters: dict[str, int] = defaultdict(int)
         self.account_counters: dict[str, int] = defaultdict(int)  # "account:service.Op"

@@ -313,8 +313,8 @@ CASES = [
         b.account("prod", root="absent"), features=BOTH),
          b.observed(PROD, root_credentials={PROD.id: ObservedRootCredentials(
              PROD.id, error="features disabled")}),
-         [("organization.organization", "update"), ("root_credentials.prod", "update")],
-         destructive=["root_credentials.prod"], unmanaged=[b.MGMT]),
+         [("organization.organization", "update")], deferred=["root_credentials.prod"],
+         unmanaged=[b.MGMT], converges=False),
     Case("root-policy-without-feature-refused", b.desired(b.account("prod", root="absent")),
          b.observed(PROD, trusted_access_iam=True, root_features=()),
          [("root_credentials.prod", "update")], errors=["RootCredentialsManagement"],

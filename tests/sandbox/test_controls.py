@@ -147,7 +147,15 @@ def test_orgsync_sandbox_command(tmp_path: Path) -> None:
         info = json.loads(info_file.read_text())
         assert (info_file.stat().st_mode & 0o777) == 0o600
         assert set(info) == {"endpoint_url", "region", "management_account_id",
-                             "access_key_id", "secret_access_key", "standalone_accounts"}
+                             "access_key_id", "secret_access_key", "standalone_accounts",
+                             "mfa_serial"}
+        assert info["mfa_serial"] == "arn:aws:iam::123456789012:mfa/admin"
+        admin = boto3.client("sts", endpoint_url=info["endpoint_url"], region_name=info["region"],
+                             aws_access_key_id=info["access_key_id"],
+                             aws_secret_access_key=info["secret_access_key"])
+        session = admin.get_session_token(SerialNumber=info["mfa_serial"],
+                                          TokenCode="000000")["Credentials"]
+        assert session["AccessKeyId"].startswith("ASIA")
         assert [a["id"] for a in info["standalone_accounts"]] == [
             "210987654321", "310987654321", "410987654321", "500000000004"]
         fourth = info["standalone_accounts"][3]
