@@ -82,8 +82,8 @@ class Change:
             "kind": self.kind,
             "key": self.key,
             "action": self.action.value,
-            "before": _plain(self.before),
-            "after": _plain(self.after),
+            "before": plain_json(self.before),
+            "after": plain_json(self.after),
             "reason": self.reason,
             "destructive": self.destructive,
             "depends_on": list(self.depends_on),
@@ -170,7 +170,7 @@ class Plan:
             "errors": list(self.errors),
             "warnings": list(self.warnings),
         }
-        document.update(_plain(self.extra) or {})
+        document.update(plain_json(self.extra) or {})
         return document
 
     @classmethod
@@ -190,10 +190,10 @@ class Plan:
         )
 
 
-def _plain(value: JSON) -> JSON:
+def plain_json(value: JSON) -> JSON:
     """Turn read-only mappings and tuples into plain JSON-able dicts and lists."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     return value

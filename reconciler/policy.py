@@ -21,7 +21,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler.model import ADMINISTRATOR_ACCESS
-from reconciler.plan import AttributeDiff
+from reconciler.plan import AttributeDiff, plain_json
 
 JSON = Any
 
@@ -249,7 +249,7 @@ def attribute_diffs(before: JSON, after: JSON, *, prefix: str = "") -> tuple[Att
         return ()
     if not isinstance(before, (Mapping, list)) or not isinstance(after, (Mapping, list)):
         return (AttributeDiff(prefix, before, after),)
-    tree = DeepDiff(_plain(before), _plain(after), view="tree", verbose_level=2)
+    tree = DeepDiff(plain_json(before), plain_json(after), view="tree", verbose_level=2)
     diffs: dict[str, AttributeDiff] = {}
     for report_type in sorted(tree.keys()):
         for level in tree[report_type]:
@@ -262,14 +262,6 @@ def attribute_diffs(before: JSON, after: JSON, *, prefix: str = "") -> tuple[Att
 
 def _missing(value: JSON) -> bool:
     return type(value).__name__ == "NotPresent"
-
-
-def _plain(value: JSON) -> JSON:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 # --------------------------------------------------------------------------------------------

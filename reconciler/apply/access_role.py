@@ -26,33 +26,23 @@ from reconciler.errors import AwsError, NotFound
 from reconciler.plan import Action, Change
 from reconciler.policy import equivalent
 
+_ROLE_CALLS = (
+    "iam:GetRole",
+    "iam:CreateRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+)
+
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "management": ("sts:AssumeRole",),
-    "member": (
-        "iam:GetRole",
-        "iam:CreateRole",
-        "iam:UpdateAssumeRolePolicy",
-        "iam:ListAttachedRolePolicies",
-        "iam:AttachRolePolicy",
-        "iam:DetachRolePolicy",
-        "iam:ListRolePolicies",
-        "iam:GetRolePolicy",
-        "iam:PutRolePolicy",
-        "iam:DeleteRolePolicy",
-    ),
-    "bootstrap": (
-        "sts:GetCallerIdentity",
-        "iam:GetRole",
-        "iam:CreateRole",
-        "iam:UpdateAssumeRolePolicy",
-        "iam:ListAttachedRolePolicies",
-        "iam:AttachRolePolicy",
-        "iam:DetachRolePolicy",
-        "iam:ListRolePolicies",
-        "iam:GetRolePolicy",
-        "iam:PutRolePolicy",
-        "iam:DeleteRolePolicy",
-    ),
+    "member": _ROLE_CALLS,
+    "bootstrap": ("sts:GetCallerIdentity", *_ROLE_CALLS),
 }
 
 ROLE_DESCRIPTION = "Administrator access from the management account (managed by orgsync)"
@@ -169,9 +159,11 @@ def _requires_mfa(trust: Mapping[str, Any]) -> bool:
 def _wait_until_assumable(change: Change, ctx: StepContext, *, account_id: str, name: str,
                           trust: Mapping[str, Any]) -> str:
     """Wait (bounded) until the management account can assume the role: IAM is eventually
-    consistent. A role that requires MFA cannot be checked without a code, so it is not."""
-    if _requires_mfa(trust):
-        return "not test-assumed (it requires MFA)"
+    consistent. A role that requires MFA is checked with the run's MFA session (``--mfa-serial``);
+    without one it cannot be checked, so it is not."""
+    mfa = _requires_mfa(trust)
+    if mfa and not ctx.aws.has_mfa:
+        return "not test-assumed (it requires MFA; run with --mfa-serial to check it)"
     start = time.monotonic()
     deadline = start + ctx.options.role_ready_timeout_s
     delays = backoff(0.5, 5.0, 2.0)
@@ -179,7 +171,8 @@ def _wait_until_assumable(change: Change, ctx: StepContext, *, account_id: str, 
         try:
             ctx.aws.forget(account_id)
             ctx.aws.assume_role(account_id=account_id, role_name=name)
-            return "assumable from the management account"
+            return ("assumable from the management account with MFA" if mfa
+                    else "assumable from the management account")
         except AwsError as error:
             if time.monotonic() >= deadline:
                 raise StepFailed(f"role {name} in {account_id} was changed but still cannot be "
