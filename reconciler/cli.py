@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
@@ -34,6 +35,13 @@ class GlobalOptions:
     endpoint_url: str | None = None
     color: bool = True
     debug: bool = False
+    # --mfa-serial / --mfa-token: enter member accounts with an MFA session (plan, apply, export,
+    # assume). The code is a one-time secret: kept out of repr (and so out of any log).
+    mfa_serial: str | None = None
+    mfa_token: str | None = field(default=None, repr=False)
+
+
+_MFA_CODE = re.compile(r"\d{6}")
 
 
 def _common(func: F) -> F:
@@ -50,6 +58,43 @@ def _common(func: F) -> F:
     return func
 
 
+def _mfa(func: F) -> F:
+    """``--mfa-serial`` / ``--mfa-token`` for the commands that enter member accounts. Their
+    parameter names differ from ``profiles``' own ``--mfa-serial`` (written into profiles)."""
+    decorators = [
+        click.option("--mfa-serial", "session_mfa_serial", envvar="ORGSYNC_MFA_SERIAL",
+                     metavar="ARN", help="MFA device of your IAM user (default: "
+                     "ORGSYNC_MFA_SERIAL): member accounts are entered with an MFA session, so "
+                     "access roles with require_mfa can be read and changed."),
+        click.option("--mfa-token", "session_mfa_token", envvar="ORGSYNC_MFA_TOKEN",
+                     metavar="CODE", help="The device's current 6-digit code (default: "
+                     "ORGSYNC_MFA_TOKEN; asked for on a terminal)."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _mfa_settings(serial: str | None, token: str | None) -> tuple[str | None, str | None]:
+    """The MFA device and code to use: the code is asked for on a terminal when it is missing."""
+    serial = (serial or "").strip() or None
+    token = (token or "").strip() or None
+    if serial is None:
+        if token is not None:
+            raise click.UsageError("--mfa-token (ORGSYNC_MFA_TOKEN) needs --mfa-serial "
+                                   "(ORGSYNC_MFA_SERIAL): the ARN of the MFA device")
+        return None, None
+    if token is None:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise click.UsageError(f"--mfa-serial {serial} needs a code and there is no "
+                                   "terminal to ask for it: pass --mfa-token CODE or set "
+                                   "ORGSYNC_MFA_TOKEN")
+        token = str(click.prompt(f"MFA code for {serial}", hide_input=False, err=True)).strip()
+    if not _MFA_CODE.fullmatch(token):
+        raise click.UsageError(f"the MFA code for {serial} must be 6 digits")
+    return serial, token
+
+
 def _file_option(func: F) -> F:
     return click.option("-f", "--file", "file", default="accounts.yaml", show_default=True,
                         type=click.Path(dir_okay=False), help="The desired-state file.")(func)
@@ -57,7 +102,13 @@ def _file_option(func: F) -> F:
 
 def _globals(kwargs: dict[str, Any]) -> GlobalOptions:
     no_color = kwargs.pop("no_color", False) or "NO_COLOR" in os.environ
+    mfa_serial, mfa_token = None, None
+    if "session_mfa_serial" in kwargs:
+        mfa_serial, mfa_token = _mfa_settings(kwargs.pop("session_mfa_serial"),
+                                              kwargs.pop("session_mfa_token", None))
     return GlobalOptions(
+        mfa_serial=mfa_serial,
+        mfa_token=mfa_token,
         profile=kwargs.pop("profile", None),
         region=kwargs.pop("region", None),
         endpoint_url=kwargs.pop("endpoint_url", None),
@@ -96,6 +147,7 @@ def validate(**kwargs: Any) -> None:
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
               help="Member accounts read at once.")
+@_mfa
 @_common
 def plan(**kwargs: Any) -> None:
     """Read live AWS and show what apply would change."""
@@ -109,6 +161,7 @@ def plan(**kwargs: Any) -> None:
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
 @click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Seconds to wait for another apply's lock.")
+@_mfa
 @_common
 def apply(**kwargs: Any) -> None:
     """Apply a fresh plan, or a saved one (refused if stale or altered)."""
@@ -130,6 +183,7 @@ def show(**kwargs: Any) -> None:
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
 @click.option("--access-role", "role_names", multiple=True, metavar="NAME",
               help="Another access role name to look for in member accounts (repeatable).")
+@_mfa
 @_common
 def export(**kwargs: Any) -> None:
     """Write an accounts.yaml describing the live organization."""
@@ -162,6 +216,7 @@ def profiles(**kwargs: Any) -> None:
 @click.option("--credential-process", is_flag=True,
               help="Print AWS CLI credential_process JSON instead of shell exports.")
 @click.option("--duration", type=click.IntRange(900, 43200), default=3600, show_default=True)
+@_mfa
 @_common
 def assume(**kwargs: Any) -> None:
     """Temporary credentials for one account's access role.

@@ -73,8 +73,9 @@ POLICY_ACTIONS = frozenset((
     "iam:UntagPolicy", "iam:ListPolicyTags",
 ))
 ASSUME_ACTIONS = frozenset(("sts:AssumeRole", "sts:AssumeRoot"))
-# Calls IAM never denies: they need no statement.
-ALWAYS_ALLOWED = frozenset(("sts:GetCallerIdentity",))
+# Calls IAM never denies: they need no statement (GetSessionToken: "No permissions are required",
+# IAM User Guide, "Permissions for GetSessionToken").
+ALWAYS_ALLOWED = frozenset(("sts:GetCallerIdentity", "sts:GetSessionToken"))
 
 # botocore service name -> IAM service prefix, where they differ.
 _SERVICE_PREFIX = {"organizations": "organizations", "iam": "iam", "sts": "sts",

@@ -7,6 +7,7 @@ root-session credential caching, pagination and the translation of botocore erro
 
 from reconciler.aws.calls import CallKey, CallLog
 from reconciler.aws.client import Client, pages, paginate, translate
-from reconciler.aws.session import Aws
+from reconciler.aws.session import Aws, MfaSessionError
 
-__all__ = ["Aws", "CallKey", "CallLog", "Client", "pages", "paginate", "translate"]
+__all__ = ["Aws", "CallKey", "CallLog", "Client", "MfaSessionError", "pages", "paginate",
+           "translate"]

@@ -4,6 +4,12 @@ It owns the boto3 session (profile, region, endpoint from the options and the st
 environment), botocore's retry mode, the clients (created once per service and scope, shared by
 every thread), the assumed-role and root-session credentials (cached until shortly before they
 expire) and the call log fed by botocore's event hooks. Everything else asks it for a ``Client``.
+
+With an MFA device (``mfa_serial`` + ``mfa_token``) it also owns one MFA session: a single
+sts:GetSessionToken made with the runner's own credentials on first need. Those session credentials
+carry ``aws:MultiFactorAuthPresent``, so access roles whose trust requires MFA admit the
+sts:AssumeRole made with them; they are used for nothing else, because AWS refuses AssumeRoot and
+most STS calls from session credentials (and MFA never carries through role chaining anyway).
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError
 
 from reconciler.aws.calls import MANAGEMENT, CallLog
-from reconciler.aws.client import CURRENT_CALL, Binding, Client, translate
-from reconciler.errors import AwsError
+from reconciler.aws.client import CURRENT_CALL, EXPIRED_CODES, Binding, Client, translate
+from reconciler.errors import AwsError, OrgsyncError
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_RETRY_MODE = "adaptive"
@@ -38,6 +44,19 @@ ROOT_RENEW_MARGIN_S = 120.0
 MEMBER = "member"
 ROOT = "root"
 PROFILE = "profile"
+# The scope of the boto3 client whose calls are signed with the MFA session's credentials. Its
+# calls are recorded as the management account's: the session acts as the runner's own IAM user.
+MFA = "mfa"
+MFA_SESSION_SECONDS = 3600
+# An MFA session this close to its end is not used for another AssumeRole: it cannot be renewed
+# without a new code, so the run stops with a clear message instead of failing call by call.
+MFA_RENEW_MARGIN_S = 60.0
+
+# What the AWS layer calls on its own (permissions.py collects every module's declaration).
+# AWS needs no permission for GetSessionToken; it is declared so that every call is accounted for.
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "management": ("sts:GetSessionToken",),
+}
 
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
@@ -57,6 +76,13 @@ def target_account(params: dict[str, Any]) -> str | None:
     return None
 
 
+class MfaSessionError(OrgsyncError):
+    """No usable MFA session: GetSessionToken refused the device or code, or the session ran out.
+
+    Not an ``AwsError`` on purpose: callers that treat a refused AssumeRole as "this account's role
+    cannot be assumed" must not mistake a bad MFA code for that, for every account at once."""
+
+
 @dataclass(frozen=True)
 class _Cached:
     credentials: Credentials
@@ -72,7 +98,8 @@ class Aws:
 
     def __init__(self, *, profile: str | None = None, region: str | None = None,
                  endpoint_url: str | None = None, parallelism: int = 10,
-                 retry_mode: str | None = None, max_attempts: int | None = None) -> None:
+                 retry_mode: str | None = None, max_attempts: int | None = None,
+                 mfa_serial: str | None = None, mfa_token: str | None = None) -> None:
         try:
             self._session = boto3.session.Session(profile_name=profile)
         except BotoCoreError as error:
@@ -101,6 +128,11 @@ class Aws:
         self._credentials: dict[tuple[str, str, str], _Cached] = {}
         self._key_locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._partition: str | None = None
+        self.mfa_serial: str | None = mfa_serial or None
+        self._mfa_token = mfa_token or None
+        self._mfa_lock = threading.Lock()
+        self._mfa_session: _Cached | None = None
+        self._mfa_failure: str | None = None
 
     def _configured_retries(self) -> tuple[str | None, int | None]:
         scoped: dict[str, Any] = {}
@@ -188,7 +220,7 @@ class Aws:
 
     def _install_hooks(self, client: Any, *, scope: str) -> None:
         calls = self.calls
-        bound = scope in (MEMBER, ROOT)
+        bound = scope in (MEMBER, ROOT, MFA)
         prefix = (client.meta.service_model.signing_name
                   or client.meta.service_model.endpoint_prefix)
 
@@ -240,10 +272,68 @@ class Aws:
     def role_arn(self, account_id: str, role_name: str) -> str:
         return f"arn:{self.partition}:iam::{account_id}:role/{role_name}"
 
+    @property
+    def has_mfa(self) -> bool:
+        """Whether member accounts are entered with an MFA session (``--mfa-serial``)."""
+        return self.mfa_serial is not None
+
+    def assume_role_client(self) -> Client:
+        """The STS client for sts:AssumeRole into member accounts: signed with the MFA session's
+        credentials when there is an MFA device (GetSessionToken on first use), else the
+        management client. Raises ``MfaSessionError`` (not an ``AwsError``) when there is no
+        usable MFA session."""
+        if self.mfa_serial is None:
+            return self.client("sts")
+        return self._proxy("sts", MFA, "", Binding(MANAGEMENT, None, self._mfa_credentials))
+
+    def _mfa_credentials(self) -> Credentials:
+        serial = self.mfa_serial
+        # One GetSessionToken per run, whatever the number of threads asking: the others wait.
+        with self._mfa_lock:
+            if self._mfa_failure is not None:
+                raise MfaSessionError(self._mfa_failure)
+            session = self._mfa_session
+            if session is not None:
+                if session.fresh():
+                    return session.credentials
+                raise MfaSessionError(
+                    f"the MFA session of {serial} has expired (orgsync asks for "
+                    f"{MFA_SESSION_SECONDS // 60} minutes); run orgsync again with a new code")
+            if not self._mfa_token:
+                self._mfa_failure = (f"an MFA code is needed for {serial}: pass --mfa-token "
+                                     "or ORGSYNC_MFA_TOKEN")
+                raise MfaSessionError(self._mfa_failure)
+            try:
+                response = self.client("sts").get_session_token(
+                    SerialNumber=serial, TokenCode=self._mfa_token,
+                    DurationSeconds=MFA_SESSION_SECONDS)
+            except AwsError as error:
+                self._mfa_failure = _mfa_failure_message(str(serial), error)
+                raise MfaSessionError(self._mfa_failure) from None
+            finally:
+                self._mfa_token = None  # a code is good for one session only
+            raw = response["Credentials"]
+            expiration = raw.get("Expiration")
+            expires_at = (expiration.timestamp() if hasattr(expiration, "timestamp")
+                          else time.time() + MFA_SESSION_SECONDS)
+            credentials = Credentials(raw["AccessKeyId"], raw["SecretAccessKey"],
+                                      raw.get("SessionToken"))
+            self._mfa_session = _Cached(credentials, expires_at, MFA_RENEW_MARGIN_S)
+            return credentials
+
     def _role_credentials(self, account_id: str, role_name: str) -> Credentials:
         def fetch() -> dict[str, Any]:
-            return self.client("sts").assume_role(
-                RoleArn=self.role_arn(account_id, role_name), RoleSessionName=ROLE_SESSION_NAME)
+            try:
+                return self.assume_role_client().assume_role(
+                    RoleArn=self.role_arn(account_id, role_name),
+                    RoleSessionName=ROLE_SESSION_NAME)
+            except AwsError as error:
+                if self.mfa_serial is None or error.code not in EXPIRED_CODES:
+                    raise
+                # Not the role's fault: every further AssumeRole would fail the same way.
+                raise MfaSessionError(
+                    f"the MFA session of {self.mfa_serial} has expired ({error.code}); run "
+                    "orgsync again with a new code") from None
 
         return self._cached(("role", account_id, role_name), fetch, ROLE_RENEW_MARGIN_S)
 
@@ -317,4 +407,15 @@ class Aws:
         return str(self.client("sts").get_caller_identity()["Account"])
 
 
-__all__ = ["Aws"]
+def _mfa_failure_message(serial: str, error: AwsError) -> str:
+    """One line that names the device and says what to do."""
+    text = f"could not start an MFA session with {serial}: {error.code}: {error.aws_message}"
+    if "session credentials" in error.aws_message:
+        text += (" (--mfa-serial needs the long-term access keys of the IAM user that owns the "
+                 "device, not role or session credentials)")
+    elif error.code in ("AccessDenied", "ValidationError", "InvalidParameterValue"):
+        text += " (check the device ARN and use a current code)"
+    return text
+
+
+__all__ = ["MFA_SESSION_SECONDS", "PERMISSIONS", "Aws", "MfaSessionError"]

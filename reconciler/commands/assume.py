@@ -3,7 +3,8 @@
 This is the one command that prints credentials, on purpose: as ``export`` lines for ``eval`` or as
 the JSON the AWS CLI's ``credential_process`` setting reads. Nothing else in orgsync prints, logs or
 saves a secret. The account is named as in the file (or by id); its access role name comes from the
-file, and the credentials are an ordinary sts:AssumeRole through the AWS boundary.
+file, and the credentials are an ordinary sts:AssumeRole through the AWS boundary (made with an MFA
+session when ``--mfa-serial`` is given, which roles with ``require_mfa`` need).
 """
 
 from __future__ import annotations
@@ -31,13 +32,15 @@ def run(
     credential_process: bool,
     duration: int,
 ) -> int:
-    from reconciler.aws import Aws
+    from reconciler.commands.plan import make_aws
     from reconciler.config import load
 
     desired = load(file)
     account_id, role_name, label = resolve(desired, account, opts=opts)
-    aws = Aws(profile=opts.profile, region=opts.region, endpoint_url=opts.endpoint_url)
-    response = aws.client("sts").assume_role(
+    aws = make_aws(opts, parallelism=1)
+    # With --mfa-serial the AssumeRole is made with an MFA session (a role with require_mfa
+    # admits nothing else); the printed credentials are the role's, never the MFA session's.
+    response = aws.assume_role_client().assume_role(
         RoleArn=aws.role_arn(account_id, role_name),
         RoleSessionName=session_name(slug(label) or account_id),
         DurationSeconds=duration,

@@ -33,6 +33,7 @@ MANAGEMENT_PROFILE = "orgsync-demo-management"
 BOOTSTRAP_PROFILE = "legacy-admin"
 DEMO_USERS = ("alice", "bob")
 EXAMPLE_RESOURCE = "accounts.example.yaml"
+DEMO_MFA_CODE = "123456"  # the sandbox accepts any 6-digit code for its admin's MFA device
 
 # Settings that would make boto3 look at the user's own AWS configuration or credentials.
 _AWS_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
@@ -128,8 +129,11 @@ def run(opts: GlobalOptions, *, keep: bool = False) -> int:
         env = {"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
                "AWS_PROFILE": MANAGEMENT_PROFILE, "AWS_ENDPOINT_URL": info.endpoint_url,
                "AWS_REGION": info.region, "AWS_EC2_METADATA_DISABLED": "true"}
+        # prod's access role requires MFA: plan and apply enter member accounts with an MFA
+        # session of the sandbox admin's device (the sandbox accepts any 6-digit code).
         demo_opts = replace(opts, profile=MANAGEMENT_PROFILE, region=info.region,
-                            endpoint_url=info.endpoint_url)
+                            endpoint_url=info.endpoint_url, mfa_serial=info.mfa_serial,
+                            mfa_token=DEMO_MFA_CODE if info.mfa_serial else None)
         with _demo_environment(env):
             say.section(
                 "The sandbox",
@@ -143,6 +147,7 @@ def run(opts: GlobalOptions, *, keep: bool = False) -> int:
                 f"{BOOTSTRAP_PROFILE} (credentials inside {info.standalone_accounts[0].id}, the "
                 "example's bootstrap_profile).")
             _create_users(demo_opts, out)
+            _explain_mfa(demo_opts, out)
             code = _workflow(demo_opts, say, accounts)
             if code == 0:
                 _profiles(demo_opts, say, accounts)
@@ -177,19 +182,29 @@ def _create_users(opts: GlobalOptions, out: Console) -> None:
               "management account.")
 
 
+def _explain_mfa(opts: GlobalOptions, out: Console) -> None:
+    if opts.mfa_serial is None:
+        return
+    out.print(f"prod's access role requires MFA (require_mfa: true), so orgsync runs with an MFA "
+              f"session: --mfa-serial {opts.mfa_serial} --mfa-token {DEMO_MFA_CODE} (the "
+              "sandbox admin's device; any 6-digit code works here). Without it the plan would "
+              "defer that role: \"waiting for credentials with MFA\".", markup=False)
+
+
 def _workflow(opts: GlobalOptions, say: _Narrator, accounts: Path) -> int:
     from reconciler.commands import apply as apply_command
     from reconciler.commands import plan as plan_command
     from reconciler.commands import validate as validate_command
 
     file = str(accounts)
+    mfa = f" --mfa-serial {opts.mfa_serial} --mfa-token {DEMO_MFA_CODE}" if opts.mfa_serial else ""
     say.section("orgsync validate",
                 "Checks accounts.yaml offline: schema, duplicate names and emails, references. "
                 "No AWS access.")
     code = validate_command.run(opts, file=file)
     if code:
         return code
-    say.section("orgsync plan",
+    say.section(f"orgsync plan{mfa}",
                 "Reads the live organization (read-only) and shows what apply would change: "
                 "+ create/invite, ~ update, - delete/close, ! needs a person.",
                 "Ids of accounts that do not exist yet show as (known after apply). Work that "
@@ -198,7 +213,7 @@ def _workflow(opts: GlobalOptions, say: _Narrator, accounts: Path) -> int:
                             parallelism=10)
     if code:
         return code
-    say.section("orgsync apply --auto-approve",
+    say.section(f"orgsync apply --auto-approve{mfa}",
                 "Executes the plan in order: organization settings, OUs, accounts (CreateAccount "
                 "is asynchronous: orgsync waits for it), invitations, access roles, groups, "
                 "root credentials, closures.",
@@ -207,7 +222,7 @@ def _workflow(opts: GlobalOptions, say: _Narrator, accounts: Path) -> int:
     code = apply_command.run(opts, file=file, auto_approve=True, parallelism=10)
     if code:
         return code
-    say.section("orgsync plan --detailed-exitcode (again)",
+    say.section(f"orgsync plan --detailed-exitcode (again){mfa}",
                 "Nothing should be left to do: exit code 0 means no changes (2 would mean "
                 "changes, 1 an error). This is what a CI drift check runs.")
     return int(plan_command.run(opts, file=file, out=None, fmt="text", detailed_exitcode=True,

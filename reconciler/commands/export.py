@@ -21,14 +21,13 @@ from reconciler.errors import OrgsyncError
 
 def run(opts: GlobalOptions, *, out: str | None, parallelism: int,
         role_names: tuple[str, ...] = ()) -> int:
-    from reconciler.aws import Aws
+    from reconciler.commands.plan import make_aws
     from reconciler.config import load_text
     from reconciler.export.read import read_organization
     from reconciler.export.render import check_round_trip, render_export
     from reconciler.planner import plan
 
-    aws = Aws(profile=opts.profile, region=opts.region, endpoint_url=opts.endpoint_url,
-              parallelism=parallelism)
+    aws = make_aws(opts, parallelism=parallelism)  # with --mfa-serial: roles requiring MFA too
     err = make_console(color=opts.color, stderr=True)
     observed = read_organization(aws, parallelism=parallelism, progress=True,
                                  role_names=role_names)

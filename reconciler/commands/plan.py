@@ -40,11 +40,11 @@ class PlanRun:
 
 def make_aws(opts: GlobalOptions, *, parallelism: int) -> Aws:
     """The AWS boundary for these options (profile, region, endpoint, retries sized to
-    ``parallelism``)."""
+    ``parallelism``, and the MFA device whose session enters member accounts)."""
     from reconciler.aws import Aws
 
     return Aws(profile=opts.profile, region=opts.region, endpoint_url=opts.endpoint_url,
-               parallelism=parallelism)
+               parallelism=parallelism, mfa_serial=opts.mfa_serial, mfa_token=opts.mfa_token)
 
 
 def read_desired(file: str) -> tuple[DesiredState, str]:

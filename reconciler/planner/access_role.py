@@ -83,7 +83,8 @@ def _plan_existing(ctx: PlanContext, match: AccountMatch, address: str) -> None:
             ctx.deferred.append(Deferred(
                 address, f"credentials with MFA: role {wanted_name} requires MFA (require_mfa: "
                 f"true) and could not be assumed ({why}); run orgsync with an MFA session to "
-                "check or change it"))
+                "check or change it: --mfa-serial ARN --mfa-token CODE (or ORGSYNC_MFA_SERIAL "
+                "and ORGSYNC_MFA_TOKEN)"))
             return
         after = desired_role(ctx, match, via_role=None, bootstrap_profile=profile)
         if profile is not None:

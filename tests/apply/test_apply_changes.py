@@ -42,7 +42,7 @@ def test_pending_invitation_is_not_sent_twice_and_a_declined_one_is_resent(
     first = workdir.apply()
     assert first.returncode == 0, output(first)
     assert "waiting for invitation" in first.stdout
-    assert "converged" in first.stdout  # only deferred work is left
+    assert "\nconverged:" in first.stdout  # only deferred work is left
     pending = workdir.apply()
     assert pending.returncode == 0, output(pending)
     assert len(_invitations(workdir.sandbox)) == 1
@@ -96,7 +96,7 @@ def test_rename_move_retag_and_group_changes_converge(workdir: Workdir) -> None:
     assert "moved to /B/C" in result.stdout
     assert "removed tags old" in result.stdout
     assert "removed alice" in result.stdout
-    assert "converged" in result.stdout
+    assert "\nconverged:" in result.stdout
     assert workdir.plan_exit() == 0
     orgs = workdir.sandbox.client("organizations")
     account = next(a for a in orgs.list_accounts()["Accounts"]
@@ -173,7 +173,7 @@ def test_apply_converges_under_organizations_throttling(workdir: Workdir,
         workdir.write(SMALL)
         result = workdir.apply()
         assert result.returncode == 0, output(result)
-        assert "converged" in result.stdout
+        assert "\nconverged:" in result.stdout
         assert "FAILED" not in result.stdout
 
 

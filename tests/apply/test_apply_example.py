@@ -21,7 +21,7 @@ def test_example_from_scratch_converges_in_one_apply(workdir: Workdir,
         workdir.write(EXAMPLE.read_text(encoding="utf-8"))
         result = workdir.apply()
         assert result.returncode == 0, output(result)
-        assert "converged" in result.stdout
+        assert "\nconverged:" in result.stdout
         assert "FAILED" not in result.stdout
         # the invited account was bootstrapped through its profile, in the same apply
         assert re.search(r"done access_role\.legacy-analytics: created role "
@@ -45,7 +45,7 @@ def test_invited_account_with_profile_is_reachable(workdir: Workdir,
         result = workdir.apply()
         assert result.returncode == 0, output(result)
         assert "via profile legacy-admin" in result.stdout
-        assert "converged" in result.stdout
+        assert "\nconverged:" in result.stdout
         assert workdir.plan_exit() == 0
         role = sandbox.client("sts").assume_role(
             RoleArn=f"arn:aws:iam::{LEGACY}:role/OrganizationAccountAccessRole",
@@ -68,7 +68,7 @@ def test_without_profile_the_bootstrap_step_is_printed(workdir: Workdir,
         assert result.returncode == 0, output(result)
         assert "aws cloudformation deploy" in result.stdout
         assert "needs a person" in result.stdout
-        assert "converged" in result.stdout
+        assert "\nconverged:" in result.stdout
         assert "bootstrap" in result.stdout
         # the rest converged: the only change left is the bootstrap step
         plan = workdir.orgsync("plan", "--format", "json")
@@ -98,16 +98,23 @@ def test_root_credentials_absent_and_password_recovery(workdir: Workdir) -> None
     workdir.write(ROOT_FILE.format(root="", keep="unmanaged", glass="unmanaged"))
     first = workdir.apply()
     assert first.returncode == 0, output(first)
-    workdir.write(ROOT_FILE.format(
-        root="root_credentials:\n  features: [RootCredentialsManagement, RootSessions]",
-        keep="absent", glass="password_recovery"))
+    features = "root_credentials:\n  features: [RootCredentialsManagement, RootSessions]"
+    workdir.write(ROOT_FILE.format(root=features, keep="absent", glass="absent"))
     result = workdir.apply()
     assert result.returncode == 0, output(result)
-    assert re.search(r"done root_credentials\.keep-out: deleted the root password.*verified "
-                     r"with an audit session", result.stdout), output(result)
+    # Turning root access on and enforcing the policy happen in one apply (a follow-up round).
+    for name in ("keep-out", "break-glass"):
+        assert re.search(rf"done root_credentials\.{name}: deleted the root password.*verified "
+                         r"with an audit session", result.stdout), output(result)
+    assert "\nconverged: a new plan has no changes" in result.stdout, output(result)
+    # password_recovery on an account with no root password: CreateLoginProfile, then verified.
+    workdir.write(ROOT_FILE.format(root=features, keep="absent", glass="password_recovery"))
+    recovery = workdir.apply()
+    assert recovery.returncode == 0, output(recovery)
     assert re.search(r"done root_credentials\.break-glass: .*verified with an audit session",
-                     result.stdout)
-    assert "converged" in result.stdout
+                     recovery.stdout), output(recovery)
+    assert "root_credentials.keep-out" not in recovery.stdout
+    assert "\nconverged: a new plan has no changes" in recovery.stdout, output(recovery)
     assert workdir.plan_exit() == 0
 
 

@@ -52,7 +52,7 @@ def _assert_rerun_converges(workdir: Workdir, what: str) -> None:
         assert unlocked.returncode == 0, output(unlocked)
         rerun = workdir.apply()
     assert rerun.returncode == 0, f"after {what}:\n{output(rerun)}"
-    assert "converged" in rerun.stdout or "Nothing to apply" in rerun.stdout, output(rerun)
+    assert "\nconverged:" in rerun.stdout or "Nothing to apply" in rerun.stdout, output(rerun)
     assert_no_duplicates(workdir.sandbox)
     assert create_requests_by_name(workdir.sandbox)["app"] == 1
     assert invitations_by_target(workdir.sandbox)["210987654321"] <= 1

@@ -31,7 +31,14 @@ def test_demo_runs_in_under_a_minute(tmp_path: Path, orgsync: Any) -> None:
     for step in ("orgsync validate", "orgsync plan", "orgsync apply --auto-approve",
                  "orgsync plan --detailed-exitcode (again)"):
         assert step in result.stdout
-    assert "converged" in result.stdout
+    assert "\nconverged:" in result.stdout
+    # prod's access role requires MFA: the demo runs with an MFA session and manages it fully
+    assert "so orgsync runs with an MFA session: --mfa-serial arn:aws:iam::123456789012:mfa/admin" \
+        in result.stdout
+    assert "assumable from the management account with MFA" in result.stdout
+    final_plan = result.stdout.split("orgsync plan --detailed-exitcode (again)", 1)[1]
+    assert "No changes." in final_plan
+    assert "Deferred" not in final_plan and "credentials with MFA" not in final_plan
     assert "alice and bob" in result.stdout
     assert "Demo finished" in result.stdout
     assert "Traceback" not in result.stderr

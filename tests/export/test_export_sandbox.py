@@ -1,7 +1,9 @@
 """``orgsync export`` end to end in the sandbox, with the real CLI over real HTTP.
 
 Two organizations:
-- one that orgsync built (the shipped example, applied with ``orgsync apply --auto-approve``);
+- one that orgsync built (the shipped example, applied with ``orgsync apply --auto-approve``, with
+  an MFA session from ORGSYNC_MFA_SERIAL/ORGSYNC_MFA_TOKEN because prod's access role requires
+  MFA: every command then reads that role too, and the export keeps ``require_mfa``);
 - one orgsync never touched (accounts made with CreateAccount and by invitation with boto3, roles
   made by hand, one of them under another name).
 Each is exported, the export validates, and ``orgsync plan --detailed-exitcode`` on it exits 0.
@@ -12,8 +14,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from reconciler.config import load
 
@@ -30,20 +30,6 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "accounts.yaml"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 
 
-def _example_without_locked_role(tmp_path: Path) -> Path:
-    """The shipped example, except that prod's access role does not require MFA: a role whose
-    trust policy requires MFA cannot be assumed by orgsync's own (MFA-less) session, so neither
-    plan nor export could read it (the plan shows a bootstrap step for it either way)."""
-    document = yaml.safe_load(EXAMPLE.read_text())
-    for account in document["accounts"]:
-        role = account.get("access_role") or {}
-        if role.pop("require_mfa", None) is not None and not role:
-            del account["access_role"]
-    path = tmp_path / "accounts.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
-
-
 def test_applied_example_round_trips(sandbox: Any, sandbox_options: Any,
                                      tmp_path: Path) -> None:
     with sandbox_options(auto_accept_invites=True):
@@ -57,8 +43,10 @@ def _applied_example_round_trips(sandbox: Any, tmp_path: Path) -> None:
     legacy = next(a for a in sandbox.info.standalone_accounts if a.id == "210987654321")
     write_credentials(tmp_path, {"legacy-admin": (legacy.access_key_id,
                                                   legacy.secret_access_key)})
-    env = base_env(sandbox, tmp_path)
-    source = _example_without_locked_role(tmp_path)
+    env = base_env(sandbox, tmp_path, ORGSYNC_MFA_SERIAL=sandbox.info.mfa_serial,
+                   ORGSYNC_MFA_TOKEN="123456")
+    source = tmp_path / "accounts.yaml"
+    source.write_text(EXAMPLE.read_text())
 
     applied = run_cli(env, "apply", "-f", str(source), "--auto-approve", cwd=tmp_path)
     assert applied.returncode == 0, applied.stderr + applied.stdout
@@ -82,6 +70,7 @@ def _applied_example_round_trips(sandbox: Any, tmp_path: Path) -> None:
     assert set(audit.access_role.policies) == {"arn:aws:iam::aws:policy/SecurityAudit", READ_ONLY}
     assert dict(desired.account("prod").tags or {}) == {"team": "payments",
                                                           "environment": "production"}
+    assert desired.account("prod").access_role.require_mfa
     assert desired.account("legacy-analytics").source == "invited"
     assert desired.root_credentials.features == ("RootCredentialsManagement", "RootSessions")
     assert desired.root_credentials.default == "unmanaged"
