@@ -47,7 +47,9 @@ _MFA_CODE = re.compile(r"\d{6}")
 def _common(func: F) -> F:
     decorators = [
         click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default: AWS_PROFILE)."),
-        click.option("--region", help="AWS region (default: AWS_REGION / the profile's region)."),
+        click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
+                     help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's "
+                     "region)."),
         click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL",
                      help="AWS endpoint (default: AWS_ENDPOINT_URL), e.g. an orgsync sandbox."),
         click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR)."),
@@ -98,6 +100,14 @@ def _mfa_settings(serial: str | None, token: str | None) -> tuple[str | None, st
 def _file_option(func: F) -> F:
     return click.option("-f", "--file", "file", default="accounts.yaml", show_default=True,
                         type=click.Path(dir_okay=False), help="The desired-state file.")(func)
+
+
+def _apply_file_option(func: F) -> F:
+    """apply's ``-f``: no default value, so that a saved plan is checked against the file it was
+    made from unless ``-f`` names another (``commands.apply`` resolves None)."""
+    return click.option("-f", "--file", "file", default=None, type=click.Path(dir_okay=False),
+                        help="The desired-state file (default: accounts.yaml; with PLANFILE: the "
+                        "file the plan was made from).")(func)
 
 
 def _globals(kwargs: dict[str, Any]) -> GlobalOptions:
@@ -156,7 +166,7 @@ def plan(**kwargs: Any) -> None:
 
 @cli.command()
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False))
-@_file_option
+@_apply_file_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
 @click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, show_default=True,
@@ -283,8 +293,9 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit as exit_:
         code = exit_.code
         sys.exit(code if isinstance(code, int) else (0 if code is None else 1))
-    except click.exceptions.Abort:
-        click.echo("orgsync: aborted", err=True)
+    except click.exceptions.Abort as abort:  # click turns Ctrl-C into Abort
+        interrupted = isinstance(abort.__cause__ or abort.__context__, KeyboardInterrupt)
+        click.echo(f"orgsync: {'interrupted' if interrupted else 'aborted'}", err=True)
         sys.exit(1)
     except click.ClickException as error:
         click.echo(f"orgsync: error: {error.format_message()}", err=True)
@@ -299,9 +310,9 @@ def main(argv: list[str] | None = None) -> None:
         for line in str(error).splitlines() or [type(error).__name__]:
             click.echo(f"orgsync: error: {line}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # CONTRACT section 3 has no code of its own for this: an error
         click.echo("orgsync: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(1)
     except Exception as error:  # a bug: still one line, unless --debug
         if debug:
             traceback.print_exc()

@@ -58,6 +58,11 @@ class AccessDenied(AwsError):
     """The caller may not do this (also: a role that cannot be assumed)."""
 
 
+class CredentialsError(AwsError):
+    """The runner's own credentials are expired, invalid or unrecognized (ExpiredToken,
+    InvalidClientTokenId, SignatureDoesNotMatch, ...): not a statement about the resource."""
+
+
 class Throttled(AwsError):
     """AWS throttled the call even after botocore's retries."""
 

@@ -36,6 +36,13 @@ class ObservedOU:
     parent_id: str
 
 
+def account_state(raw: Mapping[str, Any]) -> str:
+    """An Organizations account's state: ``State``, else the retired ``Status`` (whose values
+    ACTIVE, SUSPENDED, PENDING_CLOSURE are valid states too), else ACTIVE (what an account that
+    reports neither is: AWS documents no other default)."""
+    return str(raw.get("State") or raw.get("Status") or "ACTIVE")
+
+
 @dataclass(frozen=True)
 class ObservedAccount:
     id: str

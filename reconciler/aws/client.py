@@ -1,9 +1,10 @@
 """The proxy every AWS call goes through: error translation and per-call credential binding.
 
 botocore's exceptions never leave this module: a ``ClientError`` becomes ``AccessDenied``,
-``Throttled``, ``NotFound`` or ``AwsError`` carrying the operation and the account, and transport or
-configuration failures (no endpoint, no credentials, unknown profile) become an ``AwsError`` whose
-message a user can act on. The rest of orgsync catches only ``reconciler.errors`` types.
+``CredentialsError``, ``Throttled``, ``NotFound`` or ``AwsError`` carrying the operation and the
+account, and transport or configuration failures (no endpoint, no credentials, unknown profile)
+become an ``AwsError`` whose message a user can act on. The rest of orgsync catches only
+``reconciler.errors`` types.
 
 Member-account and root-session clients are *bound* proxies over one shared boto3 client per
 service: the proxy puts the account's temporary credentials into a context variable for the
@@ -23,11 +24,15 @@ from typing import Any
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler.errors import AccessDenied, AwsError, NotFound, Throttled
+from reconciler.errors import AccessDenied, AwsError, CredentialsError, NotFound, Throttled
 
 ACCESS_DENIED_CODES = frozenset({
     "AccessDenied", "AccessDeniedException", "AccessDeniedForDependencyException",
     "UnauthorizedOperation", "UnauthorizedAccess", "AuthorizationError",
+})
+# The caller's own credentials are bad, whatever the call: never read as "this resource refuses
+# me" (an AssumeRole failing with these says nothing about the role).
+CREDENTIALS_CODES = frozenset({
     "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
     "UnrecognizedClientException", "InvalidIdentityToken",
 })
@@ -84,6 +89,8 @@ def translate(error: Exception, *, operation: str, account_id: str | None) -> Aw
         cls: type[AwsError] = AwsError
         if code in ACCESS_DENIED_CODES:
             cls = AccessDenied
+        elif code in CREDENTIALS_CODES:
+            cls = CredentialsError
         elif code in THROTTLED_CODES:
             cls = Throttled
         elif code in NOT_FOUND_CODES or code.endswith("NotFoundException"):

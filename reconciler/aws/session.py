@@ -105,7 +105,10 @@ class Aws:
         except BotoCoreError as error:
             raise translate(error, operation="configure", account_id=None) from None
         self.profile = profile
-        self.region: str = region or self._session.region_name or DEFAULT_REGION
+        # AWS_REGION as the AWS CLI and the other SDKs read it (botocore reads only
+        # AWS_DEFAULT_REGION and the profile's region).
+        self.region: str = (region or os.environ.get("AWS_REGION") or self._session.region_name
+                            or DEFAULT_REGION)
         self.endpoint_url = endpoint_url or None
         self.parallelism = parallelism
         self.calls = CallLog()

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from reconciler.planfile import SavedPlan
 
 FOLLOW_UP_ROUNDS = 2
+DEFAULT_FILE = "accounts.yaml"  # -f without PLANFILE
 _STATUS_STYLE = {"done": "green", "failed": "bold red", "skipped": "yellow",
                  "needs_human": "magenta", "waiting": "cyan"}
 _STATUS_WORD = {"done": "done", "failed": "FAILED", "skipped": "skipped",
@@ -106,12 +107,22 @@ def _digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def _prepare_saved(aws: Aws, *, saved: SavedPlan, file: str, parallelism: int) -> Prepared:
-    """Refuse a saved plan unless the world is still what it was planned against."""
+def _prepare_saved(aws: Aws, *, saved: SavedPlan, file: str | None,
+                   parallelism: int) -> Prepared:
+    """Refuse a saved plan unless the world is still what it was planned against.
+
+    The file compared is the one the plan was made from, or ``file`` when ``-f`` names one (a
+    pipeline that applies in another checkout); a file that is no longer there is not compared,
+    one that ``-f`` names must exist."""
     from reconciler.config import load_text
 
     desired = load_text(saved.desired_text, filename=saved.desired_file)
-    current_file = next((f for f in (file, saved.desired_file) if f and os.path.exists(f)), None)
+    if file is not None and not os.path.exists(file):
+        raise Refusal(f"stale plan check: {file} (given with -f) does not exist; nothing was "
+                      "changed")
+    current_file = file if file is not None else (
+        saved.desired_file if saved.desired_file and os.path.exists(saved.desired_file)
+        else None)
     if current_file is not None:
         on_disk = Path(current_file).read_text(encoding="utf-8")
         if _digest(on_disk) != _digest(saved.desired_text):
@@ -166,7 +177,7 @@ def _ask(out: Console) -> bool:
     return answer.strip() == "yes"
 
 
-def run(opts: GlobalOptions, *, planfile: str | None = None, file: str = "accounts.yaml",
+def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = None,
         auto_approve: bool = False, parallelism: int = 10, lock_timeout: float = 0.0) -> int:
     out = make_console(color=opts.color)
     err = make_console(color=opts.color, stderr=True)
@@ -181,6 +192,7 @@ def run(opts: GlobalOptions, *, planfile: str | None = None, file: str = "accoun
     else:
         from reconciler.config import load
 
+        file = file if file is not None else DEFAULT_FILE
         load(file)  # a broken file is refused before any AWS access (and before the lock)
     aws = make_aws(opts, parallelism=parallelism)
     started = time.monotonic()
@@ -188,7 +200,8 @@ def run(opts: GlobalOptions, *, planfile: str | None = None, file: str = "accoun
         if saved is not None:
             prepared = _prepare_saved(aws, saved=saved, file=file, parallelism=parallelism)
         else:
-            prepared = _prepare_fresh(opts, aws, file=file, parallelism=parallelism)
+            prepared = _prepare_fresh(opts, aws, file=file or DEFAULT_FILE,
+                                      parallelism=parallelism)
         plan = prepared.plan
         text = _render(plan, color=opts.color and sys.stdout.isatty())
         out.print(text, markup=False, highlight=False, end="" if text.endswith("\n") else "\n")

@@ -14,12 +14,15 @@ import re
 import shlex
 import sys
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.cli import GlobalOptions
 from reconciler.errors import Refusal
 from reconciler.model import AccountSpec, DesiredState
 from reconciler.profiles import session_name, slug
+
+if TYPE_CHECKING:
+    from reconciler.aws import Aws
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
@@ -36,8 +39,8 @@ def run(
     from reconciler.config import load
 
     desired = load(file)
-    account_id, role_name, label = resolve(desired, account, opts=opts)
     aws = make_aws(opts, parallelism=1)
+    account_id, role_name, label = resolve(desired, account, aws=aws)
     # With --mfa-serial the AssumeRole is made with an MFA session (a role with require_mfa
     # admits nothing else); the printed credentials are the role's, never the MFA session's.
     response = aws.assume_role_client().assume_role(
@@ -50,7 +53,7 @@ def run(
     return 0
 
 
-def resolve(desired: DesiredState, account: str, *, opts: GlobalOptions) -> tuple[str, str, str]:
+def resolve(desired: DesiredState, account: str, *, aws: Aws) -> tuple[str, str, str]:
     """``(account id, access role name, account name)`` for a name or id from the command line.
 
     Ids the file does not write down (accounts orgsync created) are found by email with one
@@ -63,7 +66,7 @@ def resolve(desired: DesiredState, account: str, *, opts: GlobalOptions) -> tupl
     spec = _find(desired, account)
     if spec is not None:
         _check_usable(spec, desired)
-        account_id = spec.id or account_ids_from_aws(opts, [spec]).get(spec.name)
+        account_id = spec.id or account_ids_from_aws(aws, [spec]).get(spec.name)
         if account_id is None:
             raise Refusal(f"account {spec.name!r} ({spec.email}) is not in the organization yet")
         return account_id, spec.access_role.name, spec.name
@@ -71,7 +74,7 @@ def resolve(desired: DesiredState, account: str, *, opts: GlobalOptions) -> tupl
         names = ", ".join(a.name for a in desired.accounts) or "none"
         raise Refusal(f"no account {account!r} in {desired.source_file} (accounts: {names})")
     unnamed = [a for a in desired.accounts if a.id is None]
-    found = account_ids_from_aws(opts, unnamed) if unnamed else {}
+    found = account_ids_from_aws(aws, unnamed) if unnamed else {}
     spec = next((a for a in unnamed if found.get(a.name) == account), None)
     if spec is None:
         return account, desired.organization.access_role, account

@@ -8,8 +8,10 @@ email), made only then. The formatting and the config-file editing live in ``rec
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from reconciler.cli import GlobalOptions
+from reconciler.commands.plan import make_aws
 from reconciler.console import make_console
 from reconciler.model import AccountSpec
 from reconciler.profiles import (
@@ -21,6 +23,9 @@ from reconciler.profiles import (
     render,
     write_config_block,
 )
+
+if TYPE_CHECKING:
+    from reconciler.aws import Aws
 
 
 def run(
@@ -44,7 +49,7 @@ def run(
     desired = load(file)
     err = make_console(color=opts.color, stderr=True)
     missing = accounts_without_id(desired)
-    account_ids = account_ids_from_aws(opts, missing) if missing else {}
+    account_ids = account_ids_from_aws(make_aws(opts, parallelism=1), missing) if missing else {}
     for account in missing:
         if account.name not in account_ids:
             err.print(f"orgsync: note: account {account.name!r} ({account.email}) is not in the "
@@ -62,11 +67,10 @@ def run(
     return 0
 
 
-def account_ids_from_aws(opts: GlobalOptions, accounts: list[AccountSpec]) -> dict[str, str]:
+def account_ids_from_aws(aws: Aws, accounts: list[AccountSpec]) -> dict[str, str]:
     """Ids of ``accounts`` (matched by email, as the organization knows them), by account name."""
-    from reconciler.aws import Aws, paginate
+    from reconciler.aws import paginate
 
-    aws = Aws(profile=opts.profile, region=opts.region, endpoint_url=opts.endpoint_url)
     by_email = {
         str(item["Email"]).lower(): str(item["Id"])
         for item in paginate(aws.client("organizations"), "list_accounts", "Accounts")

@@ -38,6 +38,9 @@ ROOT_POLICY_FEATURES = ("RootCredentialsManagement", "RootSessions")
 _NEEDED = " and ".join(ROOT_POLICY_FEATURES)
 MANAGED_ROOT_POLICIES = ("absent", "password_recovery")
 MAX_OU_NAME = 128
+# IAM paths orgsync keeps for itself: the apply lock's policy lives at reconciler.lock.LOCK_PATH
+# (config may not import the AWS-side modules; tests/config checks the two agree).
+RESERVED_GROUP_PATHS = ("/orgsync-lock/",)
 MAX_OU_DEPTH = 5  # OU levels under the root (an AWS Organizations quota)
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
@@ -204,6 +207,9 @@ class _Checker:
         if group.get("path") == "/":
             self.value((*path, "path"), "path '/' would make orgsync own (and delete) every "
                        "IAM group not in the file; use a path of its own such as /orgsync/")
+        elif group.get("path") in RESERVED_GROUP_PATHS:
+            self.value((*path, "path"), f"path {group['path']!r} is reserved for orgsync's apply "
+                       "lock; use a path of its own such as /orgsync/")
         members = group.get("members")
         if isinstance(members, list):
             seen: dict[str, str] = {}

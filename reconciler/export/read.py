@@ -29,7 +29,12 @@ from reconciler.observe import access_role as role_reader
 from reconciler.observe import account as account_reader
 from reconciler.observe import observe
 from reconciler.observe import root_credentials as root_reader
-from reconciler.observed import ObservedRole, ObservedRootCredentials, ObservedState
+from reconciler.observed import (
+    ObservedRole,
+    ObservedRootCredentials,
+    ObservedState,
+    account_state,
+)
 
 # Beyond what ``reconciler.observe`` declares (export makes all of observe's reads as well).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -51,7 +56,7 @@ def everything(management_account_id: str, accounts: list[dict[str, Any]], *,
             name=str(raw["Id"]), email=str(raw.get("Email", "")),
             source="invited" if raw.get("JoinedMethod") == "INVITED" else "created",
             id=str(raw["Id"]), ou="/", tags={},
-            state="closed" if _state(raw) in CLOSED_STATES else "active",
+            state="closed" if account_state(raw) in CLOSED_STATES else "active",
             iam_user_access_to_billing=None, access_role=AccessRoleSpec(name=role_name),
             root_credentials="unmanaged", bootstrap_profile=None)
         for raw in accounts)
@@ -59,10 +64,6 @@ def everything(management_account_id: str, accounts: list[dict[str, Any]], *,
         organization=OrganizationSpec(management_account_id=management_account_id,
                                       access_role=role_name),
         root_credentials=RootCredentialsSpec(features=None), accounts=specs, groups=())
-
-
-def _state(raw: dict[str, Any]) -> str:
-    return str(raw.get("State") or raw.get("Status") or "ACTIVE")
 
 
 def read_organization(aws: Aws, *, parallelism: int = 10, progress: bool = False,

@@ -50,28 +50,15 @@ class _MemberResult:
     tags: dict[str, str] | None = None
 
 
-class _Matcher:
-    """Finds the file's account for an observed one: by id when the file gives one, else by
-    email (CONTRACT: an account's identity)."""
+def _file_accounts(desired: DesiredState) -> Callable[[ObservedAccount], AccountSpec | None]:
+    """The file's account for an observed one, by the file's identity rule
+    (``AccountSpec.identity``: the id when the file gives one, else the email)."""
+    by_identity = {spec.identity: spec for spec in desired.accounts}
 
-    def __init__(self, desired: DesiredState) -> None:
-        self.by_id = {a.id: a for a in desired.accounts if a.id is not None}
-        self.by_email = {a.email.lower(): a for a in desired.accounts if a.id is None}
+    def spec_for(observed: ObservedAccount) -> AccountSpec | None:
+        return by_identity.get(observed.id) or by_identity.get(observed.email.lower())
 
-    def spec_for(self, observed: ObservedAccount) -> AccountSpec | None:
-        return self.by_id.get(observed.id) or self.by_email.get(observed.email.lower())
-
-
-def match_accounts(desired: DesiredState, accounts: tuple[ObservedAccount, ...]
-                   ) -> dict[str, ObservedAccount]:
-    """File account name -> the observed account with its identity (id, else email)."""
-    matcher = _Matcher(desired)
-    matched: dict[str, ObservedAccount] = {}
-    for observed in accounts:
-        spec = matcher.spec_for(observed)
-        if spec is not None:
-            matched[spec.name] = observed
-    return matched
+    return spec_for
 
 
 def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
@@ -89,7 +76,7 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
     trusted = organization.read_trusted_access_iam(org)
     features = organization.read_root_features(aws.client("iam"), trusted_access_iam=trusted)
     root_possible = root_credentials.root_reads_possible(features)
-    matcher = _Matcher(desired)
+    spec_for = _file_accounts(desired)
     default_role = desired.organization.access_role
 
     with _progress_bar(enabled=progress, total=len(desired.accounts) + 1) as advance, \
@@ -104,8 +91,13 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
 
         def found(placed: ou.PlacedAccount) -> None:
             observed = account.to_observed_accounts((placed,))[0]
-            spec = matcher.spec_for(observed)
-            if spec is None or observed.id == management_id:
+            spec = spec_for(observed)
+            if spec is None:
+                return
+            if observed.id == management_id:
+                # no access role or root policy here, but the file may manage its tags
+                if spec.tags is not None:
+                    submit(_tags_job(aws, account_id=observed.id))
                 return
             job = _member_job(aws, spec=spec, observed=observed, default_role=default_role,
                               root_possible=root_possible)
@@ -175,6 +167,14 @@ def _member_job(aws: Aws, *, spec: AccountSpec, observed: ObservedAccount, defau
         tags = (dict(account.read_tags(aws.client("organizations"), account_id=account_id))
                 if read_tags else None)
         return _MemberResult(account_id=account_id, role=role, root=root, tags=tags)
+
+    return job
+
+
+def _tags_job(aws: Aws, *, account_id: str) -> Callable[[], _MemberResult]:
+    def job() -> _MemberResult:
+        tags = dict(account.read_tags(aws.client("organizations"), account_id=account_id))
+        return _MemberResult(account_id=account_id, tags=tags)
 
     return job
 

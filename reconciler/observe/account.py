@@ -14,7 +14,12 @@ from typing import Any
 from reconciler.aws import Client, paginate
 from reconciler.model import DesiredState
 from reconciler.observe.ou import PlacedAccount
-from reconciler.observed import CreateAccountRequest, Handshake, ObservedAccount
+from reconciler.observed import (
+    CreateAccountRequest,
+    Handshake,
+    ObservedAccount,
+    account_state,
+)
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "management": (
@@ -34,7 +39,7 @@ def to_observed_accounts(placed: Iterable[PlacedAccount]) -> tuple[ObservedAccou
             id=str(raw["Id"]),
             name=str(raw.get("Name", "")),
             email=str(raw.get("Email", "")),
-            state=str(raw.get("State") or raw.get("Status") or "ACTIVE"),
+            state=account_state(raw),
             joined_method=str(raw.get("JoinedMethod", "")),
             parent_id=item.parent_id,
             ou_path=item.ou_path,

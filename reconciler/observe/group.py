@@ -4,7 +4,7 @@ GetAccountAuthorizationDetails filtered to groups, local managed policies and us
 as few pages as IAM allows, every group with its inline and attached policies, every customer
 managed policy with its versions, and every user with the groups it belongs to (that is where
 membership comes from; ListGroupsForUser/GetGroup per group would cost a call each). Only what
-lies under the managed paths is kept.
+lies at exactly one of the managed paths is kept.
 """
 
 from __future__ import annotations
@@ -31,12 +31,13 @@ class ManagementIam:
     existing_users: tuple[str, ...]
 
 
-def _under(path: str, managed_paths: Iterable[str]) -> bool:
-    return any(path.startswith(p) for p in managed_paths)
+def _owned(path: str, managed_paths: Iterable[str]) -> bool:
+    """Exact paths: ``/orgsync/`` does not own ``/orgsync/other-team/`` (another team's groups)."""
+    return path in managed_paths
 
 
 def read_management_iam(iam: Client, *, desired: DesiredState) -> ManagementIam:
-    """Groups and customer managed policies under the managed paths, and which of the IAM users
+    """Groups and customer managed policies at the managed paths, and which of the IAM users
     the file references exist."""
     managed_paths = desired.managed_group_paths
     referenced = {m for g in desired.groups for m in g.members}
@@ -48,10 +49,10 @@ def read_management_iam(iam: Client, *, desired: DesiredState) -> ManagementIam:
                       Filter=["Group", "LocalManagedPolicy", "User"],
                       PaginationConfig={"PageSize": PAGE_SIZE}):
         for group in page.get("GroupDetailList") or ():
-            if _under(str(group.get("Path", "/")), managed_paths):
+            if _owned(str(group.get("Path", "/")), managed_paths):
                 raw_groups.append(group)
         for policy in page.get("Policies") or ():
-            if _under(str(policy.get("Path", "/")), managed_paths):
+            if _owned(str(policy.get("Path", "/")), managed_paths):
                 raw_policies.append(policy)
         for user in page.get("UserDetailList") or ():
             name = str(user["UserName"])

@@ -90,6 +90,8 @@ EXPECTED: list[tuple[str, int, int, str, str]] = [
      "'Alice' and 'alice' are the same IAM user (IAM u"),
     ("group_member_duplicate", 9, 27, "groups[0].members[2]",
      "'alice' is listed more than once"),
+    ("group_path_lock", 9, 11, "groups[0].path",
+     "path '/orgsync-lock/' is reserved for orgsync's"),
     ("group_path_root", 9, 11, "groups[0].path",
      "path '/' would make orgsync own (and delete) eve"),
     ("invited_without_id", 7, 13, "accounts[0].source",
@@ -191,3 +193,10 @@ def test_cli_prints_the_diagnostic_and_exits_1(name: str) -> None:
     assert line.startswith(f"{file}:{row[1]}:{row[2]}: ")
     assert row[4] in line
     assert "Traceback" not in done.stderr
+
+
+def test_reserved_group_paths_include_the_apply_lock_path() -> None:
+    from reconciler.config.semantics import RESERVED_GROUP_PATHS
+    from reconciler.lock import LOCK_PATH
+
+    assert LOCK_PATH in RESERVED_GROUP_PATHS
