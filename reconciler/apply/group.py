@@ -7,16 +7,23 @@ same run, written ``${account.NAME.id}`` in the plan and substituted here.
 
 Every write is preceded by a read, and "already exists" answers are treated as success, so a
 re-run after a crash never creates a second policy or version.
+
+Grant policies the plan lists in ``before`` with ``"attached": false`` and does not want (left
+behind by a crash, a group deleted by hand, or a group that left the file) are detached from their
+group if they got attached since, stripped of their old versions and deleted; "no such entity"
+means already gone. A ``before.path`` of null means orgsync has no group of that name: the group
+(if someone else has one) is never touched, only its left-over policies are deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from reconciler.apply.executor import StepContext, StepFailed
-from reconciler.aws import paginate
+from reconciler.aws import pages, paginate
 from reconciler.errors import AwsError, NotFound
 from reconciler.plan import Action, Change
 from reconciler.policy import equivalent, is_managed_grant_policy_name
@@ -73,7 +80,11 @@ def apply_change(change: Change, ctx: StepContext) -> str:
                 raise
     notes.extend(_ensure_members(iam, name, tuple(after.get("members") or ())))
     notes.extend(_ensure_inline(iam, name, after.get("inline_policies") or {}))
-    notes.extend(_ensure_managed(iam, ctx, name, after.get("managed_policies") or ()))
+    wanted = after.get("managed_policies") or ()
+    notes.extend(_ensure_managed(iam, ctx, name, wanted))
+    keep = {_policy_arn(ctx.management_account_id, str(p["path"]), str(p["name"]))
+            for p in wanted}
+    notes.extend(_delete_left_over(iam, ctx, name, change, keep=keep))
     return "; ".join(notes) or "already as wanted"
 
 
@@ -190,10 +201,69 @@ def _delete_policy(iam: Any, arn: str) -> bool:
         return False
     if any(entities.get(k) for k in ("PolicyGroups", "PolicyUsers", "PolicyRoles")):
         return False
-    for version in paginate(iam, "list_policy_versions", "Versions", PolicyArn=arn):
-        if not version.get("IsDefaultVersion"):
-            iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
+    return _delete_versions_and_policy(iam, arn)
+
+
+def _left_over_arns(ctx: StepContext, change: Change) -> list[str]:
+    """The ARNs of the grant policies the plan saw loose (``"attached": false`` in before)."""
+    before = change.before or {}
+    return sorted(_policy_arn(ctx.management_account_id, str(p["path"]), str(p["name"]))
+                  for p in before.get("managed_policies") or ()
+                  if p.get("attached") is False)
+
+
+def _delete_left_over(iam: Any, ctx: StepContext, group: str, change: Change, *,
+                      keep: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """Delete the loose grant policies of ``group`` that are not in ``keep``.
+
+    Detaches one from ``group`` if it got attached since the plan; refuses (StepFailed, after
+    the others are done) one that something else uses, which only a person can decide about.
+    """
+    notes: list[str] = []
+    in_use: list[str] = []
+    for arn in _left_over_arns(ctx, change):
+        if arn in keep:
+            continue
+        short = arn.rsplit("/", 1)[-1]
+        others: list[str] = []
+        try:
+            for page in pages(iam, "list_entities_for_policy", PolicyArn=arn):
+                for entry in page.get("PolicyGroups") or ():
+                    if entry["GroupName"] == group:
+                        _detach(iam, group, arn)
+                        notes.append(f"detached {short}")
+                    else:
+                        others.append(f"group {entry['GroupName']}")
+                others.extend(f"user {u['UserName']}" for u in page.get("PolicyUsers") or ())
+                others.extend(f"role {r['RoleName']}" for r in page.get("PolicyRoles") or ())
+        except NotFound:
+            continue
+        if others:
+            in_use.append(f"{short} (attached to {', '.join(others)})")
+            continue
+        if _delete_versions_and_policy(iam, arn):
+            notes.append(f"deleted left-over policy {short}")
+    if in_use:
+        done = f" (done: {'; '.join(notes)})" if notes else ""
+        raise StepFailed(f"left-over grant policies still in use, not deleted: "
+                         f"{', '.join(in_use)}; detach them by hand{done}")
+    return notes
+
+
+def _detach(iam: Any, group: str, arn: str) -> None:
+    with contextlib.suppress(NotFound):
+        iam.detach_group_policy(GroupName=group, PolicyArn=arn)
+
+
+def _delete_versions_and_policy(iam: Any, arn: str) -> bool:
+    """Delete a policy nothing uses: its non-default versions first (IAM requires it). False
+    when it was already gone."""
     try:
+        versions = list(paginate(iam, "list_policy_versions", "Versions", PolicyArn=arn))
+        for version in versions:
+            if not version.get("IsDefaultVersion"):
+                with contextlib.suppress(NotFound):
+                    iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
         iam.delete_policy(PolicyArn=arn)
     except NotFound:
         return False
@@ -203,10 +273,14 @@ def _delete_policy(iam: Any, arn: str) -> bool:
 def _delete(iam: Any, ctx: StepContext, change: Change) -> str:
     before = change.before or {}
     name = str(before.get("name") or change.key)
+    if before.get("path") is None and "path" in before:
+        notes = _delete_left_over(iam, ctx, name, change)
+        return "; ".join(notes) or "left-over grant policies were already gone"
     try:
         iam.get_group(GroupName=name)
     except NotFound:
-        return f"group {name} was already gone"
+        notes = _delete_left_over(iam, ctx, name, change)
+        return "; ".join([f"group {name} was already gone", *notes])
     notes = _ensure_members(iam, name, ())
     notes.extend(_ensure_inline(iam, name, {}))
     owned = set(_owned_attached(iam, ctx, name))
@@ -216,6 +290,7 @@ def _delete(iam: Any, ctx: StepContext, change: Change) -> str:
         iam.detach_group_policy(GroupName=name, PolicyArn=arn)
         if arn in owned:
             _delete_policy(iam, arn)
+    notes.extend(_delete_left_over(iam, ctx, name, change))
     iam.delete_group(GroupName=name)
     notes.append(f"deleted group {name}")
     return "; ".join(notes)

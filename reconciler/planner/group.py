@@ -4,10 +4,20 @@ Groups under orgsync's paths are owned by orgsync: exact membership, exact grant
 group that leaves the file is deleted. Grants are packed by ``reconciler.policy.pack_grants``
 within IAM's quotas; managed policies attached to a group that orgsync does not own are left alone
 but count against the group's quota of ten.
+
+A grant policy can outlive its use: a crash between CreatePolicy and AttachGroupPolicy, a group
+deleted by hand, a detached policy of a group whose grants shrank. Every
+``orgsync-<group>-assume-N`` under the managed paths that is attached to no observed group is a
+*loose* policy of ``<group>``.
+Loose policies are shown in ``before`` with ``"attached": false``: one the group still wants gets
+attached, any other is deleted, by the group's own create/update when the group is in the file,
+else by a ``group.<name>`` delete (whose ``before.path`` is null when there is no group of
+orgsync's to delete), so nothing orgsync made is left behind forever.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from reconciler import policy
@@ -15,6 +25,10 @@ from reconciler.model import GroupSpec
 from reconciler.observed import ObservedGroup, ObservedManagedPolicy
 from reconciler.plan import JSON, Action, AttributeDiff, Change, Deferred
 from reconciler.planner.context import PlanContext
+
+# ``.+`` is greedy: the group is everything up to the *last* ``-assume-N``, the only reading under
+# which the name is a grant policy of that group (group names may themselves contain "-assume-").
+_GRANT_POLICY = re.compile(r"orgsync-(.+)-assume-\d+")
 
 
 def _owned_managed(ctx: PlanContext, group: ObservedGroup) -> tuple[list[ObservedManagedPolicy],
@@ -42,6 +56,42 @@ def observed_shape(ctx: PlanContext, group: ObservedGroup) -> dict[str, JSON]:
         "managed_policies": [{"name": p.name, "path": p.path, "document": dict(p.document)}
                              for p in owned],
     }
+
+
+def _loose_policies(ctx: PlanContext) -> dict[str, list[ObservedManagedPolicy]]:
+    """By group name: orgsync's grant policies (by name, under a managed path) that no observed
+    group has attached. A grant policy attached to another group is that group's (foreign) and
+    is left alone."""
+    attached = {arn for g in ctx.observed.groups for arn in g.attached_policies}
+    loose: dict[str, list[ObservedManagedPolicy]] = {}
+    for managed in ctx.observed.managed_policies:
+        found = _GRANT_POLICY.fullmatch(managed.name)
+        if found is None or managed.arn in attached:
+            continue
+        loose.setdefault(found.group(1), []).append(managed)
+    return {name: sorted(policies, key=lambda p: (p.name, p.path))
+            for name, policies in loose.items()}
+
+
+def _loose_shape(policies: list[ObservedManagedPolicy]) -> list[JSON]:
+    return [{"name": p.name, "path": p.path, "document": dict(p.document), "attached": False}
+            for p in policies]
+
+
+def _no_group_shape(name: str, policies: list[ObservedManagedPolicy]) -> dict[str, JSON]:
+    """``before`` when orgsync has no group of that name: only its loose policies exist."""
+    return {"name": name, "path": None, "members": [], "inline_policies": {},
+            "managed_policies": _loose_shape(policies)}
+
+
+def _unwanted(policies: list[ObservedManagedPolicy],
+              wanted: list[JSON]) -> list[ObservedManagedPolicy]:
+    keys = {(str(p["path"]), str(p["name"])) for p in wanted}
+    return [p for p in policies if (p.path, p.name) not in keys]
+
+
+def _names(policies: list[ObservedManagedPolicy]) -> str:
+    return ", ".join(f"{p.path}{p.name}" for p in policies)
 
 
 def _grants(ctx: PlanContext, spec: GroupSpec) -> tuple[list[policy.Grant], list[str]]:
@@ -77,6 +127,7 @@ def _grants(ctx: PlanContext, spec: GroupSpec) -> tuple[list[policy.Grant], list
 def plan_groups(ctx: PlanContext) -> None:
     observed = {g.name: g for g in ctx.observed.groups}
     existing_users = set(ctx.observed.existing_users)
+    loose = _loose_policies(ctx)
     for spec in sorted(ctx.desired.groups, key=lambda g: g.name):
         missing = [u for u in spec.members if u not in existing_users]
         for user in missing:
@@ -98,26 +149,52 @@ def plan_groups(ctx: PlanContext) -> None:
                                  for p in packed.managed_policies],
         }
         depends = ctx.needs(*(a for a in sorted(set(waits))))
+        mine = loose.get(spec.name, [])
         if current is None:
+            reason = f"not in IAM under {spec.path}"
+            orphans = _unwanted(mine, after["managed_policies"])
+            if orphans:
+                reason += f"; deletes left-over grant policies {_names(orphans)}"
             ctx.changes.append(Change(
-                kind="group", key=spec.name, action=Action.CREATE, before=None, after=after,
-                reason=f"not in IAM under {spec.path}", depends_on=depends))
+                kind="group", key=spec.name, action=Action.CREATE,
+                before=_no_group_shape(spec.name, mine) if mine else None, after=after,
+                reason=reason, depends_on=depends))
             continue
         before = observed_shape(ctx, current)
+        before["managed_policies"] = [*before["managed_policies"], *_loose_shape(mine)]
         diff, what = _compare(before, after)
+        orphans = _unwanted(mine, after["managed_policies"])
+        detached = [p for p in mine if p not in orphans]
+        if orphans:
+            what.append(f"deletes left-over grant policies {_names(orphans)}")
+        if detached:
+            what.append(f"attaches detached grant policies {_names(detached)}")
         if diff:
             ctx.changes.append(Change(
                 kind="group", key=spec.name, action=Action.UPDATE, before=before, after=after,
                 reason=", ".join(what), diff=tuple(diff), depends_on=depends))
     wanted = {g.name for g in ctx.desired.groups}
     managed_paths = set(ctx.desired.managed_group_paths)
-    for group in sorted(ctx.observed.groups, key=lambda g: g.name):
-        if group.name in wanted or group.path not in managed_paths:
+    for name in sorted({*observed, *loose} - wanted):
+        group = observed.get(name)
+        mine = loose.get(name, [])
+        if group is not None and group.path in managed_paths:
+            before = observed_shape(ctx, group)
+            before["managed_policies"] = [*before["managed_policies"], *_loose_shape(mine)]
+            reason = f"under orgsync's path {group.path} but no longer in the file"
+            if mine:
+                reason += f"; deletes left-over grant policies {_names(mine)}"
+        elif mine:
+            before = _no_group_shape(name, mine)
+            where = ("no group of that name at orgsync's paths" if group is None
+                     else f"the group is under {group.path}, not orgsync's: it is kept")
+            reason = (f"grant policies left behind for a group not in the file ({where}): "
+                      f"{_names(mine)}")
+        else:
             continue
         ctx.changes.append(Change(
-            kind="group", key=group.name, action=Action.DELETE,
-            before=observed_shape(ctx, group), after=None, destructive=True,
-            reason=f"under orgsync's path {group.path} but no longer in the file"))
+            kind="group", key=name, action=Action.DELETE, before=before, after=None,
+            destructive=True, reason=reason))
 
 
 def _normalized_policies(policies: Mapping[str, JSON], *,
@@ -129,9 +206,16 @@ def _normalized_policies(policies: Mapping[str, JSON], *,
 
 
 def _managed(policies: list[JSON], *, fold_case: bool = True) -> dict[str, JSON]:
-    return {p["name"]: {"path": p["path"],
-                        "document": policy.canonical(p["document"]) if fold_case
-                        else policy.normalize(p["document"], fold_case=False)}
+    """By policy name (by path and name for a name found under two paths): path, document, and
+    whether it is attached (``"attached": false`` only ever comes from ``before``)."""
+    counts: dict[str, int] = {}
+    for p in policies:
+        counts[p["name"]] = counts.get(p["name"], 0) + 1
+    return {(p["name"] if counts[p["name"]] == 1 else f"{p['path']}{p['name']}"): {
+                "path": p["path"],
+                "document": policy.canonical(p["document"]) if fold_case
+                else policy.normalize(p["document"], fold_case=False),
+                "attached": p.get("attached", True)}
             for p in policies}
 
 

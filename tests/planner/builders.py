@@ -189,8 +189,15 @@ def converge(plan: Plan, state: ObservedState, *, next_id: int = 900000000000) -
                 trust_policy=after["trust_policy"], attached_policies=tuple(after["policies"]),
                 inline_policies=after["inline_policies"])
         elif change.kind == "group" and after is None:
-            groups.pop(change.key, None)
+            if before.get("path") is not None:
+                groups.pop(change.key, None)
+            for gone in before.get("managed_policies") or ():
+                policies.pop(f"arn:aws:iam::{MGMT}:policy{gone['path']}{gone['name']}", None)
         elif change.kind == "group":
+            kept = {(m["path"], m["name"]) for m in (after or {}).get("managed_policies", ())}
+            for gone in before.get("managed_policies") or ():
+                if (gone["path"], gone["name"]) not in kept:
+                    policies.pop(f"arn:aws:iam::{MGMT}:policy{gone['path']}{gone['name']}", None)
             attached = [a for a in (groups[change.key].attached_policies
                                     if change.key in groups else ())
                         if not (policies.get(a) and policies[a].name.startswith(
