@@ -141,10 +141,8 @@ def read_lock(aws: Aws, *, account_id: str) -> LockInfo | None:
     """The lock as it is now, or None when nobody holds it."""
     try:
         policy = aws.client("iam").get_policy(PolicyArn=lock_arn(account_id))["Policy"]
-    except AwsError as error:
-        if _is_not_found(error):
-            return None
-        raise
+    except NotFound:
+        return None
     return LockInfo.from_policy(policy)
 
 
@@ -174,7 +172,14 @@ def try_acquire(aws: Aws, *, holder: str, account_id: str, caller_arn: str) -> L
 
 
 def release(aws: Aws, info: LockInfo, *, account_id: str) -> bool:
-    """Release our lock: True when released, False when it was no longer ours (force-unlocked)."""
+    """Release our lock: True when released, False when it was no longer ours (force-unlocked,
+    perhaps taken by another run since): then nothing is deleted and the caller warns.
+
+    The lock id is read right before the delete, but IAM has no conditional delete (DeletePolicy
+    takes only the ARN, which every lock shares), so a window of one round trip remains: a lock
+    force-unlocked *and* taken by another run between this read and the delete would be deleted.
+    Both a person's force-unlock and the other run's CreatePolicy must land inside those
+    milliseconds; ``force_unlock`` has the same window after its own check."""
     current = read_lock(aws, account_id=account_id)
     if current is None or current.lock_id != info.lock_id:
         return False
@@ -248,14 +253,10 @@ def _release_quietly(aws: Aws, info: LockInfo, *, account_id: str,
 def _delete(aws: Aws, *, account_id: str) -> None:
     try:
         aws.client("iam").delete_policy(PolicyArn=lock_arn(account_id))
+    except NotFound:
+        return
     except AwsError as error:
-        if _is_not_found(error):
-            return
         if error.code == "DeleteConflict":
             raise LockError(f"the apply lock policy {lock_arn(account_id)} is attached to an "
                             "identity; detach it, then retry") from error
         raise
-
-
-def _is_not_found(error: AwsError) -> bool:
-    return isinstance(error, NotFound) or error.code in ("NoSuchEntity", "NoSuchEntityException")

@@ -3,8 +3,9 @@
 The dangerous operations are the ones that cannot be taken back: a second CreateAccount makes a
 second real account, a second invitation spams the invited account's owner, a closure starts a
 90-day clock. So each one first looks at live AWS for evidence of an earlier attempt (an account
-with the email, a CreateAccount request with the name still in progress or succeeded, a pending
-handshake, an account already closing) and continues from there instead of repeating it.
+with the email, a CreateAccount request with the name still in progress, a pending handshake, an
+account already closing) and continues from there instead of repeating it. The organization-wide
+listings this needs (accounts, requests in progress, invitations) are read once per run.
 """
 
 from __future__ import annotations
@@ -60,41 +61,36 @@ def apply_change(change: Change, ctx: StepContext) -> str:
 
 
 def _account_with_email(ctx: StepContext, email: str) -> dict[str, Any] | None:
-    orgs = ctx.aws.client("organizations")
-    wanted = email.lower()
-    for account in paginate(orgs, "list_accounts", "Accounts"):
-        if str(account.get("Email", "")).lower() == wanted:
-            return dict(account)
-    return None
+    """The organization's account with ``email``: one ListAccounts per run. The file's emails
+    are unique and the run holds the apply lock, so no later step needs a fresher listing."""
+    def load() -> dict[str, dict[str, Any]]:
+        return {str(a.get("Email", "")).lower(): dict(a) for a in paginate(
+            ctx.aws.client("organizations"), "list_accounts", "Accounts")}
+
+    return ctx.listing("accounts_by_email", load).get(email.lower())
 
 
 def _state(account: Mapping[str, Any]) -> str:
     return str(account.get("State") or account.get("Status") or "")
 
 
-def _earlier_request(ctx: StepContext, name: str, email: str) -> dict[str, Any] | None:
-    """A CreateAccount request a previous run left behind: in progress, or succeeded with an
-    account that is still in the organization under this email."""
-    orgs = ctx.aws.client("organizations")
-    for request in paginate(orgs, "list_create_account_status", "CreateAccountStatuses",
-                            States=["IN_PROGRESS", "SUCCEEDED"]):
-        if request.get("AccountName") != name:
-            continue
-        if request.get("State") == "IN_PROGRESS":
-            return dict(request)
-        account_id = request.get("AccountId")
-        if not account_id:
-            continue
-        try:
-            account = orgs.describe_account(AccountId=account_id)["Account"]
-        except NotFound:
-            continue
-        if str(account.get("Email", "")).lower() == email.lower():
-            return dict(request)
-    return None
+def _earlier_request(ctx: StepContext, name: str) -> dict[str, Any] | None:
+    """A CreateAccount request with ``name`` still in progress (one listing per run). A request
+    that succeeded needs no look: its account would have been found by email."""
+    def load() -> list[dict[str, Any]]:
+        return [dict(r) for r in paginate(ctx.aws.client("organizations"),
+                                          "list_create_account_status", "CreateAccountStatuses",
+                                          States=["IN_PROGRESS"])]
+
+    return next((r for r in ctx.listing("create_requests_in_progress", load)
+                 if r.get("AccountName") == name), None)
 
 
-def wait_for_request(change: Change, ctx: StepContext, request: Mapping[str, Any]) -> str:
+def wait_for_request(change: Change, ctx: StepContext, request: Mapping[str, Any], *,
+                     email: str | None = None) -> str:
+    """Wait for CreateAccount ``request``; its account id. With ``email`` (a request adopted by
+    its name, which is all ListCreateAccountStatus shows), the account must have that email:
+    else the request was someone else's, and the step fails without touching it."""
     orgs = ctx.aws.client("organizations")
     request_id = str(request["Id"])
     start = time.monotonic()
@@ -121,6 +117,13 @@ def wait_for_request(change: Change, ctx: StepContext, request: Mapping[str, Any
     account_id = status.get("AccountId")
     if not account_id:
         raise StepFailed(f"CreateAccount {request_id} succeeded without an account id")
+    if email is not None:
+        actual = str(orgs.describe_account(AccountId=account_id)["Account"].get("Email", ""))
+        if actual.lower() != email.lower():
+            raise StepFailed(
+                f"a CreateAccount request named {status.get('AccountName') or change.key!r} "
+                f"({request_id}) was made by someone else: its account {account_id} has the "
+                f"email {actual}, not {email}; that account was left untouched")
     return str(account_id)
 
 
@@ -136,7 +139,7 @@ def _create(change: Change, ctx: StepContext) -> str:
         account_id = str(existing["Id"])
         notes.append(f"account {account_id} already existed")
     else:
-        request = _earlier_request(ctx, name, email)
+        request = _earlier_request(ctx, name)
         if request is None:
             orgs = ctx.aws.client("organizations")
             kwargs: dict[str, Any] = {"Email": email, "AccountName": name}
@@ -148,9 +151,10 @@ def _create(change: Change, ctx: StepContext) -> str:
                 kwargs["Tags"] = _tag_list(after["tags"])
             request = dict(orgs.create_account(**kwargs)["CreateAccountStatus"])
             notes.append(f"requested ({request['Id']})")
+            account_id = wait_for_request(change, ctx, request)
         else:
             notes.append(f"continued earlier request {request['Id']}")
-        account_id = wait_for_request(change, ctx, request)
+            account_id = wait_for_request(change, ctx, request, email=email)
         notes.append(f"created account {account_id}")
     ctx.record_account_id(name, account_id)
     notes.extend(_ensure_placement(ctx, account_id, after))
@@ -169,14 +173,16 @@ def _member(ctx: StepContext, account_id: str) -> dict[str, Any] | None:
 
 
 def _handshakes_for(ctx: StepContext, account_id: str) -> list[dict[str, Any]]:
-    orgs = ctx.aws.client("organizations")
-    found = []
-    for handshake in paginate(orgs, "list_handshakes_for_organization", "Handshakes",
-                              Filter={"ActionType": "INVITE"}):
-        parties = handshake.get("Parties", [])
-        if any(p.get("Type") == "ACCOUNT" and p.get("Id") == account_id for p in parties):
-            found.append(dict(handshake))
-    return found
+    """The organization's invitations of ``account_id`` (one listing of all of them per run; each
+    account is invited at most once per run, so this run's own invitations need no re-read)."""
+    def load() -> list[dict[str, Any]]:
+        return [dict(h) for h in paginate(ctx.aws.client("organizations"),
+                                          "list_handshakes_for_organization", "Handshakes",
+                                          Filter={"ActionType": "INVITE"})]
+
+    return [h for h in ctx.listing("invitations", load)
+            if any(p.get("Type") == "ACCOUNT" and p.get("Id") == account_id
+                   for p in h.get("Parties", []))]
 
 
 def _invite(change: Change, ctx: StepContext) -> str:
@@ -255,7 +261,11 @@ def _ensure_placement(ctx: StepContext, account_id: str, after: Mapping[str, Any
 def _rename(ctx: StepContext, account_id: str, key: str, name: str) -> None:
     """account:PutAccountName. From the management account it needs trusted access for
     account.amazonaws.com, which orgsync does not switch on behind the user's back; from inside the
-    member account (through its access role) it needs nothing more, so that is tried first."""
+    member account (through its access role) it needs nothing more, so that is tried first.
+    The management account renames itself: the Account API refuses its own id as AccountId."""
+    if account_id in (ctx.management_account_id, ctx.desired.organization.management_account_id):
+        ctx.aws.client("account").put_account_name(AccountName=name)
+        return
     try:
         role = ctx.desired.account(key).access_role.name
     except KeyError:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from reconciler.errors import AwsError, OrgsyncError
 from reconciler.model import DesiredState
@@ -36,6 +36,8 @@ StepStatus = Literal["done", "failed", "skipped", "needs_human", "waiting"]
 PARALLEL_KINDS = frozenset({"access_role", "root_credentials"})
 
 _PLACEHOLDER = re.compile(r"\$\{account\.([^}]+)\.id\}")
+
+T = TypeVar("T")
 
 
 class StepFailed(OrgsyncError):
@@ -146,8 +148,8 @@ class ApplyOptions:
 class StepContext:
     """What an executor gets: AWS, the desired/observed states, and run-wide shared facts.
 
-    Shared facts (account ids learnt during the run, OU ids) are guarded by a lock because
-    per-account steps may run on several threads.
+    Shared facts (account ids learnt during the run, OU ids, listings read once per run) are
+    guarded by a lock because per-account steps may run on several threads.
     """
 
     def __init__(self, *, aws: Aws, desired: DesiredState, observed: ObservedState,
@@ -161,7 +163,9 @@ class StepContext:
         self.sleep = sleep
         self._lock = threading.Lock()
         self._account_ids: dict[str, str] = {}
-        self._ou_ids: dict[str, str] = {}
+        self._ou_ids: dict[str, str] = {ou.path: ou.id for ou in observed.ous}
+        self._listings: dict[str, Any] = {}
+        self._listing_lock = threading.Lock()
         for spec in desired.accounts:
             found = (observed.account_by_id(spec.id) if spec.id
                      else observed.account_by_email(spec.email))
@@ -191,6 +195,16 @@ class StepContext:
     def record_ou_id(self, path: str, ou_id: str) -> None:
         with self._lock:
             self._ou_ids[path] = ou_id
+
+    def listing(self, name: str, load: Callable[[], T]) -> T:
+        """``load()``'s result, read at most once per run under ``name`` (a full AWS listing
+        such as every account of the organization). The run holds the apply lock, so only its
+        own writes change these listings, and the callers account for those."""
+        with self._listing_lock:
+            if name not in self._listings:
+                self._listings[name] = load()
+            found: T = self._listings[name]
+            return found
 
     def resolve(self, value: Any) -> Any:
         """``value`` with every ``${account.NAME.id}`` replaced by the account's id."""
@@ -328,7 +342,8 @@ def await_account_creations(plan: Plan, *, desired: DesiredState, observed: Obse
     ctx = StepContext(aws=aws, desired=desired, observed=observed, reporter=reporter,
                       options=options or ApplyOptions(), sleep=sleep)
     deferred = {d.address for d in plan.deferred}
-    wanted = {spec.name for spec in desired.accounts if f"account.{spec.name}" in deferred}
+    wanted = {spec.name: spec.email for spec in desired.accounts
+              if f"account.{spec.name}" in deferred}
     steps: list[StepResult] = []
     for request in observed.create_requests:
         if request.state != "IN_PROGRESS" or request.account_name not in wanted:
@@ -339,8 +354,9 @@ def await_account_creations(plan: Plan, *, desired: DesiredState, observed: Obse
         reporter.started(change)
         start = time.monotonic()
         try:
-            account_id = account.wait_for_request(change, ctx, {"Id": request.id,
-                                                                "State": request.state})
+            account_id = account.wait_for_request(
+                change, ctx, {"Id": request.id, "State": request.state},
+                email=wanted[request.account_name])
             result = StepResult(change.address, "done",
                                 f"CreateAccount {request.id} (from an earlier run) finished: "
                                 f"account {account_id}", seconds=time.monotonic() - start)

@@ -1,12 +1,13 @@
 """Removes (or makes recoverable) member accounts' root-user credentials through sts:AssumeRoot.
 
-Each root task policy allows only its own calls, so the work uses three short sessions:
+Each root task policy allows only its own calls, so the work uses up to three short sessions:
 ``IAMDeleteRootUserCredentials`` deletes (login profile for ``absent``, access keys, signing
 certificates, then MFA devices for ``absent``, in the conventional order),
 ``IAMCreateRootUserPassword`` creates a password-less login profile for ``password_recovery`` (the
-root email owner can then recover a password), and a fresh ``IAMAuditRootUserCredentials`` session
-verifies the result with GetAccountSummary. The step fails when anything that should be gone is
-still there.
+root email owner can then recover a password), and an ``IAMAuditRootUserCredentials`` session
+verifies the result with GetAccountSummary, as observe reads it. The step fails when anything that
+should be gone is still there. A session is only opened when the plan's ``before`` (what observe
+saw) leaves something for it to do; an unknown ``before`` (null) opens them all.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import Any
 
 from reconciler.apply.executor import StepContext, StepFailed
 from reconciler.errors import NotFound
+from reconciler.observe.root_credentials import AUDIT_TASK, read_root_credentials
 from reconciler.plan import Action, Change
 
 DELETE_TASK = "IAMDeleteRootUserCredentials"
 PASSWORD_TASK = "IAMCreateRootUserPassword"
-AUDIT_TASK = "IAMAuditRootUserCredentials"
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "management": ("sts:AssumeRoot",),
@@ -40,12 +41,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_SUMMARY_KEYS = {
-    "password": "AccountPasswordPresent",
-    "access_keys": "AccountAccessKeysPresent",
-    "signing_certificates": "AccountSigningCertificatesPresent",
-    "mfa": "AccountMFAEnabled",
-}
+_FIELDS = ("password", "access_keys", "signing_certificates", "mfa")
 
 
 def apply_change(change: Change, ctx: StepContext) -> str:
@@ -59,9 +55,17 @@ def apply_change(change: Change, ctx: StepContext) -> str:
     if policy not in ("absent", "password_recovery"):
         raise StepFailed(f"unknown root credentials policy {policy!r}")
     keep_password = policy == "password_recovery"
-    remove_mfa = after.get("mfa") is False
-    notes = _delete(ctx, account_id, keep_password=keep_password, remove_mfa=remove_mfa)
-    if keep_password:
+    remove_mfa = policy == "absent"  # password_recovery leaves MFA devices as they are
+    before = change.before or {}  # null: unknown, so anything may be there
+
+    def maybe(field: str) -> bool:
+        return before.get(field) is not False
+
+    notes: list[str] = []
+    if (not keep_password and maybe("password")) or maybe("access_keys") \
+            or maybe("signing_certificates") or (remove_mfa and maybe("mfa")):
+        notes = _delete(ctx, account_id, keep_password=keep_password, remove_mfa=remove_mfa)
+    if keep_password and before.get("password") is not True:
         notes.extend(_ensure_password_recovery(ctx, account_id))
     _verify(ctx, account_id, after, policy=policy)
     return ("; ".join(notes) or "nothing to remove") + "; verified with an audit session"
@@ -113,24 +117,29 @@ def _ensure_password_recovery(ctx: StepContext, account_id: str) -> list[str]:
 
 
 def _verify(ctx: StepContext, account_id: str, after: Mapping[str, Any], *, policy: str) -> None:
-    ctx.aws.forget(account_id)
+    """Read the result back in an audit session. A cached audit session (observe's) is as good as
+    a new one: root credentials do not snapshot what they read, so no credential is dropped."""
+    observed = read_root_credentials(ctx.aws, account_id=account_id)
+    if observed.error is not None:
+        raise StepFailed(f"cannot verify the root credentials of {account_id}: {observed.error}")
+    present = {"password": observed.password, "access_keys": observed.access_keys,
+               "signing_certificates": observed.signing_certificates, "mfa": observed.mfa}
     iam = ctx.aws.root_client("iam", account_id=account_id, task=AUDIT_TASK)
-    summary = dict(iam.get_account_summary().get("SummaryMap", {}))
     try:  # a password-less login profile (password_recovery) is a login profile all the same
         iam.get_login_profile()
-        summary[_SUMMARY_KEYS["password"]] = 1
+        present["password"] = True
     except NotFound:
-        summary[_SUMMARY_KEYS["password"]] = 0
+        present["password"] = False
     wrong: list[str] = []
-    for field, key in _SUMMARY_KEYS.items():
+    for field in _FIELDS:
         wanted = after.get(field)
         if field == "password" and wanted is None:
             wanted = policy == "password_recovery"
-        if wanted is None:
+        if wanted is None or (field == "mfa" and policy == "password_recovery"):
             continue
-        present = bool(summary.get(key, 0))
-        if present != bool(wanted):
-            wrong.append(f"{field.replace('_', ' ')} {'present' if present else 'missing'}")
+        if bool(present[field]) != bool(wanted):
+            wrong.append(f"{field.replace('_', ' ')} "
+                         f"{'present' if present[field] else 'missing'}")
     if wrong:
         raise StepFailed(f"root credentials of {account_id} not as wanted after the change: "
                          + ", ".join(wrong))
