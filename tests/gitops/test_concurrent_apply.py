@@ -90,9 +90,12 @@ def test_two_applies_at_once_one_waits_and_nothing_is_done_twice(
                                "--lock-timeout", "180"], env=aws_env, cwd=tmp_path,
                               extra_env={"ORGSYNC_CALL_LOG": str(log)}) for log in logs]
         deadline = time.monotonic() + 60
-        while (sum(_calls(log)["iam:CreatePolicy"] >= 1 for log in logs) < 2
+        # Both have found the lock held: a refused CreatePolicy is followed by a GetPolicy of the
+        # holder (the call log records a call as it is made, so allow its answer to arrive).
+        while (sum(_calls(log)["iam:GetPolicy"] >= 1 for log in logs) < 2
                and time.monotonic() < deadline):
-            time.sleep(0.1)  # both have tried the lock at least once
+            time.sleep(0.1)
+        time.sleep(0.5)
         assert all(run.poll() is None for run in runs), "a run ended while the lock was held"
     outputs = [run.communicate(timeout=300) for run in runs]
     for run, (stdout, stderr) in zip(runs, outputs, strict=True):
