@@ -26,6 +26,7 @@ from reconciler.plan import AttributeDiff, plain_json
 JSON = Any
 
 POLICY_VERSION = "2012-10-17"
+DEFAULT_PARTITION = "aws"  # where the partition is unknown: the commercial one
 INLINE_GRANT_POLICY = "orgsync-assume"
 INLINE_GROUP_QUOTA = 5_120  # all inline policies of a group, together
 MANAGED_POLICY_QUOTA = 6_144  # one managed policy
@@ -201,17 +202,19 @@ def is_administrator_document(document: Mapping[str, JSON] | None) -> bool:
 
 
 def effective_role_policies(
-    attached: Iterable[str], inline: Mapping[str, Mapping[str, JSON]]
+    attached: Iterable[str], inline: Mapping[str, Mapping[str, JSON]], *,
+    partition: str = DEFAULT_PARTITION,
 ) -> tuple[tuple[str, ...], dict[str, Mapping[str, JSON]]]:
     """(managed policy ARNs the role effectively has, inline policies that are drift).
 
-    An inline administrator document counts as ``AdministratorAccess`` and is not drift.
+    An inline administrator document counts as ``AdministratorAccess`` (of ``partition``) and is
+    not drift.
     """
     policies = set(attached)
     drift: dict[str, Mapping[str, JSON]] = {}
     for name, document in sorted(inline.items()):
         if is_administrator_document(document):
-            policies.add(ADMINISTRATOR_ACCESS)
+            policies.add(aws_managed_policy_in(ADMINISTRATOR_ACCESS, partition=partition))
         else:
             drift[name] = document
     return tuple(sorted(policies)), drift
@@ -268,19 +271,42 @@ def _missing(value: JSON) -> bool:
 # Builders
 
 
-def root_arn(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:root"
+def partition_of(arn: str | None) -> str:
+    """The partition an ARN is in (``arn:PARTITION:service:...``), ``aws`` when it is not an ARN.
+
+    The planner reads it from the organization's ARN: an organization in ``aws-cn`` or
+    ``aws-us-gov`` needs ``arn:aws-cn:...``/``arn:aws-us-gov:...`` in every document it writes.
+    """
+    parts = (arn or "").split(":", 2)
+    if len(parts) == 3 and parts[0] == "arn" and parts[1]:
+        return parts[1]
+    return DEFAULT_PARTITION
 
 
-def role_arn(account_id: str, role_name: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/{role_name}"
+def root_arn(account_id: str, *, partition: str = DEFAULT_PARTITION) -> str:
+    return f"arn:{partition}:iam::{account_id}:root"
 
 
-def trust_policy(management_account_id: str, *, require_mfa: bool) -> dict[str, JSON]:
+def role_arn(account_id: str, role_name: str, *, partition: str = DEFAULT_PARTITION) -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{role_name}"
+
+
+def aws_managed_policy_in(arn: str, *, partition: str) -> str:
+    """An AWS managed policy ARN written for the commercial partition (``arn:aws:iam::aws:...``,
+    e.g. the default ``AdministratorAccess``) as it is named in ``partition``; other ARNs as
+    they are (an ``arn:aws:`` ARN can never exist in another partition)."""
+    prefix = f"arn:{DEFAULT_PARTITION}:iam::aws:policy/"
+    if partition != DEFAULT_PARTITION and arn.startswith(prefix):
+        return f"arn:{partition}:iam::aws:policy/{arn[len(prefix):]}"
+    return arn
+
+
+def trust_policy(management_account_id: str, *, require_mfa: bool,
+                 partition: str = DEFAULT_PARTITION) -> dict[str, JSON]:
     """The access role's trust policy: the management account may assume it (MFA if asked)."""
     statement: dict[str, JSON] = {
         "Effect": "Allow",
-        "Principal": {"AWS": root_arn(management_account_id)},
+        "Principal": {"AWS": root_arn(management_account_id, partition=partition)},
         "Action": "sts:AssumeRole",
     }
     if require_mfa:
@@ -353,13 +379,13 @@ class _Container:
 
 
 def _bucket_statement(role: str, conditions: Mapping[str, JSON], ids: list[str],
-                      *, explicit: bool) -> dict[str, JSON]:
+                      *, explicit: bool, partition: str) -> dict[str, JSON]:
     statement: dict[str, JSON] = {"Effect": "Allow", "Action": "sts:AssumeRole"}
     condition = {k: dict(v) for k, v in conditions.items()}
     if explicit:
-        statement["Resource"] = [role_arn(i, role) for i in ids]
+        statement["Resource"] = [role_arn(i, role, partition=partition) for i in ids]
     else:
-        statement["Resource"] = f"arn:aws:iam::*:role/{role}"
+        statement["Resource"] = f"arn:{partition}:iam::*:role/{role}"
         condition["StringEquals"] = {"aws:ResourceAccount": list(ids)}
     if condition:
         statement["Condition"] = dict(sorted(condition.items()))
@@ -367,7 +393,7 @@ def _bucket_statement(role: str, conditions: Mapping[str, JSON], ids: list[str],
 
 
 def pack_grants(group: str, path: str, grants: Sequence[Grant], *,
-                foreign_managed: int = 0) -> PackedGrants:
+                foreign_managed: int = 0, partition: str = DEFAULT_PARTITION) -> PackedGrants:
     """Pack a group's grants into the inline policy ``orgsync-assume``, then managed policies
     ``orgsync-<group>-assume-N`` (at most 10 attached per group, ``foreign_managed`` of them taken
     by policies orgsync does not own).
@@ -376,7 +402,8 @@ def pack_grants(group: str, path: str, grants: Sequence[Grant], *,
     specific accounts: role ARNs, or for large buckets ``arn:aws:iam::*:role/NAME`` restricted by
     ``StringEquals aws:ResourceAccount`` to the listed account ids (never any other account).
     Deterministic: ordering is by conditions, role and account *name* (not id), so a placeholder
-    turning into an id after apply never moves an account to another policy.
+    turning into an id after apply never moves an account to another policy. ARNs are written in
+    ``partition`` (the organization's).
     """
     buckets: dict[tuple[bool, tuple[str, ...], str], list[Grant]] = {}
     for grant in grants:
@@ -394,7 +421,8 @@ def pack_grants(group: str, path: str, grants: Sequence[Grant], *,
         index = 0
         while index < len(members):
             container = containers[-1]
-            taken = _fill(container, role, conditions, members[index:], explicit=explicit)
+            taken = _fill(container, role, conditions, members[index:], explicit=explicit,
+                          partition=partition)
             if taken == 0:
                 if not container.statements or len(containers) - 1 >= managed_slots:
                     return PackedGrants(error=_quota_error(group, total, placed, foreign_managed),
@@ -413,24 +441,27 @@ def pack_grants(group: str, path: str, grants: Sequence[Grant], *,
 
 
 def _fill(container: _Container, role: str, conditions: Mapping[str, JSON],
-          members: Sequence[Grant], *, explicit: bool) -> int:
+          members: Sequence[Grant], *, explicit: bool, partition: str) -> int:
     """Add a statement to ``container`` with as many of ``members`` as fit; how many it took."""
     base = container.size()
     separator = 1 if container.statements else 0
-    first = _bucket_statement(role, conditions, [members[0].account_id], explicit=explicit)
+    first = _bucket_statement(role, conditions, [members[0].account_id], explicit=explicit,
+                              partition=partition)
     first_size = minified_size(first) + separator
     if base + first_size > container.limit:
         return 0
     used = base + first_size
     ids = [members[0].account_id]
     for grant in members[1:]:
-        item = role_arn(grant.account_id, role) if explicit else grant.account_id
+        item = (role_arn(grant.account_id, role, partition=partition) if explicit
+                else grant.account_id)
         extra = minified_size({"x": item}) - len('{"x":}') + 1  # the quoted item and a comma
         if used + extra > container.limit:
             break
         used += extra
         ids.append(grant.account_id)
-    container.statements.append(_bucket_statement(role, conditions, ids, explicit=explicit))
+    container.statements.append(_bucket_statement(role, conditions, ids, explicit=explicit,
+                                                  partition=partition))
     return len(ids)
 
 

@@ -29,6 +29,13 @@ BLOCK_BEGIN = "# BEGIN orgsync managed profiles"
 BLOCK_END = "# END orgsync managed profiles"
 DEFAULT_REGION = "us-east-1"
 SWITCH_ROLE_URL = "https://signin.aws.amazon.com/switchrole"
+# The console's sign-in host differs per partition (an aws-cn or aws-us-gov role cannot be
+# switched to from the commercial console).
+_SWITCH_ROLE_URLS = {
+    "aws": SWITCH_ROLE_URL,
+    "aws-cn": "https://signin.amazonaws.cn/switchrole",
+    "aws-us-gov": "https://signin.amazonaws-us-gov.com/switchrole",
+}
 _SESSION_NAME_MAX = 64
 _DISPLAY_NAME_MAX = 64
 _SECTION = re.compile(r"^\s*\[\s*(?:profile\s+)?([^\]]*?)\s*\]\s*$")
@@ -46,10 +53,21 @@ class AccountProfile:
     account_name: str
     account_id: str
     role_name: str
+    partition: str = "aws"
 
     @property
     def role_arn(self) -> str:
-        return f"arn:aws:iam::{self.account_id}:role/{self.role_name}"
+        return f"arn:{self.partition}:iam::{self.account_id}:role/{self.role_name}"
+
+
+def partition_for_region(region: str) -> str:
+    """The partition of a region's ARNs and console: ``cn-*`` is ``aws-cn``, ``us-gov-*`` is
+    ``aws-us-gov``, anything else (or an unknown region) the commercial ``aws``."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
 
 
 def slug(text: str) -> str:
@@ -69,14 +87,16 @@ def accounts_without_id(desired: DesiredState) -> list[AccountSpec]:
 
 
 def build_profiles(
-    desired: DesiredState, account_ids: Mapping[str, str], *, prefix: str = ""
+    desired: DesiredState, account_ids: Mapping[str, str], *, prefix: str = "",
+    partition: str = "aws",
 ) -> list[AccountProfile]:
     """A profile for every active member account whose id is known, in file order.
 
     ``account_ids`` maps account *names* to ids (ids given in the file win). Accounts whose id is
     unknown (not created yet) are left out. Names are ``prefix + slug(account name)``; when several
     accounts share a name, each of them gets ``-<account id>`` appended, which depends only on the
-    colliding accounts themselves, never on their order in the file.
+    colliding accounts themselves, never on their order in the file. Role ARNs and links are
+    those of ``partition`` (see ``partition_for_region``).
     """
     management = desired.organization.management_account_id
     chosen: list[tuple[AccountSpec, str]] = []
@@ -104,7 +124,7 @@ def build_profiles(
                                f"{names[account.name]!r}; rename one of them")
     return [
         AccountProfile(profile=names[a.name], account_name=a.name, account_id=account_id,
-                       role_name=a.access_role.name)
+                       role_name=a.access_role.name, partition=partition)
         for a, account_id in chosen
     ]
 
@@ -150,7 +170,7 @@ def switch_role_link(profile: AccountProfile) -> str:
          "displayName": profile.account_name[:_DISPLAY_NAME_MAX]},
         quote_via=quote,
     )
-    return f"{SWITCH_ROLE_URL}?{query}"
+    return f"{_SWITCH_ROLE_URLS.get(profile.partition, SWITCH_ROLE_URL)}?{query}"
 
 
 def render_links(profiles: Iterable[AccountProfile], *, markdown: bool = False) -> str:
@@ -181,7 +201,8 @@ def render(
     ``account_ids`` maps account names to ids for accounts the file gives no id (e.g. after apply
     created them). This is what ``orgsync profiles`` prints, and what the demo calls.
     """
-    profiles = build_profiles(desired, account_ids, prefix=prefix)
+    profiles = build_profiles(desired, account_ids, prefix=prefix,
+                              partition=partition_for_region(region))
     if fmt == "links":
         return render_links(profiles, markdown=markdown)
     return render_ini(profiles, source_profile=source_profile, region=region,

@@ -13,6 +13,10 @@ behind by a crash, a group deleted by hand, or a group that left the file) are d
 group if they got attached since, stripped of their old versions and deleted; "no such entity"
 means already gone. A ``before.path`` of null means orgsync has no group of that name: the group
 (if someone else has one) is never touched, only its left-over policies are deleted.
+
+A planned create that meets a same-named group under another path (IAM group names are unique per
+account whatever the path; observe reads only orgsync's paths) fails without changing anything:
+moving it would take over someone else's group, its members and its policies.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from reconciler.apply.executor import StepContext, StepFailed
 from reconciler.aws import pages, paginate
 from reconciler.errors import AwsError, NotFound
 from reconciler.plan import Action, Change
-from reconciler.policy import equivalent, is_managed_grant_policy_name
+from reconciler.policy import equivalent, is_managed_grant_policy_name, partition_of
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "management": (
@@ -69,6 +73,8 @@ def apply_change(change: Change, ctx: StepContext) -> str:
     try:
         group = iam.get_group(GroupName=name)["Group"]
         if group.get("Path") != path:
+            if change.action is Action.CREATE:
+                raise StepFailed(_not_ours(name, str(group.get("Path") or "/"), path))
             iam.update_group(GroupName=name, NewPath=path)
             notes.append(f"moved to path {path}")
     except NotFound:
@@ -78,14 +84,30 @@ def apply_change(change: Change, ctx: StepContext) -> str:
         except AwsError as error:
             if "EntityAlreadyExists" not in error.code:
                 raise
+            found = str(iam.get_group(GroupName=name)["Group"].get("Path") or "/")
+            if found != path:  # made elsewhere since the read: still not orgsync's
+                raise StepFailed(_not_ours(name, found, path)) from None
     notes.extend(_ensure_members(iam, name, tuple(after.get("members") or ())))
     notes.extend(_ensure_inline(iam, name, after.get("inline_policies") or {}))
     wanted = after.get("managed_policies") or ()
     notes.extend(_ensure_managed(iam, ctx, name, wanted))
-    keep = {_policy_arn(ctx.management_account_id, str(p["path"]), str(p["name"]))
+    keep = {_policy_arn(ctx, str(p["path"]), str(p["name"]))
             for p in wanted}
     notes.extend(_delete_left_over(iam, ctx, name, change, keep=keep))
     return "; ".join(notes) or "already as wanted"
+
+
+def _not_ours(name: str, found: str, wanted: str) -> str:
+    """Why a planned create stops at a same-named group elsewhere (IAM group names are unique
+    per account whatever the path, and observe reads only orgsync's paths)."""
+    head = (f"IAM group {name} already exists under path {found}, which is not orgsync's (the "
+            f"file puts it under {wanted}); nothing was changed. Give the group another name in "
+            "the file, or adopt the existing group: ")
+    if found == "/":  # the file may not use "/": it would hand orgsync every group
+        return head + (f"move it to a path of its own (aws iam update-group --group-name {name} "
+                       "--new-path /PATH/) and set that path for it in the file")
+    return head + (f"set path: {found} for it in the file (orgsync then owns every group under "
+                   f"{found}: those not in the file are deleted)")
 
 
 def _members(iam: Any, name: str) -> set[str]:
@@ -124,8 +146,10 @@ def _ensure_inline(iam: Any, name: str, wanted: Mapping[str, Any]) -> list[str]:
     return notes
 
 
-def _policy_arn(account_id: str, path: str, name: str) -> str:
-    return f"arn:aws:iam::{account_id}:policy{path}{name}"
+def _policy_arn(ctx: StepContext, path: str, name: str) -> str:
+    """A managed policy of the management account, in the organization's partition."""
+    partition = partition_of(ctx.observed.organization.arn)
+    return f"arn:{partition}:iam::{ctx.management_account_id}:policy{path}{name}"
 
 
 def _ensure_policy(iam: Any, arn: str, spec: Mapping[str, Any]) -> str | None:
@@ -160,7 +184,7 @@ def _ensure_policy(iam: Any, arn: str, spec: Mapping[str, Any]) -> str | None:
 def _owned_attached(iam: Any, ctx: StepContext, group: str) -> list[str]:
     """ARNs of orgsync's grant policies attached to ``group`` (by name pattern and path)."""
     owned: list[str] = []
-    prefix = f"arn:aws:iam::{ctx.management_account_id}:policy"
+    prefix = _policy_arn(ctx, "", "")
     for policy in paginate(iam, "list_attached_group_policies", "AttachedPolicies",
                            GroupName=group):
         arn = str(policy["PolicyArn"])
@@ -175,7 +199,7 @@ def _ensure_managed(iam: Any, ctx: StepContext, group: str,
     notes: list[str] = []
     wanted_arns: set[str] = set()
     for spec in wanted:
-        arn = _policy_arn(ctx.management_account_id, str(spec["path"]), str(spec["name"]))
+        arn = _policy_arn(ctx, str(spec["path"]), str(spec["name"]))
         wanted_arns.add(arn)
         note = _ensure_policy(iam, arn, spec)
         if note:
@@ -207,7 +231,7 @@ def _delete_policy(iam: Any, arn: str) -> bool:
 def _left_over_arns(ctx: StepContext, change: Change) -> list[str]:
     """The ARNs of the grant policies the plan saw loose (``"attached": false`` in before)."""
     before = change.before or {}
-    return sorted(_policy_arn(ctx.management_account_id, str(p["path"]), str(p["name"]))
+    return sorted(_policy_arn(ctx, str(p["path"]), str(p["name"]))
                   for p in before.get("managed_policies") or ()
                   if p.get("attached") is False)
 

@@ -16,15 +16,22 @@ from reconciler.plan import Action, AttributeDiff, Change, Deferred
 from reconciler.planner.context import AccountMatch, PlanContext
 
 
+def organization_partition(ctx: PlanContext) -> str:
+    """``aws``, ``aws-cn``, ``aws-us-gov``: from the organization's ARN (``aws`` if unknown)."""
+    return policy.partition_of(ctx.observed.organization.arn)
+
+
 def desired_role(ctx: PlanContext, match: AccountMatch, *, via_role: str | None,
                  bootstrap_profile: str | None) -> dict[str, object]:
     spec = match.spec.access_role
+    partition = organization_partition(ctx)
     return {
         "account_id": match.id_expr,
         "name": spec.name,
         "trust_policy": policy.trust_policy(ctx.management_account_id,
-                                            require_mfa=spec.require_mfa),
-        "policies": sorted(set(spec.policies)),
+                                            require_mfa=spec.require_mfa, partition=partition),
+        "policies": sorted({policy.aws_managed_policy_in(p, partition=partition)
+                            for p in spec.policies}),
         "inline_policies": {},
         "via_role": via_role,
         "bootstrap_profile": bootstrap_profile,
@@ -110,8 +117,8 @@ def _plan_existing(ctx: PlanContext, match: AccountMatch, address: str) -> None:
         return
     after = desired_role(ctx, match, via_role=role.via_role, bootstrap_profile=None)
     before = observed_role(role)
-    policies, drift = policy.effective_role_policies(role.attached_policies,
-                                                     role.inline_policies)
+    policies, drift = policy.effective_role_policies(
+        role.attached_policies, role.inline_policies, partition=organization_partition(ctx))
     what: list[str] = []
     diffs: list[AttributeDiff] = []
     if not policy.equivalent(role.trust_policy, after["trust_policy"]):  # type: ignore[arg-type]
@@ -154,7 +161,7 @@ def bootstrap_instructions(*, account_id: str, role_name: str, management_accoun
         "        Statement:",
         "          - Effect: Allow",
         "            Principal:",
-        f"              AWS: {json.dumps(policy.root_arn(management_account_id))}",
+        f"              AWS: {json.dumps(statement['Principal']['AWS'])}",
         "            Action: sts:AssumeRole",
     ]
     if condition:

@@ -3,7 +3,8 @@
 Groups under orgsync's paths are owned by orgsync: exact membership, exact grant policies, and a
 group that leaves the file is deleted. Grants are packed by ``reconciler.policy.pack_grants``
 within IAM's quotas; managed policies attached to a group that orgsync does not own are left alone
-but count against the group's quota of ten.
+but count against the group's quota of ten. A member that is not an IAM user yet is deferred,
+not an error: the rest of the plan stays reviewable and the user is added once it exists.
 
 A grant policy can outlive its use: a crash between CreatePolicy and AttachGroupPolicy, a group
 deleted by hand, a detached policy of a group whose grants shrank. Every
@@ -124,26 +125,42 @@ def _grants(ctx: PlanContext, spec: GroupSpec) -> tuple[list[policy.Grant], list
     return grants, waits
 
 
+def _defer_missing_users(ctx: PlanContext, spec: GroupSpec, existing: set[str]) -> None:
+    """Members that are not IAM users (yet) do not hold the rest of the plan back: the group is
+    planned with the members that exist, and the others are added by the plan after they do."""
+    missing = sorted(u for u in spec.members if u not in existing)
+    if not missing:
+        return
+    users = ", ".join(missing)
+    ctx.deferred.append(Deferred(
+        f"group.{spec.name}",
+        f"IAM user(s) {users} to exist in the management account; they are added to the group "
+        "once they do"))
+    ctx.warnings.append(
+        f"group {spec.name}: IAM user(s) {users} do not exist in the management account; the "
+        "group is planned without them")
+
+
 def plan_groups(ctx: PlanContext) -> None:
     observed = {g.name: g for g in ctx.observed.groups}
     existing_users = set(ctx.observed.existing_users)
     loose = _loose_policies(ctx)
+    partition = policy.partition_of(ctx.observed.organization.arn)
     for spec in sorted(ctx.desired.groups, key=lambda g: g.name):
-        missing = [u for u in spec.members if u not in existing_users]
-        for user in missing:
-            ctx.errors.append(f"group {spec.name}: IAM user {user} does not exist in the "
-                              "management account")
+        members = sorted(u for u in spec.members if u in existing_users)
+        _defer_missing_users(ctx, spec, existing_users)
         current = observed.get(spec.name)
         foreign = _owned_managed(ctx, current)[1] if current is not None else 0
         grants, waits = _grants(ctx, spec)
-        packed = policy.pack_grants(spec.name, spec.path, grants, foreign_managed=foreign)
+        packed = policy.pack_grants(spec.name, spec.path, grants, foreign_managed=foreign,
+                                    partition=partition)
         if packed.error is not None:
             ctx.errors.append(packed.error)
             continue
         after: dict[str, JSON] = {
             "name": spec.name,
             "path": spec.path,
-            "members": sorted(spec.members),
+            "members": members,
             "inline_policies": {k: dict(v) for k, v in packed.inline_policies.items()},
             "managed_policies": [{"name": p.name, "path": p.path, "document": dict(p.document)}
                                  for p in packed.managed_policies],

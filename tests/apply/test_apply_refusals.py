@@ -77,7 +77,9 @@ def test_stale_saved_plan_is_refused_when_the_file_changed(workdir: Workdir) -> 
 
 
 def test_plan_errors_are_refused(workdir: Workdir) -> None:
-    workdir.write(SMALL.replace("members: [alice]", "members: [nobody]"))
+    # an id the organization does not have, on an account orgsync would create: a plan error
+    # (a group member that is not an IAM user is deferred instead: test_group_ownership.py)
+    workdir.write(SMALL.replace("  - name: app\n", '  - name: app\n    id: "999999999999"\n'))
     workdir.sandbox.control.reset_counters()
     result = workdir.apply()
     assert result.returncode == 1, output(result)

@@ -264,9 +264,20 @@ CASES = [
     Case("group-outside-managed-path-untouched", b.desired(b.account("prod")),
          b.observed(PROD, groups=(_group_observed("other", path="/team/"),)), [],
          unmanaged=[b.MGMT]),
-    Case("group-missing-user", b.desired(groups=(b.group("admins", members=("ghost",)),)),
-         b.observed(), [("group.admins", "create")], errors=["ghost does not exist"],
-         unmanaged=[b.MGMT], converges=False),
+    Case("group-missing-user-deferred", b.desired(groups=(b.group("admins", members=("ghost",)),)),
+         b.observed(), [("group.admins", "create")], deferred=["group.admins"],
+         warnings=["IAM user(s) ghost do not exist"], unmanaged=[b.MGMT]),
+    Case("group-missing-users-existing-ones-added", b.desired(groups=(b.group(
+        "admins", members=("alice", "bob", "ghost")),)),
+         b.observed(existing_users=("alice",),
+                    groups=(_group_observed("admins"),)),
+         [("group.admins", "update")], deferred=["group.admins"],
+         warnings=["IAM user(s) bob, ghost do not exist"], unmanaged=[b.MGMT]),
+    Case("group-missing-user-in-sync-otherwise", b.desired(groups=(b.group(
+        "admins", members=("alice", "ghost")),)),
+         b.observed(existing_users=("alice",),
+                    groups=(_group_observed("admins", members=("alice",)),)),
+         [], deferred=["group.admins"], warnings=["ghost do not exist"], unmanaged=[b.MGMT]),
     Case("group-grant-to-new-account-depends", b.desired(
         b.account("prod"), groups=(b.group("admins", grants=(b.grant("prod"),)),)),
          b.observed(), [("account.prod", "create"), ("access_role.prod", "create"),
