@@ -30,10 +30,13 @@ from reconciler.errors import OrgsyncError
 from reconciler.model import ADMINISTRATOR_ACCESS, DEFAULT_ACCESS_ROLE, DEFAULT_GROUP_PATH
 from reconciler.observed import ObservedAccount, ObservedGroup, ObservedRole, ObservedState
 from reconciler.policy import (
+    DEFAULT_PARTITION,
     INLINE_GRANT_POLICY,
+    aws_managed_policy_in,
     effective_role_policies,
     is_managed_grant_policy_name,
     normalize,
+    partition_of,
     trust_policy,
 )
 
@@ -144,11 +147,13 @@ def usual_role_name(observed: ObservedState) -> str:
     return min(counts, key=lambda n: (-counts[n], order.get(n, len(order)), n))
 
 
-def role_mfa(role: ObservedRole, *, management_account_id: str) -> tuple[bool, bool]:
+def role_mfa(role: ObservedRole, *, management_account_id: str,
+             partition: str = DEFAULT_PARTITION) -> tuple[bool, bool]:
     """(require_mfa, the trust policy is exactly what orgsync would write with it)."""
     observed = normalize(role.trust_policy) if role.trust_policy is not None else None
     for require_mfa in (False, True):
-        if observed == normalize(trust_policy(management_account_id, require_mfa=require_mfa)):
+        written = trust_policy(management_account_id, require_mfa=require_mfa, partition=partition)
+        if observed == normalize(written):
             return require_mfa, True
     statements = (observed or {}).get("Statement", [])
     return any(s.get("Condition") == _MFA for s in statements), False
@@ -466,17 +471,19 @@ def _render_account(doc: _Doc, account: ObservedAccount, observed: ObservedState
             notes.append(f"access role is named {role.name}, not the organization's usual "
                          f"{usual}.")
             access_role["name"] = role.name
-        require_mfa, exact = role_mfa(role, management_account_id=management)
+        partition = partition_of(observed.organization.arn)
+        require_mfa, exact = role_mfa(role, management_account_id=management, partition=partition)
         if require_mfa:
             access_role["require_mfa"] = True
         if not exact:
             notes.append("the role's trust policy is not the one orgsync writes (it trusts "
                          "other principals or has other conditions): plan will replace it.")
-        policies, drift = effective_role_policies(role.attached_policies, role.inline_policies)
+        policies, drift = effective_role_policies(role.attached_policies, role.inline_policies,
+                                                  partition=partition)
         if drift:
             notes.append(f"inline policies {', '.join(sorted(drift))} on the role cannot be "
                          "described here: plan will delete them.")
-        if tuple(policies) != (ADMINISTRATOR_ACCESS,):
+        if tuple(policies) != (aws_managed_policy_in(ADMINISTRATOR_ACCESS, partition=partition),):
             access_role["policies"] = list(policies)
     for note in notes:
         doc.comment(note, 4)

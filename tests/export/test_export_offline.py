@@ -201,3 +201,22 @@ def test_root_credentials_section_without_features() -> None:
     assert desired.root_credentials.features is None
     no_sessions = replace(base, root_credentials={})
     assert "organization features off: RootSessions" in render_export(no_sessions)
+
+
+def test_roles_in_another_partition_are_recognized_as_orgsync_writes_them() -> None:
+    cn_org = ObservedOrganization(id="o-cn12345678", arn=f"arn:aws-cn:organizations::{MGMT}:"
+                                  "organization/o-cn12345678", feature_set="ALL",
+                                  management_account_id=MGMT, root_id="r-root")
+    cn_admin = "arn:aws-cn:iam::aws:policy/AdministratorAccess"
+    member = "210987654321"
+    cn_role = ObservedRole(account_id=member, name="OrganizationAccountAccessRole", status="ok",
+                           trust_policy=trust_policy(MGMT, require_mfa=True, partition="aws-cn"),
+                           inline_policies={}, attached_policies=(cn_admin,))
+    observed = ObservedState(organization=cn_org, accounts=(acct(MGMT, "management"),
+                                                            acct(member, "prod")),
+                             roles={member: cn_role})
+    text = render_export(observed)
+    assert "require_mfa: true" in text
+    assert "not the one orgsync writes" not in text
+    assert "policies:" not in text  # AdministratorAccess of aws-cn is the default
+    assert plan(load_text(text, filename="exported.yaml"), observed).changes == ()
