@@ -178,7 +178,9 @@ def _ask(out: Console) -> bool:
 
 
 def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = None,
-        auto_approve: bool = False, parallelism: int = 10, lock_timeout: float = 0.0) -> int:
+        auto_approve: bool = False, parallelism: int = 10, lock_timeout: float = 0.0,
+        show_plan: bool = True) -> int:
+    """``show_plan=False`` (the demo, which has just shown the same plan) prints one line for it."""
     out = make_console(color=opts.color)
     err = make_console(color=opts.color, stderr=True)
     if not auto_approve and not is_interactive():
@@ -203,8 +205,13 @@ def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = 
             prepared = _prepare_fresh(opts, aws, file=file or DEFAULT_FILE,
                                       parallelism=parallelism)
         plan = prepared.plan
-        text = _render(plan, color=opts.color and sys.stdout.isatty())
-        out.print(text, markup=False, highlight=False, end="" if text.endswith("\n") else "\n")
+        if show_plan:
+            text = _render(plan, color=opts.color and sys.stdout.isatty())
+            out.print(text, markup=False, highlight=False,
+                      end="" if text.endswith("\n") else "\n")
+        else:
+            counts = ", ".join(f"{n} to {action}" for action, n in plan.summary().items() if n)
+            out.print(f"Applying the plan shown above ({counts or 'no changes'}).")
         if plan.errors:
             for error in plan.errors:
                 err.print(f"orgsync: error: {escape(error)}")

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from importlib import resources
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -217,9 +216,10 @@ def _workflow(opts: GlobalOptions, say: _Narrator, accounts: Path) -> int:
                 "Executes the plan in order: organization settings, OUs, accounts (CreateAccount "
                 "is asynchronous: orgsync waits for it), invitations, access roles, groups, "
                 "root credentials, closures.",
-                "On a terminal apply asks for 'yes'; the demo approves automatically. At the end "
-                "apply reads AWS again and re-plans to prove the result converged.")
-    code = apply_command.run(opts, file=file, auto_approve=True, parallelism=10)
+                "On a terminal apply shows the plan again and asks for 'yes'; the demo approves "
+                "automatically. At the end apply reads AWS again and re-plans to prove the "
+                "result converged.")
+    code = apply_command.run(opts, file=file, auto_approve=True, parallelism=10, show_plan=False)
     if code:
         return code
     say.section(f"orgsync plan --detailed-exitcode (again){mfa}",
@@ -230,22 +230,21 @@ def _workflow(opts: GlobalOptions, say: _Narrator, accounts: Path) -> int:
 
 
 def _profiles(opts: GlobalOptions, say: _Narrator, accounts: Path) -> None:
-    if find_spec("reconciler.commands.profiles") is None:
-        return
     from reconciler.commands import profiles as profiles_command
 
-    say.section("orgsync profiles",
-                "AWS CLI profiles that assume each account's access role from your management "
-                "profile (add them to ~/.aws/config, or use --write).")
-    profiles_command.run(opts, file=str(accounts), source_profile=MANAGEMENT_PROFILE, fmt="ini",
-                         markdown=False, mfa_serial=None, prefix="", write=False,
-                         config_file=None)
-    say.section("orgsync profiles --format links",
-                "Console switch-role links for the same roles (the sandbox has no console; "
-                "with real AWS they open the account as that role).")
-    profiles_command.run(opts, file=str(accounts), source_profile=MANAGEMENT_PROFILE, fmt="links",
-                         markdown=False, mfa_serial=None, prefix="", write=False,
-                         config_file=None)
+    steps = (
+        ("ini", "orgsync profiles",
+         "AWS CLI profiles that assume each account's access role from your management "
+         "profile (add them to ~/.aws/config, or use --write)."),
+        ("links", "orgsync profiles --format links",
+         "Console switch-role links for the same roles (the sandbox has no console; "
+         "with real AWS they open the account as that role)."),
+    )
+    for fmt, title, text in steps:
+        say.section(title, text)
+        profiles_command.run(opts, file=str(accounts), source_profile=MANAGEMENT_PROFILE, fmt=fmt,
+                             markdown=False, mfa_serial=None, prefix="", write=False,
+                             config_file=None)
 
 
 def _keep_running(out: Console, info: Any, tmp: str) -> None:
