@@ -42,6 +42,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import scale_sandbox  # noqa: E402 - the benchmarks folder is not a package
+
 ROLE = "OrganizationAccountAccessRole"
 OU_UNITS = 10
 TAG_EVERY = 5
@@ -65,7 +68,7 @@ def account_email(i: int) -> str:
 
 @dataclass
 class SandboxProcess:
-    """``benchmarks/scale_sandbox.py`` running in a subprocess."""
+    """The real ``orgsync sandbox`` running in a subprocess (``scale_sandbox.command``)."""
 
     process: subprocess.Popen[bytes]
     info: dict[str, Any]
@@ -84,11 +87,10 @@ class SandboxProcess:
             return json.loads(response.read() or b"{}")
 
     def set_options(self, *, latency_ms: float, throttle: dict[str, float] | None = None) -> None:
-        self.control("POST", "bench/options",
-                     {"latency_ms": latency_ms, "throttle": throttle or {}})
+        self.control("POST", "options", {"latency_ms": latency_ms, "throttle": throttle or {}})
 
     def cpu_seconds(self) -> float:
-        return float(self.control("GET", "bench/cost")["cpu_s"])
+        return float(self.control("GET", "cost")["cpu_s"])
 
     def env(self) -> dict[str, str]:
         """A clean environment for orgsync subprocesses: the sandbox's keys, no profiles."""
@@ -124,9 +126,8 @@ class SandboxProcess:
 def sandbox_process(workdir: Path) -> Iterator[SandboxProcess]:
     info_file = workdir / "sandbox-info.json"
     log = open(workdir / "sandbox.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "scale_sandbox.py"), "--info-file", str(info_file)],
-        stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(scale_sandbox.command(info_file), stdout=log,
+                               stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while not info_file.exists():

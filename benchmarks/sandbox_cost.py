@@ -3,14 +3,17 @@
 Benchmarks of orgsync run against the sandbox, so their figures mix orgsync's time with the
 emulator's (moto's dispatch, the sandbox's middleware, HTTP on loopback). This prints the cost per
 call of a few representative operations, measured with a warm boto3 client (keep-alive, no
-retries), so that a benchmark can subtract it.
+retries), so that a benchmark can subtract it, in an organization of ``--accounts`` member accounts
+(the sandbox's cost per call must not grow with the organization), and the time and memory that
+creating them took.
 
-    python benchmarks/sandbox_cost.py [--calls 200]
+    python benchmarks/sandbox_cost.py [--calls 200] [--accounts 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -39,6 +42,7 @@ def measure(call: Callable[[], Any], *, calls: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--accounts", type=int, default=10, help="member accounts (default 10)")
     args = parser.parse_args()
     started = time.perf_counter()
     with Sandbox(SandboxOptions()) as sb:
@@ -46,11 +50,16 @@ def main() -> None:
         org = sb.client("organizations", config=CONFIG)
         iam = sb.client("iam", config=CONFIG)
         sts = sb.client("sts", config=CONFIG)
-        for i in range(10):
+        rss0, seeding = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+        for i in range(max(1, args.accounts)):
             status = org.create_account(AccountName=f"bench-{i}",
                                         Email=f"bench-{i}@example.com")["CreateAccountStatus"]
             account_id = org.describe_create_account_status(
                 CreateAccountRequestId=status["Id"])["CreateAccountStatus"]["AccountId"]
+        seed_ms = (time.perf_counter() - seeding) * 1000 / max(1, args.accounts)
+        rss_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+        print(f"{args.accounts} member accounts: {seed_ms:.1f} ms each to create (CreateAccount "
+              f"+ DescribeCreateAccountStatus), peak RSS +{rss_mb:.0f} MB")
         role_arn = f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole"
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="bench")["Credentials"]
         member_iam = boto3.client(
@@ -60,7 +69,7 @@ def main() -> None:
         cases: list[tuple[str, Callable[[], Any]]] = [
             ("sts.GetCallerIdentity", sts.get_caller_identity),
             ("organizations.DescribeOrganization", org.describe_organization),
-            ("organizations.ListAccounts (11 accounts)", org.list_accounts),
+            ("organizations.ListAccounts (first page)", org.list_accounts),
             ("organizations.DescribeAccount", lambda: org.describe_account(AccountId=account_id)),
             ("iam.ListUsers", iam.list_users),
             ("iam.GetRole (member, assumed role)",

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from moto.iam.models import get_account_id_from
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from reconciler.sandbox import organizations
 from reconciler.sandbox.common import ENVIRON_KEY, epoch
+from reconciler.sandbox.keys import account_of_key
 from reconciler.sandbox.protocol import (
     THROTTLING_CODES,
     Response,
@@ -82,12 +82,55 @@ def _user_session_denial(state: SandboxState, access_key: str, service: str,
     return None
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which backend serves a host name: moto answers by listing
+    its package directory on disk (~100 stat calls), twice per request, which was a third of the
+    sandbox's CPU per call. The answer depends on the host name alone."""
+
+    MAX_HOSTS = 256  # host names come from the request (service.region...): bound the memory
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        # moto calls this with its lock held
+        if host in self._backends:
+            return self._backends[host]
+        backend = super().get_backend_for_host(host)
+        if len(self._backends) < self.MAX_HOSTS:
+            self._backends[host] = backend
+        return backend
+
+
+def _cache_handler_names() -> None:
+    """moto finds a request's handler among its response class's methods by listing them with
+    ``inspect.getmembers`` on every request (a tenth of the sandbox's CPU per call). The classes
+    change only when the sandbox installs its handlers, before it serves: list each once per
+    sandbox start (the app is built after the handlers are installed)."""
+    from moto.core import responses
+
+    original = getattr(responses, "_orgsync_original_method_names_from_class",
+                       responses.method_names_from_class)
+    responses._orgsync_original_method_names_from_class = original  # type: ignore[attr-defined]
+    names: dict[type, list[str]] = {}
+
+    def method_names_from_class(clazz: Any) -> list[str]:
+        found = names.get(clazz)
+        if found is None:
+            found = names[clazz] = original(clazz)
+        return found
+
+    responses.method_names_from_class = method_names_from_class
+
+
 class SandboxApp:
     """WSGI app: the sandbox's cross-cutting behaviour, then moto."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = _Dispatcher()
+        _cache_handler_names()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
@@ -124,7 +167,7 @@ class SandboxApp:
         access_key = access_key_of(environ) or ""
         with state.lock:
             session = state.root_sessions.get(access_key)
-        account_id = session.account_id if session else get_account_id_from(access_key)
+        account_id = session.account_id if session else account_of_key(state, access_key)
         state.count(name, account_id)
         fault = state.take_fault(name)
         if fault is not None:
@@ -166,6 +209,12 @@ class SandboxApp:
             if owner is not None:
                 account = next((a for a in owner.accounts if a.id == target), None)
             standalone = state.standalone.get(target)
+            if params.get("AccountId") == caller and owner is not None \
+                    and owner.account_id == caller:
+                return error_response(
+                    "account", "ValidationException",
+                    "The management account can't specify its own AccountId; call the "
+                    "operation without the AccountId parameter.")
             if target != caller:
                 trusted = owner is not None and any(
                     s["ServicePrincipal"] == "account.amazonaws.com" for s in owner.services)

@@ -15,16 +15,22 @@ HTTP API (JSON in and out):
                                            "code": "ServiceException", "drop": false}
   DELETE /_orgsync/faults
   POST /_orgsync/handshakes/<id>/accept   (or /decline) as the invited account
-  POST /_orgsync/reset                    back to the seeded state
+  POST /_orgsync/reset                    back to the seeded state (runtime options stay)
+  GET  /_orgsync/options                  {"latency_ms": 0.0, "throttle": {}}
+  POST /_orgsync/options                  {"latency_ms": 50, "throttle": {"organizations": 2}}
+                                          (either key may be left out; throttle {} turns it off)
+  GET  /_orgsync/cost                     {"cpu_s": CPU seconds the sandbox process has used}
 """
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
 from reconciler.sandbox import organizations
+from reconciler.sandbox.options import SandboxOptions
 from reconciler.sandbox.protocol import Response
 from reconciler.sandbox.state import Fault
 
@@ -61,6 +67,20 @@ class Control:
     def clear_faults(self) -> None:
         with self._sandbox.state.lock:
             self._sandbox.state.faults.clear()
+
+    def set_options(self, *, latency_ms: float | None = None,
+                    throttle: dict[str, float] | None = None) -> dict[str, Any]:
+        """Change latency (ms added to every AWS call) and throttling (service -> requests per
+        second; {} for none) at runtime, keeping the sandbox's state."""
+        return _options_document(self._sandbox.set_options(latency_ms=latency_ms,
+                                                           throttle=throttle))
+
+    def options(self) -> dict[str, Any]:
+        return _options_document(self._sandbox.options)
+
+    def cpu_seconds(self) -> float:
+        """CPU time this process has used (the sandbox's own, when it runs alone in it)."""
+        return time.process_time()
 
     def counters(self) -> dict[str, int]:
         """Calls per "service.Operation" since the last reset."""
@@ -133,7 +153,25 @@ class Control:
         if parts == ["reset"] and method == "POST":
             self._sandbox.reset()
             return {}
+        if parts == ["options"] and method == "GET":
+            return self.options()
+        if parts == ["options"] and method == "POST":
+            unknown = sorted(set(body) - {"latency_ms", "throttle"})
+            if unknown:
+                raise ValueError(f"unknown option {unknown[0]!r}: expected latency_ms, throttle")
+            latency = body.get("latency_ms")
+            throttle = body.get("throttle")
+            if throttle is not None and not isinstance(throttle, dict):
+                raise TypeError("throttle must be an object: {\"organizations\": 2, ...}")
+            return self.set_options(latency_ms=float(latency) if latency is not None else None,
+                                    throttle=throttle)
+        if parts == ["cost"] and method == "GET":
+            return {"cpu_s": self.cpu_seconds()}
         return None
+
+
+def _options_document(options: SandboxOptions) -> dict[str, Any]:
+    return {"latency_ms": options.latency_ms, "throttle": dict(options.throttle)}
 
 
 def _json(status: int, document: Any) -> Response:
@@ -188,3 +226,18 @@ class RemoteControl:
 
     def reset(self) -> None:
         self._call("POST", "reset", {})
+
+    def set_options(self, *, latency_ms: float | None = None,
+                    throttle: dict[str, float] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if latency_ms is not None:
+            body["latency_ms"] = latency_ms
+        if throttle is not None:
+            body["throttle"] = throttle
+        return dict(self._call("POST", "options", body))
+
+    def options(self) -> dict[str, Any]:
+        return dict(self._call("GET", "options"))
+
+    def cpu_seconds(self) -> float:
+        return float(self._call("GET", "cost")["cpu_s"])

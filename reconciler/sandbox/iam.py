@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iam.aws_managed_policies import aws_managed_policies_data
-from moto.iam.models import AWSManagedPolicy, IAMBackend
+from moto.iam.models import AccountSummary, AWSManagedPolicy, IAMBackend
 from moto.iam.responses import IamResponse
 
 from reconciler.sandbox.common import aws_error, current_state
@@ -209,31 +210,127 @@ def _get_account_summary(self: IamResponse) -> ActionResult:
     return result
 
 
+class SharedAWSManagedPolicy(AWSManagedPolicy):
+    """An AWS managed policy as every account sees it until the account changes it.
+
+    Every account lists AWS's ~1,500 managed policies (AdministratorAccess, ...), as in AWS, but a
+    private copy of all of them costs ~10 ms and ~1 MB per account, which at thousands of
+    accounts is most of the sandbox's time and memory. Accounts share these read-only objects
+    instead; the IAM operations that change a managed policy (attach, detach, tag, versions) first
+    give the account its own copy (``_privatize``), so attachment counts, tags and versions stay
+    per account. Changing a shared object any other way is a bug and fails loudly."""
+
+    def attach_to(self, obj: Any) -> None:
+        raise RuntimeError(f"shared AWS managed policy {self.name} attached without a copy")
+
+    def detach_from(self, obj: Any) -> None:
+        raise RuntimeError(f"shared AWS managed policy {self.name} detached without a copy")
+
+
 @lru_cache(maxsize=1)
-def _aws_managed_prototypes() -> tuple[AWSManagedPolicy, ...]:
+def _aws_managed_prototypes() -> tuple[SharedAWSManagedPolicy, ...]:
     data = json.loads(aws_managed_policies_data)
-    return tuple(AWSManagedPolicy.from_data(name, "000000000000", "us-east-1", document)
-                 for name, document in data.items())
+    return tuple(cast(SharedAWSManagedPolicy, SharedAWSManagedPolicy.from_data(
+        name, "000000000000", "us-east-1", document)) for name, document in data.items())
+
+
+@lru_cache(maxsize=1)
+def _aws_managed_by_arn() -> dict[str, SharedAWSManagedPolicy]:
+    return {p.arn: p for p in _aws_managed_prototypes()}
 
 
 def _init_aws_policies(self: IAMBackend) -> list[Any]:
-    """Every account sees AWS's managed policies (AdministratorAccess, ...), as in AWS. They
-    are copied from prototypes built once, so that a new account costs milliseconds."""
-    if self.partition != "aws":  # moto looks keys up in every partition: keep those cheap
+    if self.partition != "aws":  # moto may look keys up in every partition: keep those cheap
         return []
-    result = []
-    for prototype in _aws_managed_prototypes():
-        policy = copy.copy(prototype)
-        policy.__dict__ = {k: v.copy() if isinstance(v, (list, dict)) else v
-                           for k, v in prototype.__dict__.items()}
-        policy.account_id = self.account_id
-        result.append(policy)
-    return result
+    return list(_aws_managed_prototypes())
+
+
+def _init_managed_policies(self: IAMBackend) -> dict[str, Any]:
+    if self.partition != "aws":
+        return {}
+    return dict(_aws_managed_by_arn())
+
+
+def _privatize(backend: IAMBackend, policy_arn: Any) -> None:
+    """Give ``backend``'s account its own copy of a shared AWS managed policy."""
+    shared = backend.managed_policies.get(policy_arn) if isinstance(policy_arn, str) else None
+    if not isinstance(shared, SharedAWSManagedPolicy):
+        return
+    policy: Any = copy.copy(shared)
+    policy.__dict__ = {k: v.copy() if isinstance(v, (list, dict)) else v
+                       for k, v in shared.__dict__.items()}
+    policy.__class__ = AWSManagedPolicy
+    policy.versions = [copy.copy(v) for v in shared.versions]
+    policy.account_id = backend.account_id
+    backend.managed_policies[policy_arn] = policy
+    backend.aws_managed_policies = [policy if p is shared else p
+                                    for p in backend.aws_managed_policies]
+
+
+def _get_account_authorization_details(self: IAMBackend,
+                                       policy_filter: list[str]) -> dict[str, Any]:
+    """moto's, without hashing every AWS managed policy twice on each call (its set difference
+    of all managed policies and the AWS ones was half the cost of the call orgsync makes once
+    per member account). Local policies are the ones that are not AWS managed."""
+    def local() -> list[Any]:
+        return [p for p in self.managed_policies.values() if not isinstance(p, AWSManagedPolicy)]
+
+    if not policy_filter:
+        return {"instance_profiles": self.instance_profiles.values(),
+                "roles": self.roles.values(), "groups": self.groups.values(),
+                "users": self.users.values(),
+                "managed_policies": self.managed_policies.values()}
+    returned: list[Any] = []
+    if "AWSManagedPolicy" in policy_filter:
+        returned = self.aws_managed_policies
+    if "LocalManagedPolicy" in policy_filter:
+        returned = returned + local()
+    return {"instance_profiles": self.instance_profiles.values(),
+            "roles": self.roles.values() if "Role" in policy_filter else [],
+            "groups": self.groups.values() if "Group" in policy_filter else [],
+            "users": self.users.values() if "User" in policy_filter else [],
+            "managed_policies": returned}
+
+
+def _customer_policies(self: AccountSummary) -> int:
+    """GetAccountSummary's ``Policies``: moto matches a regular expression against each of the
+    ~1,500 managed policy ARNs per call; the customer managed ones are the policies that are not
+    AWS managed."""
+    return sum(1 for p in self._iam_backend.managed_policies.values()
+               if not isinstance(p, AWSManagedPolicy))
+
+
+# IAMBackend methods that change the managed policy named by their first argument (policy_arn)
+_POLICY_CHANGES = ("attach_role_policy", "detach_role_policy", "attach_group_policy",
+                   "detach_group_policy", "attach_user_policy", "detach_user_policy",
+                   "tag_policy", "untag_policy", "create_policy_version", "delete_policy_version",
+                   "set_default_policy_version")
+
+
+def _copy_on_change(name: str) -> None:
+    original = getattr(IAMBackend, f"_orgsync_original_{name}", None) or getattr(IAMBackend,
+                                                                                  name)
+    setattr(IAMBackend, f"_orgsync_original_{name}", original)
+
+    def method(self: IAMBackend, *args: Any, **kwargs: Any) -> Any:
+        # one account's first changes of a policy from two threads must share one copy
+        lock = self.__dict__.setdefault("_orgsync_policy_lock", threading.RLock())
+        with lock:
+            _privatize(self, kwargs["policy_arn"] if "policy_arn" in kwargs else
+                       (args[0] if args else None))
+            return original(self, *args, **kwargs)
+    setattr(IAMBackend, name, method)
 
 
 def install() -> None:
     """Patch moto's IAM (idempotent)."""
     setattr(IAMBackend, "_init_aws_policies", _init_aws_policies)  # noqa: B010
+    setattr(IAMBackend, "_init_managed_policies", _init_managed_policies)  # noqa: B010
+    setattr(IAMBackend, "get_account_authorization_details",  # noqa: B010
+            _get_account_authorization_details)
+    setattr(AccountSummary, "_policies", property(_customer_policies))  # noqa: B010
+    for name in _POLICY_CHANGES:
+        _copy_on_change(name)
     setattr(IamResponse, "list_organizations_features",  # noqa: B010
             _feature_handler(None, enable=False))
     for feature in FEATURES:

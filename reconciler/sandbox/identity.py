@@ -23,9 +23,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from moto.iam.models import get_account_id_from, iam_backends
+from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 
+from reconciler.sandbox.keys import account_of_key
 from reconciler.sandbox.state import SandboxState
 
 
@@ -56,7 +57,7 @@ def identify(state: SandboxState, access_key_id: str | None) -> Caller:
         return Caller(user_session.account_id, user_session.user_arn, "user-session",
                       temporary=True, user_name=user_session.user_name,
                       mfa_authenticated=user_session.issued if user_session.mfa_serial else None)
-    account_id = get_account_id_from(key)
+    account_id = account_of_key(state, key)
     iam = iam_backends[account_id]["aws"]
     access_key = iam.access_keys.get(key)
     if access_key is None:

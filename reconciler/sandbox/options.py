@@ -18,6 +18,7 @@ MANAGEMENT_ACCOUNT_EMAIL = "aws+management@example.com"
 ADMIN_USER_NAME = "admin"
 ADMIN_MFA_SERIAL = f"arn:aws:iam::{MANAGEMENT_ACCOUNT_ID}:mfa/{ADMIN_USER_NAME}"
 REGION = "us-east-1"
+THROTTLED_SERVICES = ("organizations", "iam", "sts", "account")
 
 _NAMED_STANDALONE = (
     ("210987654321", "legacy-analytics", "aws+legacy-analytics@example.com"),
@@ -118,7 +119,7 @@ def parse_throttle(values: list[str] | tuple[str, ...]) -> dict[str, float]:
     for value in values:
         service, sep, rate = value.partition("=")
         service = service.strip().lower()
-        if not sep or service not in ("organizations", "iam", "sts", "account"):
+        if not sep or service not in THROTTLED_SERVICES:
             raise ValueError(f"--throttle {value!r}: expected SERVICE=RPS with SERVICE one of "
                              "organizations, iam, sts, account")
         try:

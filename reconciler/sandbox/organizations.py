@@ -137,8 +137,12 @@ def join_organization(backend: OrganizationsBackend, *, account_id: str, name: s
     account.attached_policies = []
     account.tags = {}
     backend.accounts.append(account)
+    # what moto's attach_policy does, without its search of every account for this one
     for policy_id in (org_utils.DEFAULT_SCP_POLICY_ID, org_utils.DEFAULT_RCP_POLICY_ID):
-        backend.attach_policy(PolicyId=policy_id, TargetId=account.id)
+        policy = backend.get_policy_by_id(policy_id)
+        if policy not in account.attached_policies:
+            account.attached_policies.append(policy)
+            policy.attachments.append(account)
     organizations_backends.master_accounts[account.id] = (backend.account_id, backend.partition)
     return account
 
@@ -153,9 +157,14 @@ def advance(state: SandboxState) -> None:
     """Finish creations and closures whose time has come; expire invitations."""
     now = state.clock.now()
     with state.lock:
-        for request in list(state.create_requests.values()):
-            if request.state == "IN_PROGRESS" and request.completes <= now:
+        # only the requests in progress: advance runs on every call, and a large
+        # organization has thousands of finished requests
+        for request in list(state.pending_creates.values()):
+            if request.state != "IN_PROGRESS":
+                state.pending_creates.pop(request.id, None)
+            elif request.completes <= now:
                 _complete_creation(state, request)
+                state.pending_creates.pop(request.id, None)
         for closure in state.closures.values():
             if not closure.done and closure.completes <= now:
                 closure.done = True
@@ -436,7 +445,7 @@ def _create_account(self: OrganizationsResponse) -> str:
     params = _params(self)
     now = state.clock.now()
     with state.lock:
-        in_flight = [r for r in state.create_requests.values()
+        in_flight = [r for r in state.pending_creates.values()
                      if r.state == "IN_PROGRESS"
                      and r.owner == backend.account_id]
         if len(in_flight) >= state.options.max_concurrent_creates:
@@ -453,6 +462,7 @@ def _create_account(self: OrganizationsResponse) -> str:
             owner=backend.account_id,
             root_password="RootCredentialsManagement" not in state.org_features[backend.account_id])
         state.create_requests[request.id] = request
+        state.pending_creates[request.id] = request
         return json.dumps({"CreateAccountStatus": _status_document(request)})
 
 
@@ -528,19 +538,22 @@ def _sorted_accounts(accounts: list[FakeAccount]) -> list[FakeAccount]:
 
 def _list_accounts(self: OrganizationsResponse) -> str:
     backend = _require_management(self)
-    documents = [a.describe() for a in _sorted_accounts(backend.accounts)]
-    return json.dumps(paginate(documents, _params(self), key="Accounts",
-                               operation="ListAccounts"))
+    # describe only the page's accounts: describing all of them per 20-item page made listing a
+    # large organization quadratic
+    page = paginate(_sorted_accounts(backend.accounts), _params(self), key="Accounts",
+                    operation="ListAccounts")
+    page["Accounts"] = [a.describe() for a in page["Accounts"]]
+    return json.dumps(page)
 
 
 def _list_accounts_for_parent(self: OrganizationsResponse) -> str:
     backend = _require_management(self)
     params = _params(self)
     parent_id = backend.validate_parent_id(params.get("ParentId", ""))
-    documents = [a.describe() for a in _sorted_accounts(backend.accounts)
-                 if a.parent_id == parent_id]
-    return json.dumps(paginate(documents, params, key="Accounts",
-                               operation="ListAccountsForParent"))
+    page = paginate([a for a in _sorted_accounts(backend.accounts) if a.parent_id == parent_id],
+                    params, key="Accounts", operation="ListAccountsForParent")
+    page["Accounts"] = [a.describe() for a in page["Accounts"]]
+    return json.dumps(page)
 
 
 def _list_organizational_units_for_parent(self: OrganizationsResponse) -> str:

@@ -10,6 +10,7 @@ time.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import warnings
@@ -18,6 +19,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from reconciler.sandbox import iam as iam_ext
+from reconciler.sandbox import keys
 from reconciler.sandbox import organizations as org_ext
 from reconciler.sandbox import sts as sts_ext
 from reconciler.sandbox.app import SandboxApp
@@ -29,6 +31,7 @@ from reconciler.sandbox.options import (
     MANAGEMENT_ACCOUNT_ID,
     MANAGEMENT_ACCOUNT_NAME,
     REGION,
+    THROTTLED_SERVICES,
     SandboxInfo,
     SandboxOptions,
     StandaloneAccount,
@@ -98,6 +101,7 @@ class Sandbox:
             org_ext.install()
             iam_ext.install()
             sts_ext.install()
+            keys.install(self.state)
             self._reset_moto_and_seed()
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
             self._server = make_server(self.options.host, self.options.port, SandboxApp(self),
@@ -188,6 +192,35 @@ class Sandbox:
             self._clients[key] = client
         return client
 
+    # --- runtime options ----------------------------------------------------------------------
+
+    def set_options(self, *, latency_ms: float | None = None,
+                    throttle: dict[str, float] | None = None) -> SandboxOptions:
+        """Change the added latency and the per-service throttling of a running sandbox,
+        keeping its state (a benchmark seeds thousands of accounts, then adds latency).
+        ``throttle`` replaces the whole map ({} turns throttling off); None keeps a setting."""
+        changes: dict[str, Any] = {}
+        if latency_ms is not None:
+            if latency_ms < 0:
+                raise ValueError("latency_ms must be 0 or more")
+            changes["latency_ms"] = float(latency_ms)
+        if throttle is not None:
+            rates = {str(service).lower(): float(rps) for service, rps in throttle.items()}
+            unknown = sorted(set(rates) - set(THROTTLED_SERVICES))
+            if unknown:
+                raise ValueError(f"throttle: unknown service {unknown[0]!r}; expected one of "
+                                 f"{', '.join(THROTTLED_SERVICES)}")
+            if any(rps <= 0 for rps in rates.values()):
+                raise ValueError("throttle: requests per second must be greater than 0")
+            changes["throttle"] = rates
+        with self.state.lock:
+            options = dataclasses.replace(self.options, **changes)
+            # the app reads the sandbox's options, throttling reads the state's
+            self.options = options
+            self.state.options = options
+            self.state.throttle_windows.clear()
+        return options
+
     # --- state ------------------------------------------------------------------------------
 
     def reset(self) -> None:
@@ -229,6 +262,8 @@ class Sandbox:
         org_backend.enable_aws_service_access(ServicePrincipal="account.amazonaws.com")
         management_iam = iam_backends[MANAGEMENT_ACCOUNT_ID]["aws"]
         _seed_admin(management_iam, MANAGEMENT_ACCOUNT_ID)
+        keys.remember(state, stable_access_key_id(MANAGEMENT_ACCOUNT_ID),
+                      account_id=MANAGEMENT_ACCOUNT_ID)
         device = management_iam.create_virtual_mfa_device(ADMIN_USER_NAME, "/")
         assert device.serial_number == ADMIN_MFA_SERIAL
         management_iam.enable_mfa_device(ADMIN_USER_NAME, ADMIN_MFA_SERIAL, "123456", "654321")
@@ -239,6 +274,7 @@ class Sandbox:
         for index, account in enumerate(standalone_accounts(self.options.standalone_accounts)):
             state.standalone[account.id] = {"name": account.name, "email": account.email}
             _seed_admin(iam_backends[account.id]["aws"], account.id)
+            keys.remember(state, account.access_key_id, account_id=account.id)
             root = RootUser(account_id=account.id, password_created=now, mfa_devices=[
                 RootMfaDevice(f"arn:aws:iam::{account.id}:mfa/root-account-mfa-device", now)])
             if index == 0:

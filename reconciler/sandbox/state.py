@@ -183,6 +183,9 @@ class SandboxState:
         self.counters: dict[str, int] = defaultdict(int)
         self.account_counters: dict[str, int] = defaultdict(int)  # "account:service.Op"
         self.throttle_windows: dict[str, deque[float]] = defaultdict(deque)
+        # access key id -> (account id, partition): see keys.py
+        self.key_accounts: dict[str, tuple[str, str]] = {}
+        self.pending_creates: dict[str, CreateRequest] = {}  # IN_PROGRESS only
 
     def count(self, operation: str, account_id: str) -> None:
         with self.lock:
