@@ -159,6 +159,8 @@ class ObservedState:
     groups: tuple[ObservedGroup, ...] = ()  # groups under the managed paths
     managed_policies: tuple[ObservedManagedPolicy, ...] = ()  # orgsync's, under managed paths
     existing_users: tuple[str, ...] = ()  # referenced IAM users that exist, sorted
+    # (name, path) of groups outside the managed paths named like a group of the file, sorted
+    foreign_groups: tuple[tuple[str, str], ...] = ()
     observed_at: str = field(default="", compare=False)
 
     def account_by_id(self, account_id: str) -> ObservedAccount | None:
@@ -183,6 +185,8 @@ class ObservedState:
     def to_dict(self) -> dict[str, JSON]:
         data = asdict(self)
         data.pop("observed_at", None)
+        if not self.foreign_groups:  # states without it keep the fingerprint they had
+            data.pop("foreign_groups", None)
         return data
 
     def fingerprint(self) -> str:

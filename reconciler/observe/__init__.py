@@ -140,6 +140,7 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         groups=management.groups,
         managed_policies=management.managed_policies,
         existing_users=management.existing_users,
+        foreign_groups=management.foreign_groups,
         observed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 

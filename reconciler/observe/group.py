@@ -4,7 +4,9 @@ GetAccountAuthorizationDetails filtered to groups, local managed policies and us
 as few pages as IAM allows, every group with its inline and attached policies, every customer
 managed policy with its versions, and every user with the groups it belongs to (that is where
 membership comes from; ListGroupsForUser/GetGroup per group would cost a call each). Only what
-lies at exactly one of the managed paths is kept.
+lies at exactly one of the managed paths is kept, plus the name and path of any group elsewhere
+that is named like a group of the file (the planner reports the clash instead of planning a create
+that apply would have to refuse).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class ManagementIam:
     groups: tuple[ObservedGroup, ...]
     managed_policies: tuple[ObservedManagedPolicy, ...]
     existing_users: tuple[str, ...]
+    # (name, path), sorted: groups outside the managed paths that have the name of a group of
+    # the file (IAM group names are unique per account whatever the path: the file's cannot be made)
+    foreign_groups: tuple[tuple[str, str], ...] = ()
 
 
 def _owned(path: str, managed_paths: Iterable[str]) -> bool:
@@ -41,6 +46,8 @@ def read_management_iam(iam: Client, *, desired: DesiredState) -> ManagementIam:
     the file references exist."""
     managed_paths = desired.managed_group_paths
     referenced = {m for g in desired.groups for m in g.members}
+    wanted = {g.name for g in desired.groups}
+    foreign: set[tuple[str, str]] = set()
     raw_groups: list[dict[str, Any]] = []
     raw_policies: list[dict[str, Any]] = []
     members: dict[str, set[str]] = {}
@@ -49,8 +56,11 @@ def read_management_iam(iam: Client, *, desired: DesiredState) -> ManagementIam:
                       Filter=["Group", "LocalManagedPolicy", "User"],
                       PaginationConfig={"PageSize": PAGE_SIZE}):
         for group in page.get("GroupDetailList") or ():
-            if _owned(str(group.get("Path", "/")), managed_paths):
+            path = str(group.get("Path", "/"))
+            if _owned(path, managed_paths):
                 raw_groups.append(group)
+            elif str(group["GroupName"]) in wanted:
+                foreign.add((str(group["GroupName"]), path))
         for policy in page.get("Policies") or ():
             if _owned(str(policy.get("Path", "/")), managed_paths):
                 raw_policies.append(policy)
@@ -75,6 +85,7 @@ def read_management_iam(iam: Client, *, desired: DesiredState) -> ManagementIam:
         groups=groups,
         managed_policies=tuple(sorted((_policy(p) for p in raw_policies), key=lambda p: p.arn)),
         existing_users=tuple(sorted(referenced & users)),
+        foreign_groups=tuple(sorted(foreign)),
     )
 
 

@@ -141,12 +141,27 @@ def _defer_missing_users(ctx: PlanContext, spec: GroupSpec, existing: set[str]) 
         "group is planned without them")
 
 
+def clash_error(name: str, path: str) -> str:
+    """A group of the file whose name IAM already has at a path that is not orgsync's: the create
+    could only fail (group names are unique per account whatever the path), so the plan says so.
+    Same remedies as apply's refusal: "/" cannot be adopted (the file may not use it)."""
+    head = (f"group {name}: an IAM group of that name already exists at path {path} (not "
+            "orgsync's); rename it in the file, or ")
+    if path == "/":
+        return head + "move that group and set its path"
+    return head + f"adopt it: set path: {path} for it in the file"
+
+
 def plan_groups(ctx: PlanContext) -> None:
     observed = {g.name: g for g in ctx.observed.groups}
+    foreign_paths = dict(ctx.observed.foreign_groups)
     existing_users = set(ctx.observed.existing_users)
     loose = _loose_policies(ctx)
     partition = policy.partition_of(ctx.observed.organization.arn)
     for spec in sorted(ctx.desired.groups, key=lambda g: g.name):
+        if spec.name not in observed and spec.name in foreign_paths:
+            ctx.errors.append(clash_error(spec.name, foreign_paths[spec.name]))
+            continue
         members = sorted(u for u in spec.members if u in existing_users)
         _defer_missing_users(ctx, spec, existing_users)
         current = observed.get(spec.name)

@@ -1,5 +1,6 @@
-"""Groups end to end against the sandbox: a planned create never takes over a same-named group
-under another path, and members that are not IAM users yet are deferred, not a plan error."""
+"""Groups end to end against the sandbox: a same-named group under another path is refused (by
+the plan; apply re-checks in case one appears after the plan) and never taken over, and members
+that are not IAM users yet are deferred, not a plan error."""
 
 from __future__ import annotations
 
@@ -37,16 +38,18 @@ def test_create_refuses_a_same_named_group_under_another_path(workdir: Workdir) 
     result = workdir.apply()
     assert result.returncode == 1, output(result)
     text = output(result)
-    assert "IAM group ops already exists under path /" in text
+    # refused at plan time (observe sees same-named groups outside orgsync's paths)
+    assert "group ops: an IAM group of that name already exists at path / (not orgsync's)" in text
     assert "nothing was changed" in text
-    assert "--new-path /PATH/" in text and "Traceback" not in text
+    assert "move that group and set its path" in text and "Traceback" not in text
     assert _group(iam, "ops") == ("/", ["carol"], ["team"])
     # elsewhere than "/", adopting is setting that path in the file
     iam.create_group(GroupName="dev", Path="/team/")
     workdir.write(GROUP.format(name="dev", members="alice"))
     other = workdir.apply()
     assert other.returncode == 1, output(other)
-    assert "already exists under path /team/" in output(other)
+    assert "already exists at path /team/ (not orgsync's)" in output(other)
+    assert "nothing was changed" in output(other)
     assert "set path: /team/ for it in the file" in output(other)
     assert _group(iam, "dev") == ("/team/", [], [])
     assert workdir.sandbox.control.calls("iam.UpdateGroup") == 0
