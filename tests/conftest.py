@@ -83,6 +83,24 @@ def sandbox_options(sandbox: Sandbox) -> Any:
 
 
 @pytest.fixture
+def sandbox_process_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch,
+                        tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    """This test process's own AWS environment pointed at the sandbox, for in-process ``Aws`` and
+    boto3: the machine's AWS_* variables removed (no profile, session token or retry settings
+    leak in), the sandbox's credentials and endpoint set, empty config and credentials files."""
+    home = tmp_path_factory.mktemp("aws-home-process")
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    for variable, file in (("AWS_CONFIG_FILE", "config"), ("AWS_SHARED_CREDENTIALS_FILE",
+                                                          "credentials")):
+        (home / file).write_text("")
+        monkeypatch.setenv(variable, str(home / file))
+    return sandbox
+
+
+@pytest.fixture
 def aws_env(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("aws-home")
     config = home / "config"

@@ -538,20 +538,21 @@ def _sorted_accounts(accounts: list[FakeAccount]) -> list[FakeAccount]:
 
 def _list_accounts(self: OrganizationsResponse) -> str:
     backend = _require_management(self)
-    # describe only the page's accounts: describing all of them per 20-item page made listing a
-    # large organization quadratic
-    page = paginate(_sorted_accounts(backend.accounts), _params(self), key="Accounts",
-                    operation="ListAccounts")
-    page["Accounts"] = [a.describe() for a in page["Accounts"]]
-    return json.dumps(page)
+    return _accounts_page(backend.accounts, _params(self), operation="ListAccounts")
 
 
 def _list_accounts_for_parent(self: OrganizationsResponse) -> str:
     backend = _require_management(self)
     params = _params(self)
     parent_id = backend.validate_parent_id(params.get("ParentId", ""))
-    page = paginate([a for a in _sorted_accounts(backend.accounts) if a.parent_id == parent_id],
-                    params, key="Accounts", operation="ListAccountsForParent")
+    return _accounts_page([a for a in backend.accounts if a.parent_id == parent_id], params,
+                          operation="ListAccountsForParent")
+
+
+def _accounts_page(accounts, params, *, operation: str) -> str:
+    # describe only the page's accounts: describing all of them per 20-item page made listing a
+    # large organization quadratic
+    page = paginate(_sorted_accounts(accounts), params, key="Accounts", operation=operation)
     page["Accounts"] = [a.describe() for a in page["Accounts"]]
     return json.dumps(page)
 

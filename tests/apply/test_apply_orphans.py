@@ -7,7 +7,6 @@ empty. The executor is idempotent and refuses, in one line, a left-over that som
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,13 +88,8 @@ def test_left_over_grant_policies_are_planned_deleted_and_converge(workdir: Work
 
 
 @pytest.fixture
-def aws(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Aws:
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
-    return Aws(region="us-east-1", endpoint_url=sandbox.info.endpoint_url)
+def aws(sandbox_process_env: Any) -> Aws:
+    return Aws(region="us-east-1", endpoint_url=sandbox_process_env.info.endpoint_url)
 
 
 def _apply(aws: Aws, change: Change) -> Any:

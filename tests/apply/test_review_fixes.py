@@ -4,7 +4,6 @@ password_recovery and the calls a step does not need."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,13 +60,8 @@ def test_the_management_account_is_renamed_without_its_own_account_id(
 
 
 @pytest.fixture
-def aws(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Aws:
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
-    return Aws(region="us-east-1", endpoint_url=sandbox.info.endpoint_url)
+def aws(sandbox_process_env: Any) -> Aws:
+    return Aws(region="us-east-1", endpoint_url=sandbox_process_env.info.endpoint_url)
 
 
 def _apply(sandbox: Any, aws: Aws, *changes: Change, desired_text: str = "accounts: []\n"

@@ -16,12 +16,9 @@ from tests.aws.seed import ROLE, create_member, enable_root_access
 
 
 @pytest.fixture
-def aws(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Aws:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
-    return Aws(endpoint_url=sandbox.info.endpoint_url, retry_mode="standard", max_attempts=3)
+def aws(sandbox_process_env: Any) -> Aws:
+    return Aws(endpoint_url=sandbox_process_env.info.endpoint_url, retry_mode="standard",
+               max_attempts=3)
 
 
 def test_member_client_acts_in_the_member_account_with_one_assume_role(

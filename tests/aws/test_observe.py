@@ -45,12 +45,8 @@ def _file(names: list[str], *, management: str = "123456789012", root: str = "ab
 
 
 @pytest.fixture
-def aws(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Aws:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
-    return Aws(endpoint_url=sandbox.info.endpoint_url, parallelism=4)
+def aws(sandbox_process_env: Any) -> Aws:
+    return Aws(endpoint_url=sandbox_process_env.info.endpoint_url, parallelism=4)
 
 
 def _seed(sandbox: Any, names: list[str]) -> dict[str, str]:

@@ -34,12 +34,8 @@ accounts:
 
 
 @pytest.fixture
-def aws(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Aws:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
-    return Aws(endpoint_url=sandbox.info.endpoint_url, parallelism=2)
+def aws(sandbox_process_env: Any) -> Aws:
+    return Aws(endpoint_url=sandbox_process_env.info.endpoint_url, parallelism=2)
 
 
 @pytest.mark.parametrize("code", ["ExpiredToken", "InvalidClientTokenId",

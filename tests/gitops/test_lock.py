@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
@@ -28,10 +27,8 @@ MANAGEMENT = "123456789012"
 
 
 @pytest.fixture()
-def aws(sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
-    yield Aws(endpoint_url=sandbox.info.endpoint_url, region=sandbox.info.region)
+def aws(sandbox_process_env) -> Aws:
+    return _new_aws(sandbox_process_env)
 
 
 def _new_aws(sandbox) -> Aws:
