@@ -156,9 +156,14 @@ def try_acquire(aws: Aws, *, holder: str, account_id: str, caller_arn: str) -> L
             PolicyName=LOCK_NAME, Path=LOCK_PATH, PolicyDocument=_LOCK_DOCUMENT,
             Description=info.to_description())
     except AwsError as error:
-        if error.code == "EntityAlreadyExists":
+        if error.code != "EntityAlreadyExists":
+            raise
+        # A lost reply to our own CreatePolicy: botocore retried and met the policy it had just
+        # made. The lock id in the description says whose it is (ids are random per attempt).
+        current = read_lock(aws, account_id=account_id)
+        if current is None or current.lock_id != info.lock_id:
             return None
-        raise
+        return LockInfo(**{**asdict(info), "policy_arn": current.policy_arn})
     mine = LockInfo(**{**asdict(info), "policy_arn": str(created["Policy"]["Arn"])})
     # Read it back: a store that did not serialize two creates (an emulator) lets the last writer
     # win, and only the run whose id is there holds the lock. IAM reads are eventually

@@ -15,6 +15,7 @@ is eventually consistent, so after a change apply waits (bounded) until the role
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -144,10 +145,13 @@ def _ensure_role(iam: Any, after: Mapping[str, Any]) -> list[str]:
             notes.append(f"put inline policy {policy_name}")
     for policy_name in paginate(iam, "list_role_policies", "PolicyNames", RoleName=name):
         if policy_name not in inline_wanted:
-            iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
+            # NoSuchEntity: nothing left to delete (e.g. our own delete whose reply was lost)
+            with contextlib.suppress(NotFound):
+                iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
             notes.append(f"deleted inline policy {policy_name}")
     for arn in sorted(attached - wanted):
-        iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+        with contextlib.suppress(NotFound):
+            iam.detach_role_policy(RoleName=name, PolicyArn=arn)
         notes.append(f"detached {arn.rsplit('/', 1)[-1]}")
     return notes
 

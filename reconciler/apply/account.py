@@ -151,7 +151,15 @@ def _create(change: Change, ctx: StepContext) -> str:
                 kwargs["Tags"] = _tag_list(after["tags"])
             request = dict(orgs.create_account(**kwargs)["CreateAccountStatus"])
             notes.append(f"requested ({request['Id']})")
-            account_id = wait_for_request(change, ctx, request)
+            try:
+                account_id = wait_for_request(change, ctx, request)
+            except StepFailed as failure:
+                own = _own_lost_request(ctx, name=name, failed=request, failure=failure)
+                if own is None:
+                    raise
+                notes.append(f"the reply to it was lost and botocore's retry {request['Id']} "
+                             f"met this run's own request {own['Id']}")
+                account_id = wait_for_request(change, ctx, own, email=email)
         else:
             notes.append(f"continued earlier request {request['Id']}")
             account_id = wait_for_request(change, ctx, request, email=email)
@@ -159,6 +167,25 @@ def _create(change: Change, ctx: StepContext) -> str:
     ctx.record_account_id(name, account_id)
     notes.extend(_ensure_placement(ctx, account_id, after))
     return "; ".join(notes)
+
+
+def _own_lost_request(ctx: StepContext, *, name: str, failed: Mapping[str, Any],
+                      failure: StepFailed) -> dict[str, Any] | None:
+    """This run's own CreateAccount request, when ``failed`` is botocore's retry of it.
+
+    CreateAccount has no idempotency token: when its reply is lost, botocore sends it again and
+    the second request fails with EMAIL_ALREADY_EXISTS because the first one made the account.
+    Before requesting, this run found no account with the email and no request with the name in
+    progress, and it holds the apply lock; so another request with the name, in progress or
+    succeeded, is this run's own (the caller still checks its account's email)."""
+    if "EMAIL_ALREADY_EXISTS" not in str(failure):
+        return None
+    found = [dict(r) for r in paginate(ctx.aws.client("organizations"),
+                                       "list_create_account_status", "CreateAccountStatuses",
+                                       States=["IN_PROGRESS", "SUCCEEDED"])
+             if r.get("AccountName") == name and r.get("Id") != failed.get("Id")]
+    found.sort(key=lambda r: str(r.get("RequestedTimestamp", "")), reverse=True)
+    return found[0] if found else None
 
 
 # --- invite ---------------------------------------------------------------------------------
@@ -204,7 +231,13 @@ def _invite(change: Change, ctx: StepContext) -> str:
                 handshake_id = str(orgs.invite_account_to_organization(**kwargs)["Handshake"]["Id"])
                 notes.append(f"invited {account_id} ({handshake_id})")
             except AwsError as error:
-                if "DuplicateHandshake" not in error.code:
+                if "DuplicateHandshake" not in error.code \
+                        and "HandshakeConstraintViolation" not in error.code:
+                    raise
+                # botocore's retry of an invitation whose reply was lost meets that invitation:
+                # pending (DuplicateHandshake), or accepted already (ALREADY_IN_AN_ORGANIZATION)
+                if "HandshakeConstraintViolation" in error.code \
+                        and _member(ctx, account_id) is None:
                     raise
                 handshake_id = "(already pending)"
                 notes.append("invitation already pending")
@@ -240,8 +273,15 @@ def _ensure_placement(ctx: StepContext, account_id: str, after: Mapping[str, Any
             raise StepFailed(f"account {account_id} has no parent (is it in the organization?)")
         source = str(parents[0]["Id"])
         if source != target:
-            orgs.move_account(AccountId=account_id, SourceParentId=source,
-                              DestinationParentId=target)
+            try:
+                orgs.move_account(AccountId=account_id, SourceParentId=source,
+                                  DestinationParentId=target)
+            except AwsError as error:
+                # botocore's retry of a move whose reply was lost: the account is there already
+                if ("DuplicateAccount" not in error.code
+                        and "SourceParentNotFound" not in error.code) \
+                        or _parent(orgs, account_id) != target:
+                    raise
             notes.append(f"moved to {after['ou']}")
     tags = after.get("tags")
     if tags is not None:
@@ -256,6 +296,11 @@ def _ensure_placement(ctx: StepContext, account_id: str, after: Mapping[str, Any
             orgs.tag_resource(ResourceId=account_id, Tags=_tag_list(put))
             notes.append(f"set tags {', '.join(sorted(put))}")
     return notes
+
+
+def _parent(orgs: Any, account_id: str) -> str | None:
+    parents = orgs.list_parents(ChildId=account_id).get("Parents", [])
+    return str(parents[0]["Id"]) if parents else None
 
 
 def _rename(ctx: StepContext, account_id: str, key: str, name: str) -> None:

@@ -121,7 +121,9 @@ def _ensure_members(iam: Any, name: str, wanted: tuple[str, ...]) -> list[str]:
         iam.add_user_to_group(GroupName=name, UserName=user)
         notes.append(f"added {user}")
     for user in sorted(current - set(wanted)):
-        iam.remove_user_from_group(GroupName=name, UserName=user)
+        # NoSuchEntity: nothing left to remove (e.g. our own call whose reply was lost)
+        with contextlib.suppress(NotFound):
+            iam.remove_user_from_group(GroupName=name, UserName=user)
         notes.append(f"removed {user}")
     return notes
 
@@ -141,7 +143,8 @@ def _ensure_inline(iam: Any, name: str, wanted: Mapping[str, Any]) -> list[str]:
                              PolicyDocument=json.dumps(document, separators=(",", ":")))
         notes.append(f"put inline policy {policy_name}")
     for policy_name in sorted(current - set(wanted)):
-        iam.delete_group_policy(GroupName=name, PolicyName=policy_name)
+        with contextlib.suppress(NotFound):  # nothing left to delete
+            iam.delete_group_policy(GroupName=name, PolicyName=policy_name)
         notes.append(f"deleted inline policy {policy_name}")
     return notes
 
@@ -210,7 +213,7 @@ def _ensure_managed(iam: Any, ctx: StepContext, group: str,
         iam.attach_group_policy(GroupName=group, PolicyArn=arn)
         notes.append(f"attached {arn.rsplit('/', 1)[-1]}")
     for arn in sorted(set(_owned_attached(iam, ctx, group)) - wanted_arns):
-        iam.detach_group_policy(GroupName=group, PolicyArn=arn)
+        _detach(iam, group, arn)
         notes.append(f"detached {arn.rsplit('/', 1)[-1]}")
         if _delete_policy(iam, arn):
             notes.append(f"deleted policy {arn.rsplit('/', 1)[-1]}")
@@ -311,10 +314,11 @@ def _delete(iam: Any, ctx: StepContext, change: Change) -> str:
     for policy in list(paginate(iam, "list_attached_group_policies", "AttachedPolicies",
                                 GroupName=name)):
         arn = str(policy["PolicyArn"])
-        iam.detach_group_policy(GroupName=name, PolicyArn=arn)
+        _detach(iam, name, arn)
         if arn in owned:
             _delete_policy(iam, arn)
     notes.extend(_delete_left_over(iam, ctx, name, change))
-    iam.delete_group(GroupName=name)
+    with contextlib.suppress(NotFound):  # nothing left to delete: our own lost-reply delete
+        iam.delete_group(GroupName=name)
     notes.append(f"deleted group {name}")
     return "; ".join(notes)

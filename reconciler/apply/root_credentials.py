@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.apply.executor import StepContext, StepFailed
-from reconciler.errors import NotFound
+from reconciler.errors import AwsError, NotFound
 from reconciler.observe.root_credentials import AUDIT_TASK, read_root_credentials
 from reconciler.plan import Action, Change
 
@@ -82,21 +82,26 @@ def _delete(ctx: StepContext, account_id: str, *, keep_password: bool,
             notes.append("deleted the root password")
         except NotFound:
             pass
+    # A delete that meets NoSuchEntity finds nothing left to delete: the desired state. That is
+    # what a retried delete whose first reply was lost meets (this run's own earlier success).
     keys = iam.list_access_keys().get("AccessKeyMetadata", [])
     for key in keys:
-        iam.delete_access_key(AccessKeyId=key["AccessKeyId"])
+        with contextlib.suppress(NotFound):
+            iam.delete_access_key(AccessKeyId=key["AccessKeyId"])
     if keys:
         notes.append(f"deleted {len(keys)} root access key(s)")
     certificates = iam.list_signing_certificates().get("Certificates", [])
     for certificate in certificates:
-        iam.delete_signing_certificate(CertificateId=certificate["CertificateId"])
+        with contextlib.suppress(NotFound):
+            iam.delete_signing_certificate(CertificateId=certificate["CertificateId"])
     if certificates:
         notes.append(f"deleted {len(certificates)} signing certificate(s)")
     if remove_mfa:
         devices = iam.list_mfa_devices().get("MFADevices", [])
         for device in devices:
             serial = device["SerialNumber"]
-            iam.deactivate_mfa_device(SerialNumber=serial)
+            with contextlib.suppress(NotFound):
+                iam.deactivate_mfa_device(SerialNumber=serial)
             if ":mfa/" in serial:
                 with contextlib.suppress(NotFound):
                     iam.delete_virtual_mfa_device(SerialNumber=serial)
@@ -112,7 +117,14 @@ def _ensure_password_recovery(ctx: StepContext, account_id: str) -> list[str]:
         return []
     except NotFound:
         pass
-    iam.create_login_profile()
+    try:
+        iam.create_login_profile()
+    except AwsError as error:
+        if error.code != "EntityAlreadyExists":
+            raise
+        # A lost reply to this CreateLoginProfile (retried by botocore), or one made meanwhile:
+        # either way a login profile is there, which is all password_recovery asks for.
+        iam.get_login_profile()
     return ["enabled password recovery (login profile without a password)"]
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from reconciler.sandbox.server import Sandbox
 
 StartResponse = Callable[..., Any]
+LOST_RESPONSE_KEY = "orgsync.lost_response"
 ACCESS_DENIED = {"organizations": "AccessDeniedException", "account": "AccessDeniedException",
                  "iam": "AccessDenied", "sts": "AccessDenied"}
 EXPIRED = {"iam": "ExpiredToken", "sts": "ExpiredTokenException",
@@ -148,6 +149,12 @@ class SandboxApp:
         organizations.advance(state)
         response = self._intercept(state, environ, service, operation, body)
         delay = self.sandbox.options.latency_ms / 1000.0 - (time.monotonic() - started)
+        if environ.get(LOST_RESPONSE_KEY):
+            if not isinstance(response, tuple):
+                self._perform(environ)
+            self._drop(environ)
+            start_response("500 Internal Server Error", [("Content-Length", "0")])
+            return [b""]
         if response == "drop":
             self._drop(environ)
             # werkzeug's write to the closed socket raises ConnectionError, which it ignores
@@ -171,9 +178,12 @@ class SandboxApp:
         state.count(name, account_id)
         fault = state.take_fault(name)
         if fault is not None:
-            if fault.drop:
+            if fault.lost_response:  # served below as usual, then the reply is lost
+                environ[LOST_RESPONSE_KEY] = True
+            elif fault.drop:
                 return "drop"
-            return error_response(service, fault.code or "ServiceException", fault.message)
+            else:
+                return error_response(service, fault.code or "ServiceException", fault.message)
         if state.throttled(service):
             code, message = THROTTLING_CODES.get(service, ("Throttling", "Rate exceeded"))
             return error_response(service, code, message)
@@ -248,6 +258,20 @@ class SandboxApp:
                                       "The account was not found.")
         return error_response("account", "ValidationException",
                               f"The sandbox does not implement account:{operation}.")
+
+    def _perform(self, environ: dict[str, Any]) -> None:
+        """Serve the call through moto (the write happens) and discard the reply."""
+        def swallow(*_args: Any, **_kwargs: Any) -> Callable[[bytes], None]:
+            return lambda _data: None
+
+        body = self.moto(environ, swallow)
+        try:
+            for _chunk in body:
+                pass
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
 
     @staticmethod
     def _drop(environ: dict[str, Any]) -> None:

@@ -12,7 +12,8 @@ HTTP API (JSON in and out):
   POST /_orgsync/counters/reset
   POST /_orgsync/clock/advance            {"seconds": 86400}
   POST /_orgsync/faults                   {"operation": "organizations.CreateAccount", "nth": 1,
-                                           "code": "ServiceException", "drop": false}
+                                           "code": "ServiceException", "drop": false,
+                                           "lost_response": false}
   DELETE /_orgsync/faults
   POST /_orgsync/handshakes/<id>/accept   (or /decline) as the invited account
   POST /_orgsync/reset                    back to the seeded state (runtime options stay)
@@ -50,19 +51,23 @@ class Control:
         organizations.advance(self._sandbox.state)
 
     def inject_fault(self, operation: str, *, code: str | None = None, nth: int = 1,
-                     message: str | None = None, drop: bool = False) -> None:
+                     message: str | None = None, drop: bool = False,
+                     lost_response: bool = False) -> None:
         """Make the ``nth`` call (counted from now) of ``operation`` ("service.Operation", e.g.
-        "organizations.CreateAccount") fail with AWS error ``code``, or drop its connection."""
+        "organizations.CreateAccount") fail with AWS error ``code``, or drop its connection
+        (``drop``: the call is not performed), or perform it and then drop the connection before
+        the reply (``lost_response``: the write happened, the client does not know)."""
         if "." not in operation:
             raise ValueError("operation must be 'service.Operation', e.g. 'iam.GetRole'")
-        if not drop and not code:
-            raise ValueError("give an AWS error code, or drop=True")
+        if not drop and not lost_response and not code:
+            raise ValueError("give an AWS error code, or drop=True, or lost_response=True")
         if nth < 1:
             raise ValueError("nth counts from 1")
         state = self._sandbox.state
         with state.lock:
             state.faults.append(Fault(operation=operation, nth=nth, code=code, drop=drop,
-                                      message=message or f"Injected fault: {code}"))
+                                      message=message or f"Injected fault: {code}",
+                                      lost_response=lost_response))
 
     def clear_faults(self) -> None:
         with self._sandbox.state.lock:
@@ -142,7 +147,8 @@ class Control:
         if parts == ["faults"] and method == "POST":
             self.inject_fault(str(body["operation"]), code=body.get("code"),
                               nth=int(body.get("nth", 1)), message=body.get("message"),
-                              drop=bool(body.get("drop", False)))
+                              drop=bool(body.get("drop", False)),
+                              lost_response=bool(body.get("lost_response", False)))
             return {}
         if parts == ["faults"] and method == "DELETE":
             self.clear_faults()
@@ -199,9 +205,11 @@ class RemoteControl:
         self._call("POST", "clock/advance", {"seconds": seconds})
 
     def inject_fault(self, operation: str, *, code: str | None = None, nth: int = 1,
-                     message: str | None = None, drop: bool = False) -> None:
+                     message: str | None = None, drop: bool = False,
+                     lost_response: bool = False) -> None:
         self._call("POST", "faults", {"operation": operation, "code": code, "nth": nth,
-                                      "message": message, "drop": drop})
+                                      "message": message, "drop": drop,
+                                      "lost_response": lost_response})
 
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")

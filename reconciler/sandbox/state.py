@@ -160,6 +160,9 @@ class Fault:
     code: str | None  # AWS error code, None with drop
     message: str
     drop: bool
+    # perform the call, then drop the connection before the reply: the write happened and the
+    # client never hears of it (a lost response), as when a connection breaks mid-reply
+    lost_response: bool = False
     seen: int = 0
     fired: bool = False
 

@@ -46,6 +46,29 @@ def test_dropped_connection(sandbox: Sandbox) -> None:
     assert org.describe_organization()["Organization"]["MasterAccountId"] == "123456789012"
 
 
+def test_lost_response_performs_the_write_then_drops_the_reply(sandbox: Sandbox) -> None:
+    iam = sandbox.client("iam", config=NO_RETRY)
+    sandbox.control.inject_fault("iam.CreateGroup", lost_response=True)
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        iam.create_group(GroupName="lost")
+    assert iam.get_group(GroupName="lost")["Group"]["GroupName"] == "lost"  # it happened
+    with pytest.raises(ClientError) as retried:  # what botocore's retry would meet
+        iam.create_group(GroupName="lost")
+    assert retried.value.response["Error"]["Code"] == "EntityAlreadyExists"
+
+
+def test_lost_response_over_http(sandbox: Sandbox) -> None:
+    remote = RemoteControl(sandbox.endpoint_url)
+    remote.inject_fault("organizations.CreateOrganizationalUnit", lost_response=True)
+    org = sandbox.client("organizations", config=NO_RETRY)
+    root = org.list_roots()["Roots"][0]["Id"]
+    with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
+        org.create_organizational_unit(ParentId=root, Name="Lost")
+    names = [ou["Name"] for ou in org.list_organizational_units_for_parent(
+        ParentId=root)["OrganizationalUnits"]]
+    assert names == ["Lost"]
+
+
 def test_botocore_retries_through_a_fault(sandbox: Sandbox) -> None:
     org = sandbox.client("organizations", config=Config(retries={"mode": "standard",
                                                                  "total_max_attempts": 3}))
