@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from reconciler.sandbox import organizations
+from reconciler.sandbox import organizations, signing
 from reconciler.sandbox.common import ENVIRON_KEY, epoch
 from reconciler.sandbox.keys import account_of_key
 from reconciler.sandbox.protocol import (
@@ -28,12 +28,13 @@ from reconciler.sandbox.protocol import (
     Response,
     access_key_of,
     error_response,
+    form_params,
     json_response,
     operation_of,
     service_of,
 )
 from reconciler.sandbox.state import SandboxState
-from reconciler.sandbox.sts import ALWAYS_ALLOWED, ROOT_TASKS, SESSION_CREDENTIALS
+from reconciler.sandbox.sts import ALWAYS_ALLOWED, SESSION_CREDENTIALS, root_task_denies
 
 if TYPE_CHECKING:
     from reconciler.sandbox.server import Sandbox
@@ -54,6 +55,16 @@ def _send(start_response: StartResponse, response: Response) -> Iterable[bytes]:
     headers = [*headers, ("Content-Length", str(len(body)))]
     start_response(f"{status} {STATUS_TEXT.get(status, 'Error')}", headers)
     return [body]
+
+
+def _resource_of(service: str, account_id: str, body: bytes) -> str:
+    """The ARN a root session's call acts on, for the task policy's resource checks: an IAM call
+    without UserName acts on the root user itself; with UserName, on that IAM user."""
+    if service == "iam":
+        user = form_params(body).get("UserName") if body else None
+        return f"arn:aws:iam::{account_id}:user/{user}" if user else \
+            f"arn:aws:iam::{account_id}:root"
+    return "*"
 
 
 def _user_session_denial(state: SandboxState, access_key: str, service: str,
@@ -144,6 +155,9 @@ class SandboxApp:
         environ["CONTENT_LENGTH"] = str(len(body))
         state = self.sandbox.state
         environ[ENVIRON_KEY] = state
+        unsigned = signing.missing(environ)
+        if unsigned is not None:
+            return _send(start_response, unsigned)
         service = service_of(environ)
         operation = operation_of(service, environ, body)
         organizations.advance(state)
@@ -176,6 +190,9 @@ class SandboxApp:
             session = state.root_sessions.get(access_key)
         account_id = session.account_id if session else account_of_key(state, access_key)
         state.count(name, account_id)
+        refused = signing.check(state, environ, body, service)
+        if refused is not None:
+            return refused
         fault = state.take_fault(name)
         if fault is not None:
             if fault.lost_response:  # served below as usual, then the reply is lost
@@ -192,12 +209,15 @@ class SandboxApp:
                 return error_response(service, EXPIRED.get(service, "ExpiredToken"),
                                       "The security token included in the request is expired")
             action = f"{service}:{operation}"
-            if action not in ROOT_TASKS[session.task] and action not in ALWAYS_ALLOWED:
+            resource = _resource_of(service, session.account_id, body)
+            if action not in ALWAYS_ALLOWED and root_task_denies(
+                    session.task, action=action, resource=resource,
+                    account_id=session.account_id):
                 arn = f"arn:aws:iam::{session.account_id}:root"
                 return error_response(service, ACCESS_DENIED.get(service, "AccessDenied"),
                                       f"User: {arn} is not authorized to perform: {action} on "
-                                      f"resource: {arn} because no session policy allows the "
-                                      f"{action} action")
+                                      f"resource: {resource} with an explicit deny in a "
+                                      "session policy")
         denial = _user_session_denial(state, access_key, service, operation)
         if denial is not None:
             return denial

@@ -21,6 +21,9 @@ HTTP API (JSON in and out):
   POST /_orgsync/options                  {"latency_ms": 50, "throttle": {"organizations": 2}}
                                           (either key may be left out; throttle {} turns it off)
   GET  /_orgsync/cost                     {"cpu_s": CPU seconds the sandbox process has used}
+  POST /_orgsync/root-access-keys         {"account_id": "..."}: a new working access key of that
+                                          account's root user {"AccessKeyId", "SecretAccessKey"}
+                                          (what a root user can still make in the console)
 """
 
 from __future__ import annotations
@@ -103,6 +106,25 @@ class Control:
             state.counters.clear()
             state.account_counters.clear()
 
+    def create_root_access_key(self, account_id: str) -> dict[str, str]:
+        """A working access key of ``account_id``'s root user, as its owner could make one in
+        the console: tests use it to check what AWS refuses to root users."""
+        from moto.iam.utils import random_access_key, random_alphanumeric
+
+        from reconciler.sandbox.iam import root_user
+        from reconciler.sandbox.state import RootAccessKey
+
+        state = self._sandbox.state
+        if not (len(account_id) == 12 and account_id.isdigit()):
+            raise ValueError(f"not an account id: {account_id!r}")
+        key = RootAccessKey("AKIA" + random_access_key(), state.clock.now(),
+                            secret_access_key=random_alphanumeric(40))
+        with state.lock:
+            root_user(state, account_id).access_keys.append(key)
+            state.root_keys[key.access_key_id] = account_id
+        assert key.secret_access_key is not None
+        return {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}
+
     def accept_handshake(self, handshake_id: str) -> dict[str, Any]:
         return self._respond(handshake_id, accept=True)
 
@@ -173,6 +195,8 @@ class Control:
                                     throttle=throttle)
         if parts == ["cost"] and method == "GET":
             return {"cpu_s": self.cpu_seconds()}
+        if parts == ["root-access-keys"] and method == "POST":
+            return self.create_root_access_key(str(body["account_id"]))
         return None
 
 
@@ -203,6 +227,9 @@ class RemoteControl:
 
     def advance_clock(self, seconds: float) -> None:
         self._call("POST", "clock/advance", {"seconds": seconds})
+
+    def create_root_access_key(self, account_id: str) -> dict[str, str]:
+        return dict(self._call("POST", "root-access-keys", {"account_id": account_id}))
 
     def inject_fault(self, operation: str, *, code: str | None = None, nth: int = 1,
                      message: str | None = None, drop: bool = False,

@@ -15,18 +15,15 @@ chaining. ``aws:MultiFactorAuthAge`` is the seconds since the MFA authentication
 
 from __future__ import annotations
 
-import fnmatch
-import ipaddress
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 
 from reconciler.sandbox.keys import account_of_key
+from reconciler.sandbox.policy_eval import Principal
 from reconciler.sandbox.state import SandboxState
 
 
@@ -36,7 +33,7 @@ class Caller:
 
     account_id: str
     arn: str  # user ARN, assumed-role session ARN, or arn:aws:iam::<id>:root
-    kind: str  # user | assumed-role | root-session | unknown
+    kind: str  # user | user-session | assumed-role | root-session | root | unknown
     role_arn: str | None = None
     temporary: bool = False  # session credentials (AssumeRole, GetSessionToken, AssumeRoot)
     mfa_authenticated: datetime | None = None  # when MFA authenticated these credentials
@@ -45,7 +42,8 @@ class Caller:
 
 def identify(state: SandboxState, access_key_id: str | None) -> Caller:
     """``kind``: user (long-term keys), user-session (GetSessionToken), assumed-role,
-    root-session (AssumeRoot), unknown (a key the sandbox did not issue)."""
+    root-session (AssumeRoot), root (a root user's own access key), unknown (a key the sandbox
+    did not issue)."""
     key = access_key_id or ""
     with state.lock:
         session = state.root_sessions.get(key)
@@ -57,6 +55,9 @@ def identify(state: SandboxState, access_key_id: str | None) -> Caller:
         return Caller(user_session.account_id, user_session.user_arn, "user-session",
                       temporary=True, user_name=user_session.user_name,
                       mfa_authenticated=user_session.issued if user_session.mfa_serial else None)
+    root_key = state.root_key(key)
+    if root_key is not None:
+        return Caller(root_key[0], f"arn:aws:iam::{root_key[0]}:root", "root")
     account_id = account_of_key(state, key)
     iam = iam_backends[account_id]["aws"]
     access_key = iam.access_keys.get(key)
@@ -85,108 +86,37 @@ def mfa_context(caller: Caller, *, now: datetime,
     return {"aws:multifactorauthpresent": "true", "aws:multifactorauthage": str(age)}
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+def principal_of(caller: Caller) -> Principal:
+    """The caller as the policy evaluator sees it."""
+    return Principal(account_id=caller.account_id, arn=caller.arn, role_arn=caller.role_arn)
 
 
-def _principal_matches(principal: Any, caller: Caller) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, dict):
-        return False
-    for value in _as_list(principal.get("AWS")):
-        value = str(value)
-        if value == "*" or value == caller.account_id:
-            return True
-        if value == f"arn:aws:iam::{caller.account_id}:root":
-            return True
-        if value == caller.arn or (caller.role_arn is not None and value == caller.role_arn):
-            return True
-    return False
+def _default_document(policy: Any) -> str:
+    for version in policy.versions:
+        if version.version_id == policy.default_version_id:
+            return str(version.document)
+    return str(policy.versions[0].document) if policy.versions else "{}"
 
 
-def _action_matches(actions: Any, action: str) -> bool:
-    return any(fnmatch.fnmatchcase(action.lower(), str(a).lower()) for a in _as_list(actions))
-
-
-_NUMERIC = {
-    "NumericEquals": lambda a, b: a == b,
-    "NumericNotEquals": lambda a, b: a != b,
-    "NumericLessThan": lambda a, b: a < b,
-    "NumericLessThanEquals": lambda a, b: a <= b,
-    "NumericGreaterThan": lambda a, b: a > b,
-    "NumericGreaterThanEquals": lambda a, b: a >= b,
-}
-
-
-def _numeric_holds(operator: str, actual: Any, values: list[str]) -> bool:
-    try:
-        number = float(actual)
-        return any(_NUMERIC[operator](number, float(v)) for v in values)
-    except ValueError:
-        return False
-
-
-def _condition_holds(condition: dict[str, Any], context: dict[str, Any]) -> bool:
-    """True when every condition block holds; unknown operators or keys do not hold."""
-    for operator, block in condition.items():
-        if_exists = operator.endswith("IfExists")
-        base = operator[: -len("IfExists")] if if_exists else operator
-        for key, expected in block.items():
-            actual = context.get(key.lower())
-            if base == "Null":
-                absent = [str(v).lower() for v in _as_list(expected)]
-                if ("true" if actual is None else "false") not in absent:
-                    return False
-                continue
-            if actual is None:
-                if if_exists:
-                    continue
-                return False
-            values = [str(v) for v in _as_list(expected)]
-            if base == "Bool":
-                if str(actual).lower() not in [v.lower() for v in values]:
-                    return False
-            elif base in ("IpAddress", "NotIpAddress"):
-                address = ipaddress.ip_address(str(actual))
-                inside = any(address in ipaddress.ip_network(v, strict=False) for v in values)
-                if inside != (base == "IpAddress"):
-                    return False
-            elif base == "StringEquals":
-                if str(actual) not in values:
-                    return False
-            elif base == "StringLike":
-                if not any(fnmatch.fnmatchcase(str(actual), v) for v in values):
-                    return False
-            elif base in _NUMERIC:
-                if not _numeric_holds(base, actual, values):
-                    return False
-            else:
-                return False
-    return True
-
-
-def trust_admits(document: str | dict[str, Any], caller: Caller, *, action: str,
-                 context: dict[str, Any]) -> bool:
-    """Evaluate a role trust policy for ``caller`` doing ``action`` (explicit deny wins)."""
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except ValueError:
-            document = json.loads(unquote(str(document)))
-    assert isinstance(document, dict)
-    allowed = False
-    for statement in _as_list(document.get("Statement")):
-        if not _action_matches(statement.get("Action"), action):
-            continue
-        if not _principal_matches(statement.get("Principal"), caller):
-            continue
-        if not _condition_holds(statement.get("Condition") or {}, context):
-            continue
-        if statement.get("Effect") == "Deny":
-            return False
-        if statement.get("Effect") == "Allow":
-            allowed = True
-    return allowed
+def identity_policies(caller: Caller) -> list[str | dict[str, Any]]:
+    """The caller's identity-based policies as AWS gathers them (IAM User Guide, "Policy
+    evaluation logic": the user's inline and attached policies and those of every group it is
+    in; for a role session, the role's inline and attached policies). The root user and root
+    sessions have none (their access is not granted by policies); unknown keys have none."""
+    iam = iam_backends[caller.account_id]["aws"]
+    documents: list[str | dict[str, Any]] = []
+    holders: list[Any] = []
+    if caller.kind in ("user", "user-session") and caller.user_name:
+        user = iam.users.get(caller.user_name)
+        if user is not None:
+            holders.append(user)
+            holders.extend(g for g in iam.groups.values() if user in g.users)
+    elif caller.kind == "assumed-role" and caller.role_arn:
+        name = caller.role_arn.rsplit("/", 1)[-1]
+        role = next((r for r in iam.roles.values() if r.name == name), None)
+        if role is not None:
+            holders.append(role)
+    for holder in holders:
+        documents.extend(holder.policies.values())
+        documents.extend(_default_document(p) for p in holder.managed_policies.values())
+    return documents

@@ -34,6 +34,9 @@ def _holds(account_id: str, partition: str, access_key: str) -> bool:
 
 def account_of_key(state: SandboxState, access_key: str) -> str:
     """The account whose IAM holds ``access_key`` (moto's default account when none does)."""
+    root_key = state.root_key(access_key)
+    if root_key is not None:
+        return root_key[0]
     index = state.key_accounts
     place = index.get(access_key)
     if place is not None:

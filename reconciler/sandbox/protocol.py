@@ -102,9 +102,10 @@ Response = tuple[int, list[tuple[str, str]], bytes]
 
 
 def error_response(service: str, code: str, message: str, *,
-                   extra: dict[str, str] | None = None) -> Response:
-    """An AWS error in ``service``'s wire protocol, parseable by botocore."""
-    status = error_status(service, code)
+                   extra: dict[str, str] | None = None, status: int | None = None) -> Response:
+    """An AWS error in ``service``'s wire protocol, parseable by botocore (``status``: for
+    errors the model does not declare, such as authentication errors)."""
+    status = status or error_status(service, code)
     request_id = str(uuid.uuid4())
     if service in QUERY_NAMESPACES:
         kind = "Receiver" if status >= 500 else "Sender"

@@ -277,9 +277,12 @@ class Sandbox:
             keys.remember(state, account.access_key_id, account_id=account.id)
             root = RootUser(account_id=account.id, password_created=now, mfa_devices=[
                 RootMfaDevice(f"arn:aws:iam::{account.id}:mfa/root-account-mfa-device", now)])
-            if index == 0:
+            if index == 0:  # an old root access key that still works (see Control)
+                key_id = stable_access_key_id(account.id, purpose="root")
                 root.access_keys.append(RootAccessKey(
-                    stable_access_key_id(account.id, purpose="root"), now))
+                    key_id, now, secret_access_key=stable_secret_access_key(
+                        account.id, purpose="root")))
+                state.root_keys[key_id] = account.id
             state.root_users[account.id] = root
 
     def _make_info(self, endpoint_url: str) -> SandboxInfo:

@@ -49,6 +49,7 @@ class RootAccessKey:
     access_key_id: str
     created: datetime
     status: str = "Active"
+    secret_access_key: str | None = None  # None: a key on record that nobody can sign with
 
 
 @dataclass
@@ -137,6 +138,7 @@ class RootSession:
     task: str
     expiration: datetime
     caller_arn: str
+    session_token: str | None = None
 
 
 @dataclass
@@ -151,6 +153,7 @@ class UserSession:
     issued: datetime
     expiration: datetime
     mfa_serial: str | None = None  # None: a session without MFA
+    session_token: str | None = None
 
 
 @dataclass
@@ -189,6 +192,21 @@ class SandboxState:
         # access key id -> (account id, partition): see keys.py
         self.key_accounts: dict[str, tuple[str, str]] = {}
         self.pending_creates: dict[str, CreateRequest] = {}  # IN_PROGRESS only
+        self.root_keys: dict[str, str] = {}  # root users' access key id -> account id
+
+    def root_key(self, access_key_id: str) -> tuple[str, RootAccessKey] | None:
+        """(account id, key) when ``access_key_id`` is an active access key of a root user
+        (the index is a hint: the key must still be on the root user)."""
+        with self.lock:
+            account_id = self.root_keys.get(access_key_id)
+            root = self.root_users.get(account_id) if account_id else None
+            if root is None:
+                return None
+            key = next((k for k in root.access_keys if k.access_key_id == access_key_id), None)
+            if key is None:
+                self.root_keys.pop(access_key_id, None)
+                return None
+            return (root.account_id, key) if key.status == "Active" else None
 
     def count(self, operation: str, account_id: str) -> None:
         with self.lock:

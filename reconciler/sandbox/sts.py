@@ -12,37 +12,67 @@ credentials may call and when they expire.
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import iam_backends
 from moto.iam.utils import random_alphanumeric
 from moto.sts.responses import TokenResponse
 from moto.sts.utils import random_session_token
 
 from reconciler.sandbox.common import aws_error, current_state, remote_addr
-from reconciler.sandbox.identity import Caller, identify, mfa_context, trust_admits
+from reconciler.sandbox.identity import (
+    Caller,
+    identify,
+    identity_policies,
+    mfa_context,
+    principal_of,
+)
+from reconciler.sandbox.options import REGION
 from reconciler.sandbox.organizations import IAM_PRINCIPAL, management_backend
+from reconciler.sandbox.policy_eval import Decision, authorize, evaluate
 from reconciler.sandbox.state import RootSession, UserSession
 
 ROOT_TASK_PREFIX = "arn:aws:iam::aws:policy/root-task/"
-ROOT_TASKS = {
-    "IAMAuditRootUserCredentials": frozenset({
-        "iam:ListAccessKeys", "iam:ListSigningCertificates", "iam:GetLoginProfile",
-        "iam:ListMFADevices", "iam:GetAccountSummary", "iam:GetUser",
-        "iam:GetAccessKeyLastUsed"}),
-    "IAMDeleteRootUserCredentials": frozenset({
-        "iam:DeleteAccessKey", "iam:DeleteSigningCertificate", "iam:DeleteLoginProfile",
-        "iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice", "iam:ListAccessKeys",
-        "iam:ListSigningCertificates", "iam:GetLoginProfile", "iam:ListMFADevices",
-        "iam:GetUser", "iam:GetAccessKeyLastUsed"}),
-    "IAMCreateRootUserPassword": frozenset({"iam:CreateLoginProfile", "iam:GetLoginProfile"}),
-    "S3UnlockBucketPolicy": frozenset({"s3:DeleteBucketPolicy", "s3:GetBucketPolicy",
-                                       "s3:ListBucket"}),
-    "SQSUnlockQueuePolicy": frozenset({"sqs:GetQueueAttributes", "sqs:SetQueueAttributes",
-                                       "sqs:ListQueues", "sqs:GetQueueUrl"}),
-}
+ROOT_TASK_NAMES = ("IAMAuditRootUserCredentials", "IAMDeleteRootUserCredentials",
+                   "IAMCreateRootUserPassword", "S3UnlockBucketPolicy", "SQSUnlockQueuePolicy")
+
+
+@lru_cache(maxsize=1)
+def root_task_policies() -> dict[str, dict[str, Any]]:
+    """The root-task policies exactly as AWS publishes them (moto's copy of the AWS managed
+    policies, path ``/root-task/``; IAM User Guide, "Perform a privileged task on an AWS
+    Organizations member account"). Each is a Deny-only session policy: every action outside
+    the task is denied (``NotAction``), and the task's own actions are denied on resources other
+    than the root user (``NotResource arn:aws:iam::*:root``) or to callers other than root
+    (``StringNotLike aws:PrincipalArn``)."""
+    data = json.loads(aws_managed_policies_data)
+    return {name: dict(data[name]["Document"]) for name in ROOT_TASK_NAMES}
+
+
+def _task_actions(document: dict[str, Any]) -> frozenset[str]:
+    return frozenset(str(a) for statement in document["Statement"]
+                     for a in statement.get("NotAction", []))
+
+
+# the actions each task allows at all (its policy's NotAction list)
+ROOT_TASKS = {name: _task_actions(document) for name, document in root_task_policies().items()}
+
+
+def root_task_denies(task: str, *, action: str, resource: str, account_id: str) -> bool:
+    """Whether task policy ``task`` denies a root session of ``account_id`` doing ``action`` on
+    ``resource`` (an ARN; ``arn:aws:iam::<id>:root`` when an IAM call omits UserName)."""
+    context = {"aws:PrincipalArn": f"arn:aws:iam::{account_id}:root",
+               "aws:PrincipalAccount": account_id, "aws:ResourceAccount": account_id}
+    return evaluate([root_task_policies()[task]], action=action, resource=resource,
+                    context=context) is Decision.DENY
+
+
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
 MAX_ROOT_SESSION = 900
 
@@ -86,25 +116,64 @@ def _mfa_passed(self: TokenResponse, caller: Caller) -> bool:
     return True
 
 
+ROOT_CANNOT_ASSUME = "Roles may not be assumed by root accounts."
+
+
+def request_context(caller: Caller, *, resource_account: str, now: datetime,
+                    mfa_in_request: bool = False) -> dict[str, str]:
+    """The global condition keys of a request (IAM User Guide, "AWS global condition context
+    keys", reference_policies_condition-keys.html). ``aws:SecureTransport`` is true: AWS's STS
+    and IAM endpoints only speak TLS, whatever the sandbox's loopback transport."""
+    principal_type = {"user": "User", "user-session": "User", "assumed-role": "AssumedRole",
+                      "root": "Account", "root-session": "Account"}.get(caller.kind, "User")
+    context = {"aws:sourceip": remote_addr(), "aws:principalaccount": caller.account_id,
+               "aws:principalarn": caller.role_arn or caller.arn,
+               "aws:principaltype": principal_type, "aws:resourceaccount": resource_account,
+               "aws:securetransport": "true", "aws:requestedregion": REGION,
+               "aws:currenttime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+               "aws:epochtime": str(int(now.timestamp())),
+               **mfa_context(caller, now=now, mfa_in_request=mfa_in_request)}
+    if caller.user_name:
+        context["aws:username"] = caller.user_name
+    for key, account in (("aws:principalorgid", caller.account_id),
+                         ("aws:resourceorgid", resource_account)):
+        owner = management_backend(account)
+        if owner is not None and owner.org is not None:
+            context[key] = owner.org.id
+    return context
+
+
 def _assume_role(self: TokenResponse) -> ActionResult:
+    """AWS's two checks (STS API reference, AssumeRole: "the trust policy of the role ... and
+    the permissions policy of the principal ... must both allow"; IAM User Guide, "Cross-account
+    policy evaluation logic" and "Policy evaluation for requests within a single account"):
+    the role's trust policy must admit the caller, and the caller's identity policies must allow
+    ``sts:AssumeRole`` on the role ARN, unless the role is in the caller's account and its trust
+    policy names the caller itself. An explicit Deny in either wins. Root users are refused
+    outright ("Roles may not be assumed by root accounts")."""
     state = current_state()
     caller = identify(state, self.get_access_key())
     role_arn = self._get_param("RoleArn") or ""
+    if caller.kind == "root":
+        raise aws_error("AccessDenied", ROOT_CANNOT_ASSUME)
     denied = aws_error("AccessDenied", f"User: {caller.arn} is not authorized to perform: "
                                        f"sts:AssumeRole on resource: {role_arn}")
     match = re.fullmatch(r"arn:aws:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)", role_arn)
-    if caller.kind == "root-session" or match is None:
+    if caller.kind in ("root-session", "unknown") or match is None:
         raise denied
     role = next((r for r in iam_backends[match.group(1)]["aws"].roles.values()
                  if r.name == match.group(2)), None)
     if role is None:
         raise denied
     mfa = _mfa_passed(self, caller)
-    context = {"aws:sourceip": remote_addr(), "aws:principalaccount": caller.account_id,
-               "aws:principalarn": caller.arn,
-               **mfa_context(caller, now=state.clock.now(), mfa_in_request=mfa)}
-    if not trust_admits(role.assume_role_policy_document, caller, action="sts:AssumeRole",
-                        context=context):
+    context = request_context(caller, resource_account=match.group(1), now=state.clock.now(),
+                              mfa_in_request=mfa)
+    decision = authorize(principal=principal_of(caller),
+                         identity_policies=identity_policies(caller),
+                         resource_policy=role.assume_role_policy_document,
+                         resource_account=match.group(1), action="sts:AssumeRole",
+                         resource=role.arn, context=context, resource_policy_required=True)
+    if not decision.allowed:
         raise denied
     original = TokenResponse._orgsync_original_assume_role  # type: ignore[attr-defined]
     # the role session carries no MFA, even when this call passed it (AWS: "The temporary
@@ -137,14 +206,16 @@ def _get_session_token(self: TokenResponse) -> ActionResult:
     key = iam.create_temp_access_key()
     now = state.clock.now()
     expiration = now + timedelta(seconds=duration)
+    token = random_session_token()
     with state.lock:
         state.user_sessions[key.access_key_id] = UserSession(
             access_key_id=key.access_key_id, account_id=caller.account_id,
             user_name=caller.user_name, user_arn=caller.arn, issued=now, expiration=expiration,
-            mfa_serial=str(self._get_param("SerialNumber")) if mfa else None)
+            mfa_serial=str(self._get_param("SerialNumber")) if mfa else None,
+            session_token=token)
     return ActionResult({"Credentials": {
         "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key,
-        "SessionToken": random_session_token(), "Expiration": expiration}})
+        "SessionToken": token, "Expiration": expiration}})
 
 
 def _assume_root(self: TokenResponse) -> ActionResult:
@@ -167,9 +238,18 @@ def _assume_root(self: TokenResponse) -> ActionResult:
     match = re.fullmatch(r"(?:arn:aws:iam::)?(\d{12})(?::root)?", target)
     denied = aws_error("AccessDenied", f"User: {caller.arn} is not authorized to perform: "
                                        f"sts:AssumeRoot on resource: {target}")
-    if caller.kind == "root-session" or match is None:
+    if caller.kind in ("root", "root-session", "unknown") or match is None:
         raise denied
     target_id = match.group(1)
+    # the caller's identity policies must allow sts:AssumeRoot on the member's root user ARN,
+    # optionally narrowed by sts:TaskPolicyArn (IAM User Guide, "Perform a privileged task on
+    # an AWS Organizations member account": the example policy allows sts:AssumeRoot on
+    # arn:aws:iam::<member>:root with a StringEquals sts:TaskPolicyArn condition)
+    context = request_context(caller, resource_account=target_id, now=state.clock.now())
+    context["sts:taskpolicyarn"] = task_arn
+    if not evaluate(identity_policies(caller), action="sts:AssumeRoot",
+                    resource=f"arn:aws:iam::{target_id}:root", context=context).allowed:
+        raise denied
     backend = management_backend(caller.account_id)
     if backend is None or backend.org is None:
         raise denied
@@ -186,19 +266,20 @@ def _assume_root(self: TokenResponse) -> ActionResult:
     key = iam_backends[target_id]["aws"].create_temp_access_key()
     key.secret_access_key = random_alphanumeric(40)
     expiration = state.clock.now() + timedelta(seconds=duration)
+    token = random_session_token()
     with state.lock:
         state.root_sessions[key.access_key_id] = RootSession(
             access_key_id=key.access_key_id, account_id=target_id, task=task,
-            expiration=expiration, caller_arn=caller.arn)
+            expiration=expiration, caller_arn=caller.arn, session_token=token)
     return ActionResult({"Credentials": {
         "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key,
-        "SessionToken": random_session_token(), "Expiration": expiration}})
+        "SessionToken": token, "Expiration": expiration}})
 
 
 def _get_caller_identity(self: TokenResponse) -> ActionResult:
     state = current_state()
     caller = identify(state, self.get_access_key())
-    if caller.kind == "root-session":
+    if caller.kind in ("root-session", "root"):
         return ActionResult({"UserId": caller.account_id, "Account": caller.account_id,
                              "Arn": caller.arn})
     if caller.kind == "user-session" and caller.user_name:

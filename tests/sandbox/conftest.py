@@ -16,7 +16,8 @@ from reconciler.sandbox import Sandbox
 # Error codes every AWS query/JSON service can return without modelling them.
 COMMON_ERROR_CODES = {"AccessDenied", "AccessDeniedException", "Throttling", "ExpiredToken",
                       "ExpiredTokenException", "ValidationError", "ServiceException",
-                      "InvalidInput"}
+                      "InvalidInput", "InvalidClientTokenId", "SignatureDoesNotMatch",
+                      "UnrecognizedClientException", "InvalidSignatureException"}
 
 
 def missing_required(shape: Shape, value: Any, path: str = "") -> list[str]:

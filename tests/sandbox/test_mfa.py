@@ -29,8 +29,9 @@ def _member(sandbox: Sandbox, call: Any) -> str:
 
 def _role(sandbox: Sandbox, call: Any, as_session: Any, account_id: str, name: str, *,
           principal: str = "arn:aws:iam::123456789012:root",
-          condition: dict[str, Any] | None = None) -> str:
-    """Create a role in a member account (through its access role); returns its ARN."""
+          condition: dict[str, Any] | None = None, may_assume: bool = False) -> str:
+    """Create a role in a member account (through its access role); returns its ARN.
+    ``may_assume``: the role's own policy allows sts:AssumeRole (AWS needs it to chain on)."""
     creds = call(sandbox.client("sts"), "AssumeRole", RoleSessionName="setup",
                  RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole"
                  )["Credentials"]
@@ -41,6 +42,10 @@ def _role(sandbox: Sandbox, call: Any, as_session: Any, account_id: str, name: s
     document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     call(as_session("iam", creds), "CreateRole", RoleName=name,
          AssumeRolePolicyDocument=document)
+    if may_assume:
+        call(as_session("iam", creds), "PutRolePolicy", RoleName=name, PolicyName="chain",
+             PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                 {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
     return f"arn:aws:iam::{account_id}:role/{name}"
 
 
@@ -152,7 +157,7 @@ def test_session_credentials_act_as_the_user(sandbox: Sandbox, call: Any, error:
 def test_mfa_does_not_propagate_through_role_chaining(sandbox: Sandbox, call: Any, error: Any,
                                                      as_session: Any) -> None:
     member = _member(sandbox, call)
-    hop = _role(sandbox, call, as_session, member, "hop")
+    hop = _role(sandbox, call, as_session, member, "hop", may_assume=True)
     guarded = _role(sandbox, call, as_session, member, "guarded", principal=member,
                     condition=MFA_TRUE)
     with_mfa = as_session("sts", _session(sandbox, call, SerialNumber=ADMIN_MFA,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
 
 from reconciler.sandbox import Sandbox
@@ -245,3 +246,42 @@ def test_root_session_caller_identity(sandbox: Sandbox, call, as_session) -> Non
                  TaskPolicyArn={"arn": TASK + "IAMDeleteRootUserCredentials"})["Credentials"]
     identity = call(as_session("sts", creds), "GetCallerIdentity")
     assert identity["Arn"] == f"arn:aws:iam::{member}:root"
+
+
+def test_root_task_policies_restrict_resources_not_only_actions(sandbox: Sandbox, call, error,
+                                                                 as_session) -> None:
+    """Each root-task policy denies its own actions on any resource but the root user
+    (IAMDeleteRootUserCredentials: Deny ... NotResource arn:aws:iam::*:root): a root session
+    cannot list or delete an IAM user's keys, only the root user's. A deleted root access key
+    stops authenticating."""
+    org = sandbox.client("organizations")
+    target = sandbox.info.standalone_accounts[0]
+    handshake = call(org, "InviteAccountToOrganization",
+                     Target={"Type": "ACCOUNT", "Id": target.id})["Handshake"]
+    call(sandbox.client("organizations", account=target), "AcceptHandshake",
+         HandshakeId=handshake["Id"])
+    _enable_root_access(sandbox, call)
+    admin_keys = call(sandbox.client("iam", account=target), "ListAccessKeys",
+                      UserName="admin")["AccessKeyMetadata"]
+    audit = _root(sandbox, call, as_session, target.id, "IAMAuditRootUserCredentials")
+    error(audit, "ListAccessKeys", "AccessDenied", UserName="admin")
+    error(audit, "ListMFADevices", "AccessDenied", UserName="admin")
+    delete = _root(sandbox, call, as_session, target.id, "IAMDeleteRootUserCredentials")
+    denied = error(delete, "DeleteAccessKey", "AccessDenied", UserName="admin",
+                   AccessKeyId=admin_keys[0]["AccessKeyId"])
+    assert f"arn:aws:iam::{target.id}:user/admin" in denied.response["Error"]["Message"]
+    assert "explicit deny in a session policy" in denied.response["Error"]["Message"]
+    root_keys = call(delete, "ListAccessKeys")["AccessKeyMetadata"]
+    assert len(root_keys) == 1
+    from reconciler.sandbox.options import stable_secret_access_key
+    root_sts = boto3.client("sts", endpoint_url=sandbox.info.endpoint_url,
+                            region_name=sandbox.info.region,
+                            aws_access_key_id=root_keys[0]["AccessKeyId"],
+                            aws_secret_access_key=stable_secret_access_key(target.id,
+                                                                           purpose="root"))
+    assert root_sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{target.id}:root"
+    delete.delete_access_key(AccessKeyId=root_keys[0]["AccessKeyId"])
+    error(root_sts, "GetCallerIdentity", "InvalidClientTokenId")
+    # the IAM user's key was never touched
+    assert call(sandbox.client("sts", account=target), "GetCallerIdentity")["Account"] == \
+        target.id
