@@ -22,6 +22,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, OrgsyncError
+from reconciler.terminal import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -190,6 +191,7 @@ def show(**kwargs: Any) -> None:
 
 @cli.command()
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@click.option("--force", is_flag=True, help="Let --out replace an existing file.")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
 @click.option("--access-role", "role_names", multiple=True, metavar="NAME",
               help="Another access role name to look for in member accounts (repeatable).")
@@ -298,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"orgsync: {'interrupted' if interrupted else 'aborted'}", err=True)
         sys.exit(1)
     except click.ClickException as error:
-        click.echo(f"orgsync: error: {error.format_message()}", err=True)
+        click.echo(f"orgsync: error: {printable(error.format_message())}", err=True)
         sys.exit(1)
     except ConfigError as error:
         for diagnostic in error.diagnostics:
@@ -307,8 +309,10 @@ def main(argv: list[str] | None = None) -> None:
     except OrgsyncError as error:
         if debug:
             traceback.print_exc()
-        for line in str(error).splitlines() or [type(error).__name__]:
-            click.echo(f"orgsync: error: {line}", err=True)
+        # split on line feeds only: str.splitlines() also splits on U+2028, U+0085, ... which
+        # printable() shows escaped, so that a name holding one stays on its line
+        for line in str(error).rstrip("\n").split("\n") if str(error) else [type(error).__name__]:
+            click.echo(f"orgsync: error: {printable(line)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:  # CONTRACT section 3 has no code of its own for this: an error
         click.echo("orgsync: interrupted", err=True)
@@ -316,7 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:  # a bug: still one line, unless --debug
         if debug:
             traceback.print_exc()
-        click.echo(f"orgsync: internal error: {type(error).__name__}: {error} "
+        click.echo(f"orgsync: internal error: {type(error).__name__}: {printable(str(error))} "
                    "(run with --debug for a traceback)", err=True)
         sys.exit(1)
     sys.exit(0)

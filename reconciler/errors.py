@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.terminal import printable
+
 
 class OrgsyncError(Exception):
     """Base of every error orgsync reports to the user (exit code 1)."""
@@ -26,12 +28,8 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        return _one_line(f"{self.file}:{self.line}:{self.column}: {where}{self.message}")
-
-
-def _one_line(text: str) -> str:
-    """Keep a diagnostic on one line even when a key or value in the file holds line breaks."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+        # one line, and nothing from the file that a terminal would act on (reconciler.terminal)
+        return printable(f"{self.file}:{self.line}:{self.column}: {where}{self.message}")
 
 
 class ConfigError(OrgsyncError):

@@ -111,7 +111,7 @@ class DesiredState:
     accounts: tuple[AccountSpec, ...]
     groups: tuple[GroupSpec, ...]
     source_file: str = "accounts.yaml"
-    source_sha256: str = ""  # digest of the file's bytes, recorded in saved plans
+    source_sha256: str = ""  # digest of the file's canonical text (config.source)
 
     def account(self, name: str) -> AccountSpec:
         for account in self.accounts:

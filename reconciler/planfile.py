@@ -19,16 +19,19 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
+from reconciler.config.source import ReadProblem, read_bytes
 from reconciler.errors import Refusal
 from reconciler.model import DesiredState
 from reconciler.observed import ObservedState
+from reconciler.outfile import write_output
 from reconciler.plan import FORMAT_VERSION, Plan
 
 KEY_ENV = "ORGSYNC_PLAN_KEY"
+# A saved plan carries the desired file (at most 16 MiB) and the plan: ample, and bounded.
+MAX_PLAN_BYTES = 64 * 1024 * 1024
 SAVED_KEYS = ("orgsync_version", "created_at", "desired", "observed_fingerprint", "checksum")
 
 
@@ -84,32 +87,29 @@ def build(*, plan: Plan, desired: DesiredState, desired_text: str, observed: Obs
 
 def save(path: str | os.PathLike[str], *, plan: Plan, desired: DesiredState, desired_text: str,
          observed: ObservedState) -> None:
-    """Write the plan to ``path`` (atomically: a reader never sees half a plan)."""
+    """Write the plan to ``path`` (``reconciler.outfile``: atomically, so a reader never sees half
+    a plan; a device or FIFO is written into, a symbolic link's target replaced)."""
     document = build(plan=plan, desired=desired, desired_text=desired_text, observed=observed)
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_text(json.dumps(document, indent=2, sort_keys=True,
-                                        ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(temporary, target)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise Refusal(f"cannot write the plan file {path}: {error.strerror or error}") from None
+    write_output(os.fspath(path), json.dumps(document, indent=2, sort_keys=True,
+                                             ensure_ascii=False) + "\n")
 
 
 def load(path: str | os.PathLike[str]) -> SavedPlan:
     """Read and verify a saved plan; refuse (``Refusal``) one that is unreadable or altered."""
     name = os.fspath(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise Refusal(f"cannot read the plan file {name}: {reason}") from None
+        text = read_bytes(name, max_bytes=MAX_PLAN_BYTES).decode("utf-8")
+    except ReadProblem as problem:
+        raise Refusal(f"cannot read the plan file {name}: {problem.reason}") from None
+    except UnicodeDecodeError:
+        raise Refusal(f"the plan file {name} is not a saved plan (not UTF-8 text)") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise Refusal(f"the plan file {name} is not a saved plan (invalid JSON at line "
                       f"{error.lineno})") from None
+    except RecursionError:  # json's C parser gives up on deep nesting; no plan nests deeply
+        raise Refusal(f"the plan file {name} is not a saved plan (nested too deeply)") from None
     if not isinstance(data, dict) or not all(k in data for k in SAVED_KEYS):
         raise Refusal(f"the plan file {name} is not a saved orgsync plan (missing "
                       "checksum or plan data)")
@@ -128,6 +128,8 @@ def load(path: str | os.PathLike[str]) -> SavedPlan:
     except (KeyError, TypeError, ValueError) as error:
         raise Refusal(f"the plan file {name} is not a valid plan ({type(error).__name__}: "
                       f"{error})") from None
+    except RecursionError:
+        raise Refusal(f"the plan file {name} is not a valid plan (nested too deeply)") from None
     return SavedPlan(
         plan=plan, document=plan_document, desired_text=str(desired["content"]),
         desired_file=str(desired.get("file", "")), desired_sha256=str(desired["sha256"]),

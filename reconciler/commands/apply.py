@@ -13,7 +13,6 @@ the reviewer saw them in the plan as waiting, and doing them is what the file as
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import threading
@@ -21,7 +20,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -32,6 +30,7 @@ from reconciler.commands.plan import debug_call_counts, make_aws
 from reconciler.console import is_interactive, make_console
 from reconciler.errors import Refusal
 from reconciler.plan import Action, Change, Plan
+from reconciler.terminal import printable, printable_lines
 
 if TYPE_CHECKING:
     from reconciler.apply import ApplyResult, StepResult
@@ -58,8 +57,8 @@ class ConsoleReporter:
 
     def started(self, change: Change) -> None:
         with self._lock:
-            self.console.print(f"  {escape(change.action.symbol)} {escape(change.address)}: "
-                               f"{escape(_verb(change))} ...")
+            self.console.print(f"  {_shown(change.action.symbol)} {_shown(change.address)}: "
+                               f"{_shown(_verb(change))} ...")
 
     def progress(self, change: Change, message: str) -> None:
         with self._lock:
@@ -67,15 +66,20 @@ class ConsoleReporter:
             if now - self._last_progress.get(change.address, 0.0) < 4.5:
                 return
             self._last_progress[change.address] = now
-            self.console.print(f"    {escape(change.address)}: {escape(message)}")
+            self.console.print(f"    {_shown(change.address)}: {_shown(message)}")
 
     def finished(self, change: Change, result: StepResult) -> None:
         style = _STATUS_STYLE.get(result.status, "")
         word = _STATUS_WORD.get(result.status, result.status)
         took = f" ({result.seconds:.1f} s)" if result.seconds >= 1 else ""
         with self._lock:
-            self.console.print(f"  [{style}]{word}[/] {escape(change.address)}: "
-                               f"{escape(result.detail)}{took}")
+            self.console.print(f"  [{style}]{word}[/] {_shown(change.address)}: "
+                               f"{_shown(result.detail)}{took}")
+
+
+def _shown(text: str) -> str:
+    """Text from the file or AWS, for rich: markup and control characters escaped."""
+    return escape(printable(text))
 
 
 def _verb(change: Change) -> str:
@@ -103,10 +107,6 @@ def _observe_and_plan(desired: DesiredState, aws: Aws, parallelism: int
     return observed, make_plan(desired, observed)
 
 
-def _digest(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
 def _prepare_saved(aws: Aws, *, saved: SavedPlan, file: str | None,
                    parallelism: int) -> Prepared:
     """Refuse a saved plan unless the world is still what it was planned against.
@@ -114,20 +114,20 @@ def _prepare_saved(aws: Aws, *, saved: SavedPlan, file: str | None,
     The file compared is the one the plan was made from, or ``file`` when ``-f`` names one (a
     pipeline that applies in another checkout); a file that is no longer there is not compared,
     one that ``-f`` names must exist."""
-    from reconciler.config import load_text
+    from reconciler.config import load_text, read_source, text_sha256
 
     desired = load_text(saved.desired_text, filename=saved.desired_file)
-    if file is not None and not os.path.exists(file):
+    if file is not None and file != "-" and not os.path.exists(file):
         raise Refusal(f"stale plan check: {file} (given with -f) does not exist; nothing was "
                       "changed")
     current_file = file if file is not None else (
         saved.desired_file if saved.desired_file and os.path.exists(saved.desired_file)
         else None)
-    if current_file is not None:
-        on_disk = Path(current_file).read_text(encoding="utf-8")
-        if _digest(on_disk) != _digest(saved.desired_text):
-            raise Refusal(f"stale plan: {current_file} changed since the plan was made; "
-                          "nothing was changed; make a new plan")
+    # read and digested exactly as plan read it (config.source: BOM and line ends)
+    if current_file is not None \
+            and read_source(current_file).sha256 != text_sha256(saved.desired_text):
+        raise Refusal(f"stale plan: {current_file} changed since the plan was made; "
+                      "nothing was changed; make a new plan")
     observed, plan = _observe_and_plan(desired, aws, parallelism)
     if observed.fingerprint() != saved.observed_fingerprint:
         raise Refusal("stale plan: the organization changed since the plan was made (something "
@@ -139,10 +139,11 @@ def _prepare_saved(aws: Aws, *, saved: SavedPlan, file: str | None,
     return Prepared(desired=desired, observed=observed, plan=plan, aws=aws)
 
 
-def _prepare_fresh(opts: GlobalOptions, aws: Aws, *, file: str, parallelism: int) -> Prepared:
+def _prepare_fresh(opts: GlobalOptions, aws: Aws, *, file: str, parallelism: int,
+                   loaded: tuple[DesiredState, str] | None = None) -> Prepared:
     from reconciler.commands.plan import build_plan
 
-    result = build_plan(opts, file=file, parallelism=parallelism, aws=aws)
+    result = build_plan(opts, file=file, parallelism=parallelism, aws=aws, loaded=loaded)
     return Prepared(desired=result.desired, observed=result.observed, plan=result.plan, aws=aws)
 
 
@@ -153,10 +154,10 @@ def _apply_lock(aws: Aws, *, timeout_s: float, err: Console) -> Iterator[None]:
 
     def waiting(info: Any) -> None:
         err.print(f"orgsync: waiting up to {timeout_s:.0f} s for the apply lock held by "
-                  f"{escape(info.describe())}")
+                  f"{_shown(info.describe())}")
 
     def warn(message: str) -> None:
-        err.print(f"orgsync: warning: {escape(message)}")
+        err.print(f"orgsync: warning: {_shown(message)}")
 
     with apply_lock(aws, timeout_s=timeout_s, on_wait=waiting, on_warning=warn):
         yield
@@ -187,15 +188,17 @@ def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = 
         raise Refusal("no terminal to ask for approval: nothing was changed; run "
                       "`orgsync apply --auto-approve` to apply without asking (e.g. in CI)")
     saved: SavedPlan | None = None
+    loaded: tuple[DesiredState, str] | None = None
     if planfile:
         from reconciler.planfile import load as load_planfile
 
         saved = load_planfile(planfile)  # an altered plan is refused before any AWS access
     else:
-        from reconciler.config import load
+        from reconciler.commands.plan import read_desired
 
         file = file if file is not None else DEFAULT_FILE
-        load(file)  # a broken file is refused before any AWS access (and before the lock)
+        # a broken file is refused before any AWS access (and before the lock); read once
+        loaded = read_desired(file)
     aws = make_aws(opts, parallelism=parallelism)
     started = time.monotonic()
     with debug_call_counts(opts, aws), _apply_lock(aws, timeout_s=lock_timeout, err=err):
@@ -203,7 +206,7 @@ def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = 
             prepared = _prepare_saved(aws, saved=saved, file=file, parallelism=parallelism)
         else:
             prepared = _prepare_fresh(opts, aws, file=file or DEFAULT_FILE,
-                                      parallelism=parallelism)
+                                      parallelism=parallelism, loaded=loaded)
         plan = prepared.plan
         if show_plan:
             text = _render(plan, color=opts.color and sys.stdout.isatty())
@@ -214,7 +217,7 @@ def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = 
             out.print(f"Applying the plan shown above ({counts or 'no changes'}).")
         if plan.errors:
             for error in plan.errors:
-                err.print(f"orgsync: error: {escape(error)}")
+                err.print(f"orgsync: error: {_shown(error)}")
             raise Refusal("the plan has errors: nothing was changed")
         if not plan.has_changes:
             out.print("\nNothing to apply.")
@@ -277,16 +280,16 @@ def execute(prepared: Prepared, *, out: Console, parallelism: int) -> int:
     else:
         out.print(f"[yellow]not converged[/]: {len(remaining)} change(s) remain:")
         for change in remaining:
-            out.print(f"  {escape(change.action.symbol)} {escape(change.address)}: "
-                      f"{escape(change.reason)}")
+            out.print(f"  {_shown(change.action.symbol)} {_shown(change.address)}: "
+                      f"{_shown(change.reason)}")
         for error in final.errors:
-            out.print(f"  error: {escape(error)}")
+            out.print(f"  error: {_shown(error)}")
     _print_deferred(out, final)
     for change in human:
-        out.print(f"\n[magenta]{escape(change.address)}[/] needs a person: "
-                  f"{escape(change.reason)}. Instructions for the account's administrator:")
+        out.print(f"\n[magenta]{_shown(change.address)}[/] needs a person: "
+                  f"{_shown(change.reason)}. Instructions for the account's administrator:")
         if change.instructions:
-            out.print(change.instructions, markup=False, highlight=False)
+            out.print(printable_lines(change.instructions), markup=False, highlight=False)
     return 1 if failed or remaining or final.errors else 0
 
 
@@ -319,12 +322,12 @@ def _print_summary(out: Console, results: list[ApplyResult]) -> None:
     out.print(f"\n[bold {style}]Apply finished[/]: {', '.join(parts)}.")
     for step in steps:
         if step.status == "failed":
-            out.print(f"  [red]failed[/] {escape(step.address)}: {escape(step.detail)}")
+            out.print(f"  [red]failed[/] {_shown(step.address)}: {_shown(step.detail)}")
     for step in steps:
         if step.status == "skipped":
-            out.print(f"  [yellow]skipped[/] {escape(step.address)}: {escape(step.detail)}")
+            out.print(f"  [yellow]skipped[/] {_shown(step.address)}: {_shown(step.detail)}")
 
 
 def _print_deferred(out: Console, plan: Plan) -> None:
     for item in plan.deferred:
-        out.print(f"  deferred {escape(item.address)}: waiting for {escape(item.waiting_for)}")
+        out.print(f"  deferred {_shown(item.address)}: waiting for {_shown(item.waiting_for)}")

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from datetime import datetime, timezone
-from pathlib import Path
 
 from reconciler.cli import GlobalOptions
 from reconciler.console import make_console
-from reconciler.errors import OrgsyncError
+from reconciler.outfile import check_output, write_output
 
 
 def run(opts: GlobalOptions, *, out: str | None, parallelism: int,
-        role_names: tuple[str, ...] = ()) -> int:
+        role_names: tuple[str, ...] = (), force: bool = False) -> int:
     from reconciler.commands.plan import make_aws
     from reconciler.config import load_text
     from reconciler.export.read import read_organization
     from reconciler.export.render import check_round_trip, render_export
     from reconciler.planner import plan
 
+    if out:  # refused before reading AWS: a hand-written file is not replaced by accident
+        check_output(out, force=force)
     aws = make_aws(opts, parallelism=parallelism)  # with --mfa-serial: roles requiring MFA too
     err = make_console(color=opts.color, stderr=True)
     observed = read_organization(aws, parallelism=parallelism, progress=True,
@@ -44,7 +44,7 @@ def run(opts: GlobalOptions, *, out: str | None, parallelism: int,
     if out is None:
         sys.stdout.write(text)
     else:
-        write_atomically(Path(out), text)
+        write_output(out, text)
         accounts = len(observed.accounts)
         err.print(f"orgsync: wrote {out} ({accounts} account(s) in the organization)",
                   markup=False)
@@ -55,21 +55,3 @@ def run(opts: GlobalOptions, *, out: str | None, parallelism: int,
         for line in aws.calls.summary_lines():
             err.print(f"orgsync: {line}", markup=False)
     return 0
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file and a rename (never half a file)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as error:
-        raise OrgsyncError(f"{path}: cannot write: {error.strerror or error}") from error
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except OSError as error:
-        Path(temp).unlink(missing_ok=True)
-        raise OrgsyncError(f"{path}: cannot write: {error.strerror or error}") from error

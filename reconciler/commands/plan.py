@@ -6,7 +6,6 @@ saved plan goes through exactly the same steps as the plan a reviewer would have
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import click
 
 from reconciler.cli import GlobalOptions
-from reconciler.errors import OrgsyncError, Refusal
+from reconciler.terminal import printable
 
 if TYPE_CHECKING:
     from reconciler.aws import Aws
@@ -48,31 +47,27 @@ def make_aws(opts: GlobalOptions, *, parallelism: int) -> Aws:
 
 
 def read_desired(file: str) -> tuple[DesiredState, str]:
-    """The validated desired state and the exact text it was read from."""
-    from reconciler.config import load
+    """The validated desired state and the canonical text it was read from (read once:
+    ``-`` is standard input)."""
+    from reconciler.config import load_source, read_source
 
-    desired = load(file)
-    try:
-        with open(file, "rb") as stream:
-            raw = stream.read()
-    except OSError as error:
-        raise OrgsyncError(f"{file}: cannot read the file: {error.strerror}") from None
-    if desired.source_sha256 and hashlib.sha256(raw).hexdigest() != desired.source_sha256:
-        raise Refusal(f"{file} changed while it was being read; run again")
-    return desired, raw.decode("utf-8-sig")
+    source = read_source(file)
+    return load_source(source), source.text
 
 
 def build_plan(opts: GlobalOptions, *, file: str, parallelism: int = 10,
-               aws: Aws | None = None, progress: bool | None = None) -> PlanRun:
+               aws: Aws | None = None, progress: bool | None = None,
+               loaded: tuple[DesiredState, str] | None = None) -> PlanRun:
     """Load ``file``, observe AWS (``parallelism`` member accounts at once) and plan.
 
     Raises ``ConfigError`` for an invalid file, ``Refusal`` for the wrong organization and
     ``AwsError`` when AWS cannot be read. Plan errors are in ``PlanRun.plan.errors``, not raised.
-    ``progress`` defaults to "stderr is a terminal"."""
+    ``progress`` defaults to "stderr is a terminal". ``loaded``: the file as ``read_desired``
+    already gave it (standard input can be read only once)."""
     from reconciler.observe import observe
     from reconciler.planner import plan as make_plan
 
-    desired, text = read_desired(file)
+    desired, text = loaded if loaded is not None else read_desired(file)
     aws = aws if aws is not None else make_aws(opts, parallelism=parallelism)
     show_progress = sys.stderr.isatty() if progress is None else progress
     observed = observe(desired, aws, parallelism=parallelism, progress=show_progress)
@@ -96,13 +91,17 @@ def run(opts: GlobalOptions, *, file: str, out: str | None = None, fmt: Format =
         detailed_exitcode: bool = False, parallelism: int = 10) -> int:
     from reconciler.render import render
 
+    if out:  # refused before any AWS access: a mistyped --out costs nothing
+        from reconciler.outfile import check_output
+
+        check_output(out, inputs=[(file, "the desired-state file (-f)")])
     aws = make_aws(opts, parallelism=parallelism)
     with debug_call_counts(opts, aws):
         result = build_plan(opts, file=file, parallelism=parallelism, aws=aws)
     plan = result.plan
     if plan.errors:
         for error in plan.errors:
-            click.echo(f"orgsync: error: {error}", err=True)
+            click.echo(f"orgsync: error: {printable(error)}", err=True)
         return 1
     color = opts.color and sys.stdout.isatty()
     document = plan.to_document()
@@ -115,7 +114,7 @@ def run(opts: GlobalOptions, *, file: str, out: str | None = None, fmt: Format =
                       observed=result.observed)
         click.echo(f"Saved the plan to {out}; apply it with: orgsync apply {out}", err=True)
     for warning in plan.warnings:
-        click.echo(f"orgsync: warning: {warning}", err=True)
+        click.echo(f"orgsync: warning: {printable(warning)}", err=True)
     if detailed_exitcode and plan.has_changes:
         return 2
     return 0

@@ -7,43 +7,34 @@ schema errors and semantic errors are all reported together, one line each, sort
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from reconciler.config.schema import schema_diagnostics
 from reconciler.config.semantics import build, semantic_diagnostics
+from reconciler.config.source import Source, canonical_text, read_source, text_sha256
 from reconciler.config.yamldoc import parse
-from reconciler.errors import ConfigError, Diagnostic
+from reconciler.errors import ConfigError
 from reconciler.model import DesiredState
 
 
 def load(path: str | os.PathLike[str]) -> DesiredState:
-    """Read, check and resolve the desired-state file at ``path``; raises ``ConfigError``."""
-    filename = os.fspath(path)
-    try:
-        with open(filename, "rb") as stream:
-            raw = stream.read()
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        problem = Diagnostic(filename, 1, 1, "", f"cannot read the file: {reason}")
-        raise ConfigError([problem]) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        before = raw[: error.start]
-        line = before.count(b"\n") + 1
-        column = len(before) - (before.rfind(b"\n") + 1) + 1
-        raise ConfigError([Diagnostic(filename, line, column, "",
-                                      "the file is not UTF-8 text")]) from None
-    return _load(text, filename=filename, sha256=hashlib.sha256(raw).hexdigest())
+    """Read, check and resolve the desired-state file at ``path`` (``-``: standard input);
+    raises ``ConfigError``."""
+    return load_source(read_source(path))
+
+
+def load_source(source: Source) -> DesiredState:
+    """Check and resolve a file already read with ``read_source`` (read once, used twice)."""
+    return _load(source.text, filename=source.name, sha256=source.sha256)
 
 
 def load_text(text: str, *, filename: str) -> DesiredState:
-    """Check and resolve desired-state ``text`` (``filename`` is only for messages)."""
-    return _load(text, filename=filename,
-                 sha256=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    """Check and resolve desired-state ``text`` (``filename`` is only for messages); the text is
+    made canonical first (BOM, line ends) as ``read_source`` does."""
+    text = canonical_text(text)
+    return _load(text, filename=filename, sha256=text_sha256(text))
 
 
 @contextmanager

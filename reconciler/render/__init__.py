@@ -13,6 +13,7 @@ from typing import Any, Literal
 from reconciler.render.jsondoc import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
+from reconciler.terminal import printable_document
 
 Format = Literal["text", "json", "markdown"]
 FORMATS: tuple[str, ...] = ("text", "json", "markdown")
@@ -21,11 +22,13 @@ __all__ = ["FORMATS", "Format", "render"]
 
 
 def render(document: Mapping[str, Any], fmt: str, *, color: bool = False) -> str:
-    """The plan document as ``fmt``; ``color`` only affects text (ANSI escapes)."""
-    if fmt == "text":
-        return render_text(document, color=color)
+    """The plan document as ``fmt``; ``color`` only affects text (ANSI escapes). Text and
+    markdown show every string with its control characters escaped (``reconciler.terminal``:
+    names, tags and members come from files and AWS); JSON escapes them as JSON does."""
     if fmt == "json":
         return render_json(document)
+    if fmt == "text":
+        return render_text(printable_document(document), color=color)
     if fmt == "markdown":
-        return render_markdown(document)
+        return render_markdown(printable_document(document))
     raise ValueError(f"unknown plan format {fmt!r} (expected one of {', '.join(FORMATS)})")

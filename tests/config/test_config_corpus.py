@@ -6,13 +6,17 @@ The table is the specification: (file in corpus/ without .yaml, line, column, pa
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from reconciler.config import load
+from reconciler.config.source import MAX_BYTES, TIMEOUT_ENV
 from reconciler.errors import ConfigError
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -140,6 +144,17 @@ EXPECTED: list[tuple[str, int, int, str, str]] = [
      "expected a string, got the number 4711 (put it i"),
     ("wrong_type_tags_list", 7, 11, "accounts[0].tags",
      "expected a mapping (key: value), got a list"),
+    # encodings, escapes (issue 19): one decoding for every command, every echo escaped
+    ("crlf_bom_bad_email", 6, 12, "accounts[0].email",
+     "'bob@' is not a valid email address (6-64 ASCII"),
+    ("encoding_latin1", 7, 22, "",
+     "the file is not UTF-8 text"),
+    ("encoding_utf16", 1, 1, "",
+     "the file is UTF-16 text (it starts with a UTF-16 byte order mark); save it as UTF-8"),
+    ("escape_in_tag_key", 7, 12, 'accounts[0].tags["\\x1b]0;pwned\\x07\\x1b[2J"]',
+     "tag key '\\x1b]0;pwned\\x07\\x1b[2J' may only hold letters"),
+    ("line_separator_in_tag_value", 7, 18, "accounts[0].tags.team",
+     "tag value 'pay\\u2028ments\\x85and\\u2029more' may only hold"),
     ("yaml_alias_bomb", 1, 1, "",
      "aliases expand the document beyond 1,000,000 nod"),
     ("yaml_multiple_documents", 7, 1, "",
@@ -172,11 +187,13 @@ def test_broken_file_gives_its_diagnostic(
     with pytest.raises(ConfigError) as caught:
         load(file)
     [diagnostic] = caught.value.diagnostics
-    assert (diagnostic.file, diagnostic.line, diagnostic.column, diagnostic.path) == (
-        str(file), line, column, path)
-    assert start in diagnostic.message
+    assert (diagnostic.file, diagnostic.line, diagnostic.column) == (str(file), line, column)
     where = f"{path}: " if path else ""
-    assert str(diagnostic) == f"{file}:{line}:{column}: {where}{diagnostic.message}"
+    shown = str(diagnostic)
+    assert shown.startswith(f"{file}:{line}:{column}: {where}")
+    assert start in shown
+    # one line, and nothing a terminal would act on
+    assert shown.isprintable(), repr(shown)
 
 
 @pytest.mark.parametrize("name", ["yaml_syntax_missing_colon", "duplicate_key_nested",
@@ -200,3 +217,59 @@ def test_reserved_group_paths_include_the_apply_lock_path() -> None:
     from reconciler.lock import LOCK_PATH
 
     assert LOCK_PATH in RESERVED_GROUP_PATHS
+
+
+# Special files and sizes cannot live in corpus/: each test makes its own, then expects exactly
+# one line through the real CLI, quickly (the read bound is lowered for the FIFO).
+def _fifo_without_writer(tmp_path: Path) -> str:
+    path = tmp_path / "accounts.yaml"
+    os.mkfifo(path)
+    return str(path)
+
+
+def _too_large(tmp_path: Path) -> str:
+    path = tmp_path / "accounts.yaml"
+    with open(path, "wb") as stream:  # sparse: no 16 MiB of test data on disk
+        stream.truncate(MAX_BYTES + 1)
+    return str(path)
+
+
+def _directory(tmp_path: Path) -> str:
+    (tmp_path / "accounts.yaml").mkdir()
+    return str(tmp_path / "accounts.yaml")
+
+
+SPECIAL: list[tuple[str, Any, str]] = [
+    ("dev_zero", lambda _tmp: "/dev/zero",
+     "/dev/zero:1:1: the file is larger than 16 MiB (16,777,216 bytes), the limit for a "
+     "desired-state file"),
+    ("dev_null", lambda _tmp: "/dev/null", "/dev/null:1:1: the file is empty"),
+    ("fifo_without_writer", _fifo_without_writer,
+     "{path}:1:1: no end of the data within 1 s (a pipe, FIFO or terminal that nobody finishes "
+     "writing to?); nothing was read"),
+    ("too_large", _too_large,
+     "{path}:1:1: the file is larger than 16 MiB (16,777,216 bytes), the limit for a "
+     "desired-state file"),
+    ("missing", lambda tmp: str(tmp / "nope.yaml"),
+     "{path}:1:1: cannot read the file: No such file or directory"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "expected"), SPECIAL, ids=[r[0] for r in SPECIAL])
+def test_special_file_gives_one_line(tmp_path: Path, name: str, make: Any,
+                                     expected: str) -> None:
+    path = make(tmp_path)
+    env = {**os.environ, TIMEOUT_ENV: "1"}
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "reconciler.cli", "validate", "-f", path],
+                          capture_output=True, text=True, check=False, env=env, timeout=60)
+    assert time.monotonic() - started < 50
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [expected.format(path=path)]
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    path = _directory(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == f"{path}:1:1: cannot read the file: it is a directory"

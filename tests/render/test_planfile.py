@@ -136,3 +136,24 @@ def test_show_refuses_an_altered_plan_in_one_line(saved: Path) -> None:
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
     assert "altered" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_plan_nested_100000_deep_is_refused_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(Refusal, match=r"is not a saved plan \(nested too deeply\)$"):
+        planfile.load(path)
+    nested = '{"a":' * 100_000 + "1" + "}" * 100_000
+    path.write_text(nested)
+    with pytest.raises(Refusal, match=r"nested too deeply"):
+        planfile.load(path)
+
+
+def test_show_of_a_deep_plan_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    done = subprocess.run([sys.executable, "-m", "reconciler.cli", "show", str(path)],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == (f"orgsync: error: the plan file {path} is not a saved plan (nested "
+                           "too deeply)\n")
