@@ -12,7 +12,9 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -286,18 +288,61 @@ def demo(**kwargs: Any) -> None:
     _run("demo", kwargs)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the
+    same clean-up runs (the apply lock is released): SIGTERM is what ``timeout``, CI
+    cancellation, ``docker stop`` and Kubernetes send, SIGHUP what a closed terminal sends."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+def _stop_on(signum: int, _frame: object) -> None:
+    # a second TERM/HUP while cleaning up (releasing the lock) is ignored: the first one stops
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    raise Terminated(signal.Signals(signum).name)
+
+
+def _install_signal_handlers() -> dict[int, Any]:
+    """Handle TERM and HUP (unless something set its own handler); returns what to restore."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) in (signal.SIG_DFL, None):
+            previous[number] = signal.signal(number, _stop_on)
+    return previous
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: turn every error into one line per problem and exit code 1."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("ORGSYNC_DEBUG"))
+    previous = _install_signal_handlers()
+    try:
+        _main(args, debug=debug)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _main(args: list[str], *, debug: bool) -> None:
     try:
         cli.main(args=args, prog_name="orgsync", standalone_mode=False)
     except SystemExit as exit_:
         code = exit_.code
         sys.exit(code if isinstance(code, int) else (0 if code is None else 1))
     except click.exceptions.Abort as abort:  # click turns Ctrl-C into Abort
-        interrupted = isinstance(abort.__cause__ or abort.__context__, KeyboardInterrupt)
-        click.echo(f"orgsync: {'interrupted' if interrupted else 'aborted'}", err=True)
+        cause = abort.__cause__ or abort.__context__
+        if isinstance(cause, Terminated):
+            click.echo(f"orgsync: terminated by {cause.signal_name}", err=True)
+        else:
+            interrupted = isinstance(cause, KeyboardInterrupt)
+            click.echo(f"orgsync: {'interrupted' if interrupted else 'aborted'}", err=True)
         sys.exit(1)
     except click.ClickException as error:
         click.echo(f"orgsync: error: {printable(error.format_message())}", err=True)
@@ -313,6 +358,9 @@ def main(argv: list[str] | None = None) -> None:
         # printable() shows escaped, so that a name holding one stays on its line
         for line in str(error).rstrip("\n").split("\n") if str(error) else [type(error).__name__]:
             click.echo(f"orgsync: error: {printable(line)}", err=True)
+        sys.exit(1)
+    except Terminated as stop:
+        click.echo(f"orgsync: terminated by {stop.signal_name}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:  # CONTRACT section 3 has no code of its own for this: an error
         click.echo("orgsync: interrupted", err=True)

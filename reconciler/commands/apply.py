@@ -156,11 +156,25 @@ def _apply_lock(aws: Aws, *, timeout_s: float, err: Console) -> Iterator[None]:
         err.print(f"orgsync: waiting up to {timeout_s:.0f} s for the apply lock held by "
                   f"{_shown(info.describe())}")
 
+    warned: list[str] = []
+
     def warn(message: str) -> None:
+        warned.append(message)
         err.print(f"orgsync: warning: {_shown(message)}")
 
-    with apply_lock(aws, timeout_s=timeout_s, on_wait=waiting, on_warning=warn):
-        yield
+    held: list[Any] = []
+    try:
+        with apply_lock(aws, timeout_s=timeout_s, on_wait=waiting, on_warning=warn) as info:
+            held.append(info)
+            yield
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM / SIGHUP (reconciler.cli)
+        if held and not warned:
+            # say so: a stopped run that leaves nothing behind needs no force-unlock
+            why = getattr(stop, "signal_name", None) or "SIGINT"
+            err.print(f"orgsync: stopped by {why}: the apply lock {held[0].lock_id} was "
+                      "released; the steps above that finished are done, re-run apply to "
+                      "finish the rest")
+        raise
 
 
 def _render(plan: Plan, *, color: bool) -> str:
