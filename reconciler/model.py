@@ -93,6 +93,9 @@ class GrantTarget:
     role: str  # the role name to assume in that account
     require_mfa: bool = False
     source_ips: tuple[str, ...] = ()
+    # from accounts: ["*"] only (not named): the planner leaves out an account that turns out to
+    # be the management account (listed by email only) instead of reporting an error
+    wildcard: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -341,22 +341,26 @@ def build(doc: YamlDocument, *, filename: str, sha256: str) -> DesiredState:
 
     groups: list[GroupSpec] = []
     for index, raw in enumerate(data.get("groups", [])):
-        targets: set[GrantTarget] = set()
+        targets: dict[GrantTarget, GrantTarget] = {}
         for grant in raw.get("assume", []):
-            names = active_members if grant["accounts"] == ["*"] else grant["accounts"]
+            wildcard = grant["accounts"] == ["*"]
+            names = active_members if wildcard else grant["accounts"]
             ips = tuple(sorted(set(grant.get("source_ips", []))))
             for name in names:
-                targets.add(GrantTarget(
+                target = GrantTarget(
                     account=name,
                     role=grant.get("role", by_name[name].access_role.name),
                     require_mfa=grant.get("require_mfa", False),
                     source_ips=ips,
-                ))
+                    wildcard=wildcard,
+                )
+                if target not in targets or not wildcard:  # a named account wins over "*"
+                    targets[target] = target
         groups.append(GroupSpec(
             name=raw["name"],
             path=raw.get("path", DEFAULT_GROUP_PATH),
             members=tuple(sorted(set(raw.get("members", [])))),
-            grants=tuple(sorted(targets, key=lambda t: (
+            grants=tuple(sorted(targets.values(), key=lambda t: (
                 t.account, t.role, t.require_mfa, t.source_ips))),
             position=position(("groups", index)),
         ))

@@ -104,6 +104,17 @@ def _grants(ctx: PlanContext, spec: GroupSpec) -> tuple[list[policy.Grant], list
         if match is None:
             ctx.errors.append(f"group {spec.name}: grant names unknown account {target.account}")
             continue
+        if match.account_id is not None and match.account_id in (
+                ctx.management_account_id, ctx.observed.organization.management_account_id):
+            # the file may list the management account by email only: the config check (by
+            # id) cannot see it, the match with AWS does. A grant never names it.
+            if not target.wildcard:
+                ctx.errors.append(
+                    f"group {spec.name}: grant names account {target.account}, which is the "
+                    f"management account ({match.account_id}, matched by its email "
+                    f"{match.spec.email}): a grant never names the management account; remove "
+                    "it from the grant")
+            continue
         if match.disposition == "deferred":
             if match.account_id is None:
                 ctx.deferred.append(Deferred(
