@@ -112,13 +112,43 @@ class Change:
 
 @dataclass(frozen=True)
 class Deferred:
-    """Something that cannot happen yet, and what it waits for."""
+    """Something that cannot happen yet, and what it waits for.
+
+    When the plan can foresee what will happen once the wait is over (an invited account's
+    rename, access role and root-credential policy once its invitation is accepted), the item
+    carries that ``action``, its ``after`` state (values not known yet are null) and whether it is
+    ``destructive``: it is then a *listed* deferred change, which a follow-up round of the same
+    apply may carry out (``reconciler.apply.executor.listed``). An item without an action is only
+    reported; the next plan decides what to do about it.
+    """
 
     address: str
     waiting_for: str
+    action: Action | None = None
+    after: Mapping[str, JSON] | None = None
+    destructive: bool = False
+
+    @property
+    def kind(self) -> str:
+        return self.address.split(".", 1)[0]
+
+    @property
+    def key(self) -> str:
+        return self.address.split(".", 1)[1] if "." in self.address else ""
 
     def to_dict(self) -> dict[str, JSON]:
-        return {"address": self.address, "waiting_for": self.waiting_for}
+        data: dict[str, JSON] = {"address": self.address, "waiting_for": self.waiting_for}
+        if self.action is not None:
+            data.update({"action": self.action.value, "after": plain_json(self.after),
+                         "destructive": self.destructive})
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, JSON]) -> Deferred:
+        action = data.get("action")
+        return cls(address=data["address"], waiting_for=data["waiting_for"],
+                   action=Action(action) if action else None, after=data.get("after"),
+                   destructive=bool(data.get("destructive", False)))
 
 
 @dataclass(frozen=True)
@@ -151,10 +181,30 @@ class Plan:
     def destructive_changes(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.destructive)
 
+    @property
+    def listed_deferred(self) -> tuple[Deferred, ...]:
+        """Deferred items that say what they will do (an action), in plan order."""
+        return tuple(d for d in self.deferred if d.action is not None)
+
+    @property
+    def destructive_deferred(self) -> tuple[Deferred, ...]:
+        return tuple(d for d in self.listed_deferred if d.destructive)
+
     def summary(self) -> dict[str, int]:
+        """Changes by action, plus ``deferred``: how many deferred items carry an action (they
+        happen once what they wait for has happened, in this apply or a later one)."""
         counts = {a.value: 0 for a in Action}
         for change in self.changes:
             counts[change.action.value] += 1
+        counts["deferred"] = len(self.listed_deferred)
+        return counts
+
+    def deferred_summary(self) -> dict[str, int]:
+        """Listed deferred items by action (only actions that occur)."""
+        counts: dict[str, int] = {}
+        for item in self.listed_deferred:
+            assert item.action is not None
+            counts[item.action.value] = counts.get(item.action.value, 0) + 1
         return counts
 
     def to_document(self) -> dict[str, JSON]:
@@ -166,7 +216,10 @@ class Plan:
             "deferred": [d.to_dict() for d in self.deferred],
             "unmanaged": [u.to_dict() for u in self.unmanaged],
             "summary": self.summary(),
-            "destructive": [c.address for c in self.destructive_changes],
+            "destructive": list(dict.fromkeys(
+                [c.address for c in self.destructive_changes]
+                + [d.address for d in self.destructive_deferred])),
+            "deferred_summary": self.deferred_summary(),
             "errors": list(self.errors),
             "warnings": list(self.warnings),
         }
@@ -176,12 +229,11 @@ class Plan:
     @classmethod
     def from_document(cls, document: Mapping[str, JSON]) -> Plan:
         known = {"format_version", "management_account_id", "changes", "deferred", "unmanaged",
-                 "summary", "destructive", "errors", "warnings"}
+                 "summary", "destructive", "deferred_summary", "errors", "warnings"}
         return cls(
             management_account_id=document["management_account_id"],
             changes=tuple(Change.from_dict(c) for c in document.get("changes", ())),
-            deferred=tuple(Deferred(d["address"], d["waiting_for"])
-                           for d in document.get("deferred", ())),
+            deferred=tuple(Deferred.from_dict(d) for d in document.get("deferred", ())),
             unmanaged=tuple(Unmanaged(u["kind"], u["id"], u["name"])
                             for u in document.get("unmanaged", ())),
             errors=tuple(document.get("errors", ())),

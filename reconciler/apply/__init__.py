@@ -1,6 +1,8 @@
 """Apply: execute a plan's changes against AWS, one module per kind of resource.
 
-``apply_plan`` (in ``executor``) runs the changes in dependency order; each kind's module
+``apply_approved`` (in ``executor``) applies an approved plan and its listed deferred items;
+``apply_plan`` runs one round's changes in dependency order, each only if the approved plan lists
+it; each kind's module
 (``organization``, ``ou``, ``account``, ``access_role``, ``group``, ``root_credentials``) ensures
 its after-state and declares the IAM actions it calls in ``PERMISSIONS`` (scope -> actions), from
 which ``orgsync permissions`` derives its least-privilege policy.
@@ -11,14 +13,16 @@ from __future__ import annotations
 from reconciler.apply.executor import (
     ApplyOptions,
     ApplyResult,
+    ApplyRun,
     NeedsHuman,
     Reporter,
     SilentReporter,
     StepFailed,
     StepResult,
     Waiting,
+    apply_approved,
     apply_plan,
-    await_account_creations,
+    unlisted,
 )
 
 KIND_MODULES = ("organization", "ou", "account", "access_role", "group", "root_credentials")
@@ -40,13 +44,15 @@ __all__ = [
     "KIND_MODULES",
     "ApplyOptions",
     "ApplyResult",
+    "ApplyRun",
     "NeedsHuman",
     "Reporter",
     "SilentReporter",
     "StepFailed",
     "StepResult",
     "Waiting",
+    "apply_approved",
     "apply_plan",
-    "await_account_creations",
     "permissions",
+    "unlisted",
 ]

@@ -7,6 +7,12 @@ still runs. Organizations writes stay serial (its throttling limits are low and 
 per-member-account IAM work (access roles, root credentials) may run ``parallelism`` at a time
 because each touches a different account.
 
+The rule that makes a reviewed plan trustworthy lives here, in one place: a change runs only if the
+plan being applied (the *approved* plan) lists it, with that action and after-state: as one of
+its changes, or as a deferred item that said what it would do once unblocked (``listed``). Apply's
+follow-up rounds (``apply_approved``) re-plan after the first round and run only the parts of the
+new plan that the approved plan listed as deferred; anything else waits for the next plan.
+
 Every kind's executor *ensures* its after-state (re-reads what it needs and changes only what
 differs), so a re-run after a crash at any point converges instead of duplicating work.
 """
@@ -24,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from reconciler.errors import AwsError, OrgsyncError
 from reconciler.model import DesiredState
 from reconciler.observed import ObservedState
-from reconciler.plan import Action, Change, Plan
+from reconciler.plan import Change, Deferred, Plan
 
 if TYPE_CHECKING:
     from reconciler.aws import Aws
@@ -291,11 +297,25 @@ def ordered(changes: tuple[Change, ...]) -> list[Change]:
 
 def apply_plan(plan: Plan, *, desired: DesiredState, observed: ObservedState, aws: Aws,
                reporter: Reporter, options: ApplyOptions | None = None,
-               sleep: Callable[[float], None] = time.sleep) -> ApplyResult:
-    """Execute ``plan``'s changes; never raises for a failing change (it is in the result)."""
+               sleep: Callable[[float], None] = time.sleep, approved: Plan | None = None,
+               account_ids: Mapping[str, str] | None = None) -> ApplyResult:
+    """Execute ``plan``'s changes; never raises for a failing change (it is in the result).
+
+    ``approved`` (default: ``plan`` itself) is the plan the user approved: a change of ``plan``
+    that it does not list (``listed``) is not run but reported as skipped. ``account_ids`` are
+    ids learnt earlier in the run, for the placeholders of ``approved``."""
     ctx = StepContext(aws=aws, desired=desired, observed=observed, reporter=reporter,
                       options=options or ApplyOptions(), sleep=sleep)
+    for name, account_id in (account_ids or {}).items():
+        ctx.record_account_id(name, account_id)
     outcomes: dict[str, StepResult] = {}
+    if approved is not None:
+        known = {**ctx.account_ids()}
+        for change in plan.changes:
+            why = unlisted(change, approved, account_ids=known)
+            if why is not None:
+                outcomes[change.address] = StepResult(change.address, "skipped", why)
+                reporter.finished(change, outcomes[change.address])
     changes = ordered(plan.changes)
     i = 0
     while i < len(changes):
@@ -311,6 +331,8 @@ def apply_plan(plan: Plan, *, desired: DesiredState, observed: ObservedState, aw
         i += len(batch)
         runnable: list[Change] = []
         for change in batch:
+            if change.address in outcomes:  # not listed by the approved plan
+                continue
             blocked = _blocked_by(change, outcomes)
             if blocked is None:
                 runnable.append(change)
@@ -331,41 +353,120 @@ def apply_plan(plan: Plan, *, desired: DesiredState, observed: ObservedState, aw
     return ApplyResult(steps=steps, account_ids=ctx.account_ids())
 
 
-def await_account_creations(plan: Plan, *, desired: DesiredState, observed: ObservedState,
-                            aws: Aws, reporter: Reporter, options: ApplyOptions | None = None,
-                            sleep: Callable[[float], None] = time.sleep) -> ApplyResult:
-    """Wait for CreateAccount requests that an earlier (crashed or interrupted) run left
-    IN_PROGRESS and that the plan therefore deferred: a re-run waits for them instead of ever
-    requesting a second account, so that their dependent work can follow in the same run."""
-    from reconciler.apply import account
+FOLLOW_UP_ROUNDS = 2
 
-    ctx = StepContext(aws=aws, desired=desired, observed=observed, reporter=reporter,
-                      options=options or ApplyOptions(), sleep=sleep)
-    deferred = {d.address for d in plan.deferred}
-    wanted = {spec.name: spec.email for spec in desired.accounts
-              if f"account.{spec.name}" in deferred}
-    steps: list[StepResult] = []
-    for request in observed.create_requests:
-        if request.state != "IN_PROGRESS" or request.account_name not in wanted:
+
+def _resolved(value: Any, account_ids: Mapping[str, str]) -> Any:
+    """``value`` with the placeholders of accounts whose id is now known replaced."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: account_ids.get(m.group(1), m.group(0)), value)
+    if isinstance(value, Mapping):
+        return {k: _resolved(v, account_ids) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_resolved(v, account_ids) for v in value]
+    return value
+
+
+def _after_covers(listed_after: Mapping[str, Any], actual: Mapping[str, Any] | None,
+                  account_ids: Mapping[str, str]) -> bool:
+    """Whether ``actual`` is the after-state a deferred item announced: every value the item
+    gave must be the same (after placeholders are resolved); a null value was not known when the
+    plan was made (e.g. whether a root user has an MFA device) and matches anything."""
+    if actual is None:
+        return False
+    wanted = _resolved(listed_after, account_ids)
+    have = _resolved(actual, account_ids)
+    return all(value is None or have.get(key) == value for key, value in wanted.items())
+
+
+def unlisted(change: Change, approved: Plan, *,
+             account_ids: Mapping[str, str] | None = None) -> str | None:
+    """None when ``approved`` lists ``change`` (same address, action and after-state: as a change,
+    or as a deferred item carrying an action and an after-state); else why it may not run."""
+    ids = account_ids or {}
+    for listed_change in approved.changes:
+        if listed_change.address != change.address or listed_change.action is not change.action:
             continue
-        change = Change(kind="account", key=request.account_name, action=Action.CREATE,
-                        before=None, after=None,
-                        reason=f"CreateAccount {request.id} requested by an earlier run")
-        reporter.started(change)
-        start = time.monotonic()
-        try:
-            account_id = account.wait_for_request(
-                change, ctx, {"Id": request.id, "State": request.state},
-                email=wanted[request.account_name])
-            result = StepResult(change.address, "done",
-                                f"CreateAccount {request.id} (from an earlier run) finished: "
-                                f"account {account_id}", seconds=time.monotonic() - start)
-        except Exception as error:
-            result = StepResult(change.address, "failed", describe_error(error),
-                                seconds=time.monotonic() - start)
-        reporter.finished(change, result)
-        steps.append(result)
-    return ApplyResult(steps=tuple(steps), account_ids=ctx.account_ids())
+        if listed_change == change or _resolved(listed_change.after, ids) == \
+                _resolved(change.after, ids):
+            return None
+    for item in approved.deferred:
+        if (item.address == change.address and item.action is change.action
+                and item.after is not None and _after_covers(item.after, change.after, ids)):
+            return None
+    return (f"not run: the plan being applied does not list {change.action.value} "
+            f"{change.address} with this after-state; it waits for the next plan")
+
+
+def listed_follow_up(replan: Plan, approved: Plan, *, pending: set[tuple[str, str]],
+                     account_ids: Mapping[str, str]) -> Plan | None:
+    """The changes of ``replan`` (made during the apply of ``approved``) that ``approved`` listed
+    as deferred and that have not run yet (``pending``: (address, action)), with only those of
+    their dependencies that are among them; None when there are none."""
+    deferred_listed = Plan(management_account_id=approved.management_account_id,
+                           deferred=tuple(d for d in approved.deferred
+                                          if (d.address, _action(d)) in pending))
+    chosen = [c for c in replan.changes
+              if unlisted(c, deferred_listed, account_ids=account_ids) is None]
+    planned = {c.address for c in replan.changes}
+    addresses = {c.address for c in chosen}
+    chosen = [c for c in chosen
+              if all(d in addresses for d in c.depends_on if d in planned)]
+    if not chosen:
+        return None
+    return Plan(management_account_id=replan.management_account_id, changes=tuple(chosen))
+
+
+def _action(item: Deferred) -> str:
+    return item.action.value if item.action is not None else ""
+
+
+@dataclass(frozen=True)
+class ApplyRun:
+    """A whole apply: the first round and the follow-up rounds, and the plan made after the
+    last write (None when the caller has to make it)."""
+
+    results: tuple[ApplyResult, ...]
+    final: Plan | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(r.failed for r in self.results)
+
+
+def apply_approved(approved: Plan, *, desired: DesiredState, observed: ObservedState, aws: Aws,
+                   reporter: Reporter, replan: Callable[[], tuple[ObservedState, Plan]],
+                   options: ApplyOptions | None = None,
+                   on_follow_up: Callable[[Plan], None] | None = None,
+                   rounds: int = FOLLOW_UP_ROUNDS,
+                   sleep: Callable[[float], None] = time.sleep) -> ApplyRun:
+    """Apply ``approved``, then up to ``rounds`` follow-up rounds: re-plan (``replan``) and run
+    the changes that ``approved`` listed as deferred and that became possible during the run
+    (an invitation accepted, centralized root access turned on). Nothing else runs: a change
+    the approved plan did not list waits for the next plan. ``on_follow_up`` is told each
+    follow-up plan before it runs."""
+    results = [apply_plan(approved, desired=desired, observed=observed, aws=aws,
+                          reporter=reporter, options=options, sleep=sleep, approved=approved)]
+    pending = {(d.address, _action(d)) for d in approved.listed_deferred}
+    final: Plan | None = None
+    for _ in range(rounds):
+        if not pending:
+            break
+        ids: dict[str, str] = {}
+        for result in results:
+            ids.update(result.account_ids)
+        observed, fresh = replan()
+        follow_up = listed_follow_up(fresh, approved, pending=pending, account_ids=ids)
+        if follow_up is None:
+            final = fresh  # made after the last write: it is the caller's check
+            break
+        if on_follow_up is not None:
+            on_follow_up(follow_up)
+        results.append(apply_plan(follow_up, desired=desired, observed=observed, aws=aws,
+                                  reporter=reporter, options=options, sleep=sleep,
+                                  approved=approved, account_ids=ids))
+        pending -= {(c.address, c.action.value) for c in follow_up.changes}
+    return ApplyRun(results=tuple(results), final=final)
 
 
 def _blocked_by(change: Change,

@@ -6,14 +6,17 @@ world has changed (anything observed, or the file itself) since it was reviewed;
 errors. Then execute under the apply lock, print each step as it happens, and re-observe and re-plan
 at the end: the run is only "converged" when nothing but deferred or human steps remains.
 
-Deferred items of the approved plan (work waiting for an invitation to be accepted) that become
-possible during the run (e.g. an invitation accepted at once) are carried out in a follow-up round:
-the reviewer saw them in the plan as waiting, and doing them is what the file asks for.
+Deferred items that the approved plan lists with an action (work waiting for an invitation to be
+accepted, or for centralized root access to be turned on) and that become possible during the run
+are carried out in a follow-up round, whether the plan was made now or saved earlier: the reviewer
+saw each of them in the plan with its action, after-state and destructive mark. Anything else the
+re-plan finds waits for the next plan (``reconciler.apply.executor`` enforces this).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import threading
 import time
@@ -39,7 +42,6 @@ if TYPE_CHECKING:
     from reconciler.observed import ObservedState
     from reconciler.planfile import SavedPlan
 
-FOLLOW_UP_ROUNDS = 2
 DEFAULT_FILE = "accounts.yaml"  # -f without PLANFILE
 _STATUS_STYLE = {"done": "green", "failed": "bold red", "skipped": "yellow",
                  "needs_human": "magenta", "waiting": "cyan"}
@@ -192,6 +194,17 @@ def _ask(out: Console) -> bool:
     return answer.strip() == "yes"
 
 
+def _command(*options: str, planfile: str | None, file: str | None) -> str:
+    """The apply command to run again: with the saved plan's file when there is one (a hint
+    without it would apply a fresh plan nobody reviewed), else with the ``-f`` given."""
+    words = ["orgsync", "apply", *options]
+    if planfile:
+        words.append(shlex.quote(planfile))
+    elif file is not None:
+        words += ["-f", shlex.quote(file)]
+    return " ".join(words)
+
+
 def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = None,
         auto_approve: bool = False, parallelism: int = 10, lock_timeout: float = 0.0,
         show_plan: bool = True) -> int:
@@ -200,7 +213,9 @@ def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = 
     err = make_console(color=opts.color, stderr=True)
     if not auto_approve and not is_interactive():
         raise Refusal("no terminal to ask for approval: nothing was changed; run "
-                      "`orgsync apply --auto-approve` to apply without asking (e.g. in CI)")
+                      f"`{_command('--auto-approve', planfile=planfile, file=file)}` to apply "
+                      + ("this saved plan" if planfile else "a fresh plan")
+                      + " without asking (e.g. in CI)")
     saved: SavedPlan | None = None
     loaded: tuple[DesiredState, str] | None = None
     if planfile:
@@ -227,7 +242,10 @@ def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = 
             out.print(text, markup=False, highlight=False,
                       end="" if text.endswith("\n") else "\n")
         else:
-            counts = ", ".join(f"{n} to {action}" for action, n in plan.summary().items() if n)
+            counts = ", ".join(f"{n} to {action}" for action, n in plan.summary().items()
+                               if n and action != "deferred")
+            if plan.listed_deferred:
+                counts += f"{', ' if counts else ''}{len(plan.listed_deferred)} deferred"
             out.print(f"Applying the plan shown above ({counts or 'no changes'}).")
         if plan.errors:
             for error in plan.errors:
@@ -245,44 +263,36 @@ def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = 
 
 
 def execute(prepared: Prepared, *, out: Console, parallelism: int) -> int:
-    """Apply ``prepared.plan``, run follow-up rounds for deferred work that became possible, then
-    re-observe and re-plan; print what happened and return the exit code (1 if anything failed
-    or the result did not converge)."""
-    from reconciler.apply import ApplyOptions, apply_plan, await_account_creations
+    """Apply ``prepared.plan`` (with follow-up rounds for the deferred items it lists that
+    became possible), then re-observe and re-plan; print what happened and return the exit code
+    (1 if anything failed or the result did not converge)."""
+    from reconciler.apply import ApplyOptions, apply_approved
 
     options = ApplyOptions(parallelism=max(1, parallelism))
     reporter = ConsoleReporter(out)
-    desired, observed, plan = prepared.desired, prepared.observed, prepared.plan
-    deferred = {d.address for d in plan.deferred}
+    desired = prepared.desired
+
+    def replan() -> tuple[ObservedState, Plan]:
+        return _observe_and_plan(desired, prepared.aws, parallelism)
+
+    def announce(follow_up: Plan) -> None:
+        out.print("\n[bold]Now possible[/] (listed as deferred in the plan; what they waited for "
+                  "happened during this apply):")
+
     out.print("\n[bold]Applying[/]")
-    results: list[ApplyResult] = [apply_plan(plan, desired=desired, observed=observed,
-                                             aws=prepared.aws, reporter=reporter,
-                                             options=options)]
-    waited = await_account_creations(plan, desired=desired, observed=observed,
-                                     aws=prepared.aws, reporter=reporter, options=options)
-    if waited.steps:
-        results.append(waited)
-    final: Plan | None = None
-    for _ in range(FOLLOW_UP_ROUNDS):
-        if not deferred:
-            break
-        observed, replan = _observe_and_plan(desired, prepared.aws, parallelism)
-        follow_up = _follow_up(replan, deferred)
-        if not follow_up:
-            final = replan  # made after the last write: it is the check below
-            break
-        out.print("\n[bold]Now possible[/] (deferred in the plan; what they waited for happened "
-                  "during this apply):")
-        results.append(apply_plan(follow_up, desired=desired, observed=observed,
-                                  aws=prepared.aws, reporter=reporter, options=options))
-        deferred -= {c.address for c in follow_up.changes}
-    _print_summary(out, results)
+    run = apply_approved(prepared.plan, desired=desired, observed=prepared.observed,
+                         aws=prepared.aws, reporter=reporter, replan=replan, options=options,
+                         on_follow_up=announce)
+    _print_summary(out, list(run.results))
     out.print("\n[bold]Checking[/]: reading AWS again and re-planning ...")
+    final = run.final
     if final is None:
-        _, final = _observe_and_plan(desired, prepared.aws, parallelism)
-    remaining = [c for c in final.changes if c.action is not Action.BOOTSTRAP]
+        _, final = replan()
     human = [c for c in final.changes if c.action is Action.BOOTSTRAP]
-    failed = any(r.failed for r in results)
+    waits = {c.address for c in human}
+    # what needs a person first (a bootstrap step, or a change after one) is not a failure
+    remaining = [c for c in final.changes
+                 if c.address not in waits and not waits & set(c.depends_on)]
     if not remaining and not final.errors:
         extra = []
         if final.deferred:
@@ -304,22 +314,7 @@ def execute(prepared: Prepared, *, out: Console, parallelism: int) -> int:
                   f"{_shown(change.reason)}. Instructions for the account's administrator:")
         if change.instructions:
             out.print(printable_lines(change.instructions), markup=False, highlight=False)
-    return 1 if failed or remaining or final.errors else 0
-
-
-def _follow_up(replan: Plan, deferred: set[str]) -> Plan | None:
-    """The part of ``replan`` that was deferred in the approved plan (and what it depends on
-    within that part)."""
-    chosen = [c for c in replan.changes if c.address in deferred]
-    if not chosen:
-        return None
-    addresses = {c.address for c in chosen}
-    chosen = [c for c in chosen
-              if all(d in addresses for d in c.depends_on
-                     if d in {x.address for x in replan.changes})]
-    if not chosen:
-        return None
-    return Plan(management_account_id=replan.management_account_id, changes=tuple(chosen))
+    return 1 if run.failed or remaining or final.errors else 0
 
 
 def _print_summary(out: Console, results: list[ApplyResult]) -> None:
@@ -343,5 +338,7 @@ def _print_summary(out: Console, results: list[ApplyResult]) -> None:
 
 
 def _print_deferred(out: Console, plan: Plan) -> None:
+    from reconciler.render.common import deferred_line
+
     for item in plan.deferred:
-        out.print(f"  deferred {_shown(item.address)}: waiting for {_shown(item.waiting_for)}")
+        out.print(f"  deferred {_shown(deferred_line(item.to_dict()))}")

@@ -9,9 +9,11 @@ roles, groups, root credentials, account closures) and collects what cannot happ
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reconciler.model import DesiredState
 from reconciler.observed import ObservedState
-from reconciler.plan import Plan
+from reconciler.plan import Action, Deferred, Plan
 from reconciler.planner.access_role import plan_access_roles
 from reconciler.planner.account import (
     plan_account_closures,
@@ -47,12 +49,38 @@ def plan(desired: DesiredState, observed: ObservedState) -> Plan:
     plan_groups(ctx)
     plan_root_credentials(ctx)
     plan_account_closures(ctx)
+    _rename_after_new_role(ctx)
     unmanaged = [*unmanaged_accounts(ctx), *unmanaged_ous(ctx)]
     return Plan(
         management_account_id=desired.organization.management_account_id,
         changes=tuple(ctx.changes),
-        deferred=tuple(dict.fromkeys(ctx.deferred)),
+        deferred=_unique_deferred(ctx.deferred),
         unmanaged=tuple(unmanaged),
         errors=tuple(dict.fromkeys(ctx.errors)),
         warnings=tuple(dict.fromkeys(ctx.warnings)),
     )
+
+
+def _rename_after_new_role(ctx: PlanContext) -> None:
+    """A rename goes through the account's access role (``account:PutAccountName`` from inside
+    the account); when this plan creates that role (an invited account that has just joined), the
+    rename waits for it instead of failing before it exists."""
+    roles = {c.key for c in ctx.changes if c.kind == "access_role"
+             and c.action in (Action.CREATE, Action.BOOTSTRAP)}
+    for index, change in enumerate(ctx.changes):
+        if (change.kind == "account" and change.action is Action.UPDATE and change.key in roles
+                and any(d.path == "name" for d in change.diff)):
+            ctx.changes[index] = replace(change, depends_on=tuple(dict.fromkeys(
+                (*change.depends_on, f"access_role.{change.key}"))))
+
+
+def _unique_deferred(items: list[Deferred]) -> tuple[Deferred, ...]:
+    """``items`` without repeats, first occurrence kept (an item's ``after`` is not hashable)."""
+    seen: set[tuple[str, str, str | None]] = set()
+    unique: list[Deferred] = []
+    for item in items:
+        key = (item.address, item.waiting_for, item.action.value if item.action else None)
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return tuple(unique)

@@ -57,10 +57,12 @@ def plan_access_roles(ctx: PlanContext) -> None:
         if match.spec.state != "active" or ctx.is_management(match):
             continue
         if match.disposition == "deferred":
-            ctx.deferred.append(Deferred(address, f"{match.address}: {match.waiting_for}"))
+            ctx.deferred.append(_foreseen(ctx, match, address,
+                                          f"{match.address}: {match.waiting_for}"))
         elif match.disposition == "invite":
-            ctx.deferred.append(Deferred(
-                address, f"the invitation of {match.address} (planned now) to be accepted"))
+            ctx.deferred.append(_foreseen(
+                ctx, match, address,
+                f"the invitation of {match.address} (planned now) to be accepted"))
         elif match.disposition == "create":
             after = desired_role(ctx, match, via_role=None, bootstrap_profile=None)
             ctx.changes.append(Change(
@@ -69,6 +71,22 @@ def plan_access_roles(ctx: PlanContext) -> None:
                 depends_on=ctx.needs(match.address)))
         elif match.disposition == "present":
             _plan_existing(ctx, match, address)
+
+
+def _foreseen(ctx: PlanContext, match: AccountMatch, address: str, waiting_for: str) -> Deferred:
+    """An invited account has no access role: once it has joined, the role is created through its
+    ``bootstrap_profile``, or its administrator gets a ``bootstrap`` step. Listed with that action
+    so that the same apply may do it (a created account's role comes with CreateAccount)."""
+    if match.spec.source != "invited":
+        return Deferred(address, waiting_for)
+    profile = match.spec.bootstrap_profile
+    after = desired_role(ctx, match, via_role=None, bootstrap_profile=profile)
+    if profile is not None:
+        return Deferred(address, f"{waiting_for}; then the role is created through profile "
+                                 f"{profile}", action=Action.CREATE, after=after)
+    return Deferred(address, f"{waiting_for}; then the account's administrator must create the "
+                             "role (instructions in that plan)", action=Action.BOOTSTRAP,
+                    after=after)
 
 
 def _plan_existing(ctx: PlanContext, match: AccountMatch, address: str) -> None:

@@ -28,8 +28,11 @@ def plan_account_creation(ctx: PlanContext) -> None:
         spec = match.spec
         ou_dependency = ctx.needs(f"ou.{spec.ou}")
         if match.disposition == "create":
+            before = None
+            if match.pending_request is not None:
+                before = {"create_request_id": match.pending_request, "state": "IN_PROGRESS"}
             ctx.changes.append(Change(
-                kind="account", key=name, action=Action.CREATE, before=None,
+                kind="account", key=name, action=Action.CREATE, before=before,
                 after={
                     "name": spec.name, "email": spec.email, "ou": spec.ou,
                     "tags": _tags(spec.tags),
@@ -45,8 +48,23 @@ def plan_account_creation(ctx: PlanContext) -> None:
                        "tags": _tags(spec.tags)},
                 reason=match.reason, depends_on=ou_dependency,
             ))
+            ctx.deferred.append(Deferred(
+                match.address, f"the invitation of {match.address} (planned now) to be accepted; "
+                "then its name, OU and tags are made as in the file",
+                action=Action.UPDATE, after=invited_after(match)))
         elif match.disposition == "deferred" and match.waiting_for:
-            ctx.deferred.append(Deferred(match.address, match.waiting_for))
+            if spec.source == "invited":
+                ctx.deferred.append(Deferred(
+                    match.address, f"{match.waiting_for}; then its name, OU and tags are made as "
+                    "in the file", action=Action.UPDATE, after=invited_after(match)))
+            else:
+                ctx.deferred.append(Deferred(match.address, match.waiting_for))
+
+
+def invited_after(match: AccountMatch) -> dict[str, object]:
+    """The account update an invited account gets once it has joined (its ``after``)."""
+    spec = match.spec
+    return {"id": match.id_expr, "name": spec.name, "ou": spec.ou, "tags": _tags(spec.tags)}
 
 
 def _shape(match: AccountMatch, *, desired: bool) -> dict[str, object]:

@@ -24,8 +24,10 @@ GONE_STATES = ("SUSPENDED", "PENDING_CLOSURE", "CLOSED")
 class AccountMatch:
     """How one account of the file stands in AWS.
 
-    ``present``: in the organization and active; ``create``/``invite``: it will be; ``deferred``:
-    waiting for AWS (a CreateAccount in progress, a pending invitation); ``close``: active but the
+    ``present``: in the organization and active; ``create``/``invite``: it will be (``create`` with
+    ``pending_request`` when an earlier run's CreateAccount is still in progress: apply waits for
+    it, never requesting a second account); ``deferred``: waiting for something apply cannot wait
+    for (a pending invitation, a created account not listed yet); ``close``: active but the
     file closes it; ``gone``: closed in the file and already closed/suspended/absent in AWS;
     ``error``: the file and AWS disagree in a way orgsync refuses to resolve.
     """
@@ -35,6 +37,7 @@ class AccountMatch:
     observed: ObservedAccount | None = None
     waiting_for: str | None = None
     reason: str = ""
+    pending_request: str | None = None  # ``create``: a CreateAccount request already in progress
 
     @property
     def account_id(self) -> str | None:
@@ -147,10 +150,11 @@ def _by_create_request(
     requests = ctx.create_requests(spec.name)
     for request in sorted(requests, key=lambda r: r.id):
         if request.state == "IN_PROGRESS":
+            # Still a change, never "no changes": the account of the file does not exist yet.
             return None, AccountMatch(
-                spec, "deferred",
-                waiting_for=f"CreateAccount request {request.id} (IN_PROGRESS) to finish",
-                reason="account creation in progress")
+                spec, "create", pending_request=request.id,
+                reason=f"CreateAccount request {request.id} is IN_PROGRESS (made by an earlier "
+                       "run): apply waits for it and requests no second account")
     succeeded = _latest([r for r in requests if r.state == "SUCCEEDED" and r.account_id])
     if succeeded is not None and succeeded.account_id is not None:
         account = ctx.account_by_id(succeeded.account_id)

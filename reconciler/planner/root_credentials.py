@@ -26,6 +26,16 @@ def _after(match: AccountMatch, policy_name: str, mfa: bool | None) -> dict[str,
     }
 
 
+def _foreseen(match: AccountMatch, wanted: str, address: str, waiting_for: str) -> Deferred:
+    """The root policy enforced once the account can be read: listed as an update that may
+    delete root credentials (destructive), since what the account holds is not known yet."""
+    deletes = ("the root password, access keys, signing certificates and MFA devices"
+               if wanted == "absent" else "root access keys and signing certificates")
+    return Deferred(address, f"{waiting_for}; then root policy {wanted} is enforced: deletes "
+                             f"{deletes} if any exist", action=Action.UPDATE,
+                    after=_after(match, wanted, None), destructive=True)
+
+
 def plan_root_credentials(ctx: PlanContext) -> None:
     for name in sorted(ctx.matches):
         match = ctx.matches[name]
@@ -34,11 +44,13 @@ def plan_root_credentials(ctx: PlanContext) -> None:
             continue
         address = f"root_credentials.{name}"
         if match.disposition == "deferred":
-            ctx.deferred.append(Deferred(address, f"{match.address}: {match.waiting_for}"))
+            ctx.deferred.append(_foreseen(match, wanted, address,
+                                          f"{match.address}: {match.waiting_for}"))
             continue
         if match.disposition == "invite":
-            ctx.deferred.append(Deferred(
-                address, f"the invitation of {match.address} (planned now) to be accepted"))
+            ctx.deferred.append(_foreseen(
+                match, wanted, address,
+                f"the invitation of {match.address} (planned now) to be accepted"))
             continue
         if match.disposition == "create":
             after = _after(match, wanted, None)
@@ -54,9 +66,10 @@ def plan_root_credentials(ctx: PlanContext) -> None:
             if ctx.planned(ORGANIZATION):
                 # Unreadable until this plan turns centralized root access on: not a change yet.
                 # apply reads and enforces it in a follow-up round of the same run.
-                ctx.deferred.append(Deferred(
-                    address, f"{ORGANIZATION} to turn on centralized root access; then read and "
-                             f"enforced (root policy {wanted}) in the same apply"))
+                ctx.deferred.append(_foreseen(
+                    match, wanted, address,
+                    f"{ORGANIZATION} to turn on centralized root access; then read and enforced "
+                    "in the same apply"))
                 continue
             why = observed.error if observed is not None and observed.error else "not read"
             after = _after(match, wanted, None)

@@ -35,9 +35,33 @@ def value_text(value: Any, *, indent: int = 0, width: int = 76) -> str:
     return show_placeholders(pretty.replace("\n", "\n" + pad))
 
 
+def listed_deferred(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Deferred items that say what they will do once unblocked (they carry an ``action``)."""
+    return [d for d in document.get("deferred") or () if d.get("action")]
+
+
+def deferred_summary_line(document: Mapping[str, Any]) -> str:
+    """The listed deferred items by action (work apply does once what they wait for happens, in
+    the same run or a later one), or "" when there are none."""
+    items = listed_deferred(document)
+    if not items:
+        return ""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[str(item["action"])] = counts.get(str(item["action"]), 0) + 1
+    parts = [f"{counts[a]} {SUMMARY_WORDS.get(a, 'to ' + a)}" for a in SUMMARY_ORDER
+             if counts.get(a)]
+    destroying = sum(1 for item in items if item.get("destructive"))
+    note = f", {destroying} destructive" if destroying else ""
+    return f"Deferred until what they wait for happens: {', '.join(parts)}{note}."
+
+
 def summary_line(document: Mapping[str, Any]) -> str:
+    """The plan's last line: its changes by action (``deferred_summary_line`` counts the rest)."""
     counts = document.get("summary") or {}
     if not document.get("changes"):
+        if listed_deferred(document):
+            return "No changes can be made now; the deferred items wait (listed above)."
         return "No changes. The organization matches the file."
     parts = [f"{counts.get(a, 0)} {SUMMARY_WORDS[a]}" for a in SUMMARY_ORDER
              if a in ("create", "update", "delete") or counts.get(a, 0)]
@@ -48,14 +72,32 @@ def destructive_changes(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [c for c in document.get("changes", ()) if c.get("destructive")]
 
 
+def destructive_items(document: Mapping[str, Any]) -> list[str]:
+    """Every destructive thing the plan does, now or once unblocked: ``address (action)`` for
+    changes, ``address (action, deferred)`` for listed deferred items."""
+    return ([f"{c['address']} ({c['action']})" for c in destructive_changes(document)]
+            + [f"{d['address']} ({d['action']}, deferred)" for d in listed_deferred(document)
+               if d.get("destructive")])
+
+
 def destructive_banner(document: Mapping[str, Any]) -> str | None:
-    changes = destructive_changes(document)
-    if not changes:
+    items = destructive_items(document)
+    if not items:
         return None
-    listed = ", ".join(f"{c['address']} ({c['action']})" for c in changes[:20])
-    more = f", and {len(changes) - 20} more" if len(changes) > 20 else ""
-    noun = "change destroys" if len(changes) == 1 else "changes destroy"
-    return f"!! DESTRUCTIVE: {len(changes)} {noun} something: {listed}{more}"
+    listed = ", ".join(items[:20])
+    more = f", and {len(items) - 20} more" if len(items) > 20 else ""
+    noun = "change destroys" if len(items) == 1 else "changes destroy"
+    return f"!! DESTRUCTIVE: {len(items)} {noun} something: {listed}{more}"
+
+
+def deferred_line(item: Mapping[str, Any]) -> str:
+    """One deferred item as people read it: what it will do (when it says), and what it waits
+    for."""
+    action = item.get("action")
+    head = str(item["address"])
+    if action:
+        head += f" ({action}{', DESTRUCTIVE' if item.get('destructive') else ''})"
+    return f"{head}: waiting for {item['waiting_for']}"
 
 
 def attribute_lines(change: Mapping[str, Any]) -> list[tuple[str, str, Any, Any]]:

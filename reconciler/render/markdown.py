@@ -15,7 +15,9 @@ from typing import Any
 
 from reconciler.render.common import (
     SUMMARY_ORDER,
-    destructive_changes,
+    deferred_line,
+    deferred_summary_line,
+    destructive_items,
     show_placeholders,
     summary_line,
 )
@@ -61,6 +63,12 @@ def _escaped(text: Any) -> str:
     return html.escape(show_placeholders(str(text)))
 
 
+def _deferred_item(item: Mapping[str, Any]) -> str:
+    line = _escaped(deferred_line(item))
+    address = html.escape(str(item["address"]))
+    return f"`{address}`" + line[len(address):]
+
+
 def _list_section(title: str, items: list[str]) -> str:
     if not items:
         return ""
@@ -76,9 +84,10 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     counts = document.get("summary") or {}
     head: list[str] = [f"### orgsync plan for `{document.get('management_account_id', '?')}`",
                        ""]
-    destructive = destructive_changes(document)
+    destructive = destructive_items(document)
     if destructive:
-        listed = ", ".join(f"`{c['address']}` ({c['action']})" for c in destructive[:20])
+        listed = ", ".join(f"`{item.split(' ', 1)[0]}` {item.split(' ', 1)[1]}"
+                           for item in destructive[:20])
         more = f", and {len(destructive) - 20} more" if len(destructive) > 20 else ""
         head += ["> [!CAUTION]",
                  f"> **{len(destructive)} destructive change{'s' if len(destructive) != 1 else ''}"
@@ -89,17 +98,20 @@ def render_markdown(document: Mapping[str, Any]) -> str:
                  f"> **{len(document['errors'])} error(s)**: apply refuses this plan until they "
                  "are fixed (listed below).", ""]
     head += [f"**{summary_line(document)}**", ""]
+    if deferred_summary_line(document):
+        head += [deferred_summary_line(document), ""]
     if changes:
         head += ["| action | count |", "|---|---:|"]
         head += [f"| {a} | {counts.get(a, 0)} |" for a in SUMMARY_ORDER]
+        if counts.get("deferred"):
+            head.append(f"| deferred | {counts['deferred']} |")
         head.append("")
     top = "\n".join(head) + "\n"
     tail = "".join([
         _list_section("Errors", [html.escape(e) for e in document.get("errors") or []]),
         _list_section("Warnings", [html.escape(w) for w in document.get("warnings") or []]),
         _list_section("Deferred (cannot be done yet)",
-                      [f"`{d['address']}`: waiting for {_escaped(d['waiting_for'])}"
-                       for d in document.get("deferred") or []]),
+                      [_deferred_item(d) for d in document.get("deferred") or []]),
         _list_section("Unmanaged (in AWS, not in the file; never touched)",
                       [f"{u['kind']} `{u['id']}` {html.escape(str(u['name']))}"
                        for u in document.get("unmanaged") or []]),

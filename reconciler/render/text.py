@@ -12,6 +12,8 @@ from typing import Any
 
 from reconciler.render.common import (
     attribute_lines,
+    deferred_line,
+    deferred_summary_line,
     destructive_banner,
     show_placeholders,
     summary_line,
@@ -53,9 +55,9 @@ def render_text(document: Mapping[str, Any], *, color: bool = False) -> str:
         for change in changes:
             _change(out, change)
     for title, items, style in (
-        ("Deferred (cannot be done yet; planned again on a later run):",
-         [f"{d['address']}: waiting for {d['waiting_for']}"
-          for d in document.get("deferred") or []], "cyan"),
+        ("Deferred (cannot be done yet; apply does an item showing an action once what it "
+         "waits for happens):",
+         [deferred_line(d) for d in document.get("deferred") or []], "cyan"),
         ("Unmanaged (in AWS, not in the file; never touched):",
          [f"{u['kind']} {u['id']} {u['name']}" for u in document.get("unmanaged") or []], None),
         ("Warnings:", list(document.get("warnings") or []), "yellow"),
@@ -68,6 +70,9 @@ def render_text(document: Mapping[str, Any], *, color: bool = False) -> str:
         for item in items:
             out.line("  " + out.style(show_placeholders(item), style))
         out.line()
+    deferred = deferred_summary_line(document)
+    if deferred:
+        out.line(out.style(deferred, "cyan"))
     banner = destructive_banner(document)
     if banner:
         out.line(out.style(banner, "bold_red"))

@@ -174,7 +174,7 @@ def test_create_account_in_progress_survives_a_kill(workdir: Workdir,
         _force_unlock(workdir)
         rerun = workdir.apply()
         assert rerun.returncode == 0, output(rerun)
-        assert "(from an earlier run) finished" in rerun.stdout, output(rerun)
+        assert "continued earlier request" in rerun.stdout, output(rerun)
         assert sandbox.control.calls("organizations.CreateAccount") == 1
         assert_no_duplicates(sandbox)
         assert workdir.plan_exit() == 0

@@ -13,7 +13,6 @@ from reconciler.apply import (
     ApplyResult,
     SilentReporter,
     apply_plan,
-    await_account_creations,
 )
 from reconciler.aws import Aws
 from reconciler.config import load_text
@@ -23,7 +22,8 @@ from reconciler.observed import (
     ObservedOU,
     ObservedState,
 )
-from reconciler.plan import Action, Change, Deferred, Plan
+from reconciler.plan import Action, Change, Plan
+from reconciler.planner import plan as make_plan
 
 from .conftest import Workdir, output
 
@@ -183,7 +183,7 @@ def test_absent_with_unknown_before_deletes_everything(sandbox: Any, aws: Aws) -
 
 def test_a_deferred_request_with_the_name_but_another_email_is_not_adopted(
         sandbox_options: Any, aws: Aws) -> None:
-    # The plan deferred account.app for an IN_PROGRESS request named app (all that
+    # The plan lists account.app's create for an IN_PROGRESS request named app (all that
     # ListCreateAccountStatus shows); the account it makes has another email.
     with sandbox_options(create_delay_s=1) as sandbox:
         orgs = sandbox.client("organizations")
@@ -197,12 +197,14 @@ def test_a_deferred_request_with_the_name_but_another_email_is_not_adopted(
                                               management_account_id=MANAGEMENT, root_id="r-x"),
             create_requests=(CreateAccountRequest(id=request["Id"], account_name="app",
                                                   state="IN_PROGRESS"),))
-        plan = Plan(management_account_id=MANAGEMENT, changes=(), deferred=(
-            Deferred("account.app", f"CreateAccount request {request['Id']} to finish"),))
-        result = await_account_creations(plan, desired=desired, observed=observed, aws=aws,
-                                         reporter=SilentReporter(),
-                                         options=ApplyOptions(poll_initial_s=0.2, poll_max_s=0.5))
-        assert [s.status for s in result.steps] == ["failed"], result.steps
+        plan = make_plan(desired, observed)
+        assert (plan.changes[0].address, plan.changes[0].action) == ("account.app", Action.CREATE)
+        assert plan.changes[0].before == {"create_request_id": request["Id"],
+                                          "state": "IN_PROGRESS"}
+        result = apply_plan(plan, desired=desired, observed=observed, aws=aws,
+                            reporter=SilentReporter(),
+                            options=ApplyOptions(poll_initial_s=0.2, poll_max_s=0.5))
+        assert result.steps[0].status == "failed", result.steps
         detail = result.steps[0].detail
         assert "a CreateAccount request named 'app'" in detail
         assert "made by someone else" in detail and "someone-else@example.com" in detail

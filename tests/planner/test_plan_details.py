@@ -58,7 +58,7 @@ def test_dependencies_of_a_new_account() -> None:
                             "role_name"}
 
 
-def test_deferred_reasons_name_the_handshake_and_request() -> None:
+def test_deferred_reasons_name_the_handshake_and_the_pending_create_is_a_change() -> None:
     desired = b.desired(b.account("legacy", source="invited", id="310000000001"),
                         b.account("fresh"))
     observed = b.observed(
@@ -68,9 +68,20 @@ def test_deferred_reasons_name_the_handshake_and_request() -> None:
     result = plan(desired, observed)
     waiting = {d.address: d.waiting_for for d in result.deferred}
     assert "h-123" in waiting["account.legacy"] and "2026-12-01" in waiting["account.legacy"]
-    assert "car-456" in waiting["account.fresh"] and "IN_PROGRESS" in waiting["account.fresh"]
     assert "h-123" in waiting["access_role.legacy"]
-    assert result.changes == ()  # never a second create or invite
+    # The request in progress is a change: apply waits for it (and never requests another one).
+    changes = {c.address: c for c in result.changes}
+    assert [a for a in changes if a.startswith("account.")] == ["account.fresh"]
+    fresh = changes["account.fresh"]
+    assert fresh.action.value == "create"
+    assert fresh.before == {"create_request_id": "car-456", "state": "IN_PROGRESS"}
+    assert "car-456" in fresh.reason and "IN_PROGRESS" in fresh.reason
+    # What the invited account gets once it joins is listed with its action and after-state.
+    listed = {d.address: d for d in result.listed_deferred}
+    assert listed["account.legacy"].action is not None
+    assert listed["account.legacy"].action.value == "update"
+    assert listed["account.legacy"].after == {"id": "310000000001", "name": "legacy",
+                                              "ou": "/", "tags": None}
 
 
 def test_bootstrap_instructions_are_complete() -> None:

@@ -35,14 +35,19 @@ class Case:
     observed: Any
     changes: list[tuple[str, str]]
     deferred: list[str] = field(default_factory=list)  # addresses
+    # (address, action) of the deferred items that say what they will do once unblocked
+    listed: list[tuple[str, str]] = field(default_factory=list)
     unmanaged: list[str] = field(default_factory=list)  # ids / names
     errors: list[str] = field(default_factory=list)  # substrings, one per expected error
     warnings: list[str] = field(default_factory=list)
     destructive: list[str] = field(default_factory=list)
+    destructive_deferred: list[str] = field(default_factory=list)
     converges: bool = True
 
 
 PROD = b.member("prod", "210000000001")
+# what an invited account (no bootstrap_profile) is listed to get once it joins
+INVITED_LISTED = [("access_role.legacy", "bootstrap"), ("account.legacy", "update")]
 DEV = b.member("dev", "210000000002")
 
 
@@ -93,12 +98,13 @@ CASES = [
           ("root_credentials.prod", "update")], unmanaged=[b.MGMT]),
     Case("email-match-case-insensitive", b.desired(b.account("prod", email="AWS+Prod@Example.com")),
          b.observed(PROD), [], unmanaged=[b.MGMT]),
-    Case("create-in-progress-deferred", b.desired(b.account("prod", root="absent"),
-                                                  features=BOTH),
+    # A request in progress is a change (apply waits for it), never "no changes".
+    Case("create-in-progress-is-a-change", b.desired(b.account("prod", root="absent"),
+                                                     features=BOTH),
          b.observed(create_requests=(CreateAccountRequest("car-1", "prod", "IN_PROGRESS"),),
                     trusted_access_iam=True, root_features=BOTH),
-         [], deferred=["account.prod", "access_role.prod", "root_credentials.prod"],
-         unmanaged=[b.MGMT], converges=False),
+         [("account.prod", "create"), ("access_role.prod", "create"),
+          ("root_credentials.prod", "update")], unmanaged=[b.MGMT]),
     Case("create-succeeded-is-that-account", b.desired(b.account("prod")),
          b.observed(b.member("prod", "210000000001", email="other@example.com"),
                     create_requests=(CreateAccountRequest("car-1", "prod", "SUCCEEDED",
@@ -152,19 +158,20 @@ CASES = [
          destructive=["account.prod"], unmanaged=[b.MGMT]),
     # ---- invite
     Case("invite", b.desired(b.account("legacy", source="invited", id="310000000001")),
-         b.observed(), [("account.legacy", "invite")], deferred=["access_role.legacy"],
-         unmanaged=[b.MGMT], converges=False),
+         b.observed(), [("account.legacy", "invite")],
+         deferred=["access_role.legacy", "account.legacy"],
+         listed=INVITED_LISTED, unmanaged=[b.MGMT], converges=False),
     Case("invite-pending-deferred",
          b.desired(b.account("legacy", source="invited", id="310000000001")),
          b.observed(handshakes=(Handshake("h-1", "OPEN", "ACCOUNT", "310000000001",
                                           expires_at="2026-12-01T00:00:00Z"),)),
-         [], deferred=["account.legacy", "access_role.legacy"], unmanaged=[b.MGMT],
-         converges=False),
+         [], deferred=["account.legacy", "access_role.legacy"],
+         listed=INVITED_LISTED, unmanaged=[b.MGMT], converges=False),
     Case("invite-expired-resent",
          b.desired(b.account("legacy", source="invited", id="310000000001")),
          b.observed(handshakes=(Handshake("h-1", "EXPIRED", "ACCOUNT", "310000000001"),)),
-         [("account.legacy", "invite")], deferred=["access_role.legacy"], unmanaged=[b.MGMT],
-         converges=False),
+         [("account.legacy", "invite")], deferred=["access_role.legacy", "account.legacy"],
+         listed=INVITED_LISTED, unmanaged=[b.MGMT], converges=False),
     Case("invited-joined-bootstrap",
          b.desired(b.account("legacy", source="invited", id="310000000001")),
          b.observed(b.member("legacy", "310000000001", joined="INVITED"),
@@ -285,9 +292,8 @@ CASES = [
     Case("group-grant-to-creating-account-deferred", b.desired(
         b.account("prod"), groups=(b.group("admins", grants=(b.grant("prod"),)),)),
          b.observed(create_requests=(CreateAccountRequest("car-1", "prod", "IN_PROGRESS"),)),
-         [("group.admins", "create")],
-         deferred=["account.prod", "access_role.prod", "group.admins"], unmanaged=[b.MGMT],
-         converges=False),
+         [("account.prod", "create"), ("access_role.prod", "create"), ("group.admins", "create")],
+         unmanaged=[b.MGMT]),
     # ---- organization and root credentials
     Case("features-enable", b.desired(features=("RootCredentialsManagement", "RootSessions")),
          b.observed(), [("organization.organization", "update")], unmanaged=[b.MGMT]),
@@ -325,6 +331,8 @@ CASES = [
          b.observed(PROD, root_credentials={PROD.id: ObservedRootCredentials(
              PROD.id, error="features disabled")}),
          [("organization.organization", "update")], deferred=["root_credentials.prod"],
+         listed=[("root_credentials.prod", "update")],
+         destructive_deferred=["root_credentials.prod"],
          unmanaged=[b.MGMT], converges=False),
     Case("root-policy-without-feature-refused", b.desired(b.account("prod", root="absent")),
          b.observed(PROD, trusted_access_iam=True, root_features=()),
@@ -340,6 +348,7 @@ def _plan_summary(result: Any) -> dict[str, Any]:
     return {
         "changes": [(c.address, c.action.value) for c in result.changes],
         "deferred": sorted({d.address for d in result.deferred}),
+        "listed": sorted((d.address, d.action.value) for d in result.listed_deferred),
         "unmanaged": [u.id if u.kind == "account" else u.name for u in result.unmanaged],
     }
 
@@ -350,6 +359,8 @@ def test_plan_table(case: Case) -> None:
     summary = _plan_summary(result)
     assert summary["changes"] == case.changes
     assert summary["deferred"] == sorted(set(case.deferred))
+    assert summary["listed"] == sorted(case.listed)
+    assert [d.address for d in result.destructive_deferred] == case.destructive_deferred
     assert summary["unmanaged"] == case.unmanaged
     assert len(result.errors) == len(case.errors), result.errors
     for expected, actual in zip(case.errors, result.errors, strict=True):
