@@ -174,6 +174,9 @@ def plan(**kwargs: Any) -> None:
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
 @click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Seconds to wait for another apply's lock.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: a refusal (e.g. a stale saved plan, with what "
+              "differs) is also written to stdout as a JSON document.")
 @_mfa
 @_common
 def apply(**kwargs: Any) -> None:

@@ -8,6 +8,7 @@ problem and exit 1 without a traceback. The AWS layer translates botocore's ``Cl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.terminal import printable
 
@@ -71,3 +72,14 @@ class NotFound(AwsError):
 
 class Refusal(OrgsyncError):
     """orgsync refuses to go on: wrong organization, stale or altered plan, no approval."""
+
+
+class StalePlan(Refusal):
+    """A saved plan whose world changed since it was made; ``differences`` says what changed
+    (``{"address", "attribute", "before", "after"}``, never a secret) and ``command`` what to
+    run instead."""
+
+    def __init__(self, message: str, *, differences: list[dict[str, Any]], command: str) -> None:
+        super().__init__(message)
+        self.differences = differences
+        self.command = command

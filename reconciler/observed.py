@@ -161,6 +161,8 @@ class ObservedState:
     existing_users: tuple[str, ...] = ()  # referenced IAM users that exist, sorted
     # (name, path) of groups outside the managed paths named like a group of the file, sorted
     foreign_groups: tuple[tuple[str, str], ...] = ()
+    # (member of the file that is not an IAM user, IAM users with a close name), sorted
+    similar_users: tuple[tuple[str, tuple[str, ...]], ...] = ()
     observed_at: str = field(default="", compare=False)
 
     def account_by_id(self, account_id: str) -> ObservedAccount | None:
@@ -187,6 +189,8 @@ class ObservedState:
         data.pop("observed_at", None)
         if not self.foreign_groups:  # states without it keep the fingerprint they had
             data.pop("foreign_groups", None)
+        if not self.similar_users:
+            data.pop("similar_users", None)
         return data
 
     def fingerprint(self) -> str:

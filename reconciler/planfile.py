@@ -33,6 +33,9 @@ KEY_ENV = "ORGSYNC_PLAN_KEY"
 # A saved plan carries the desired file (at most 16 MiB) and the plan: ample, and bounded.
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 SAVED_KEYS = ("orgsync_version", "created_at", "desired", "observed_fingerprint", "checksum")
+# Written by this version, optional when reading (plans saved before it have none): what was
+# observed, so that a stale-plan refusal can say what changed (``reconciler.staleness``).
+OPTIONAL_SAVED_KEYS = ("observed",)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class SavedPlan:
     observed_fingerprint: str
     created_at: str
     orgsync_version: str
+    observed: Mapping[str, Any] | None = None  # ``ObservedState.to_dict()`` when saved
 
 
 def _canonical(data: Mapping[str, Any]) -> bytes:
@@ -72,7 +76,7 @@ def build(*, plan: Plan, desired: DesiredState, desired_text: str, observed: Obs
           created_at: str | None = None) -> dict[str, Any]:
     """The saved-plan document (what ``save`` writes)."""
     document = plan.to_document()
-    for key in SAVED_KEYS:
+    for key in (*SAVED_KEYS, *OPTIONAL_SAVED_KEYS):
         document.pop(key, None)
     document.update({
         "orgsync_version": __version__,
@@ -80,6 +84,7 @@ def build(*, plan: Plan, desired: DesiredState, desired_text: str, observed: Obs
         "desired": {"file": desired.source_file, "sha256": sha256_text(desired_text),
                     "content": desired_text},
         "observed_fingerprint": observed.fingerprint(),
+        "observed": json.loads(json.dumps(observed.to_dict(), default=str)),
     })
     document["checksum"] = _checksum(document, _key())
     return document
@@ -122,7 +127,8 @@ def load(path: str | os.PathLike[str]) -> SavedPlan:
             desired.get("sha256"):
         raise Refusal(f"the plan file {name} was altered: its desired-state content does not "
                       "match its digest")
-    plan_document = {k: v for k, v in data.items() if k not in SAVED_KEYS}
+    plan_document = {k: v for k, v in data.items()
+                     if k not in SAVED_KEYS and k not in OPTIONAL_SAVED_KEYS}
     try:
         plan = Plan.from_document(plan_document)
     except (KeyError, TypeError, ValueError) as error:
@@ -134,7 +140,8 @@ def load(path: str | os.PathLike[str]) -> SavedPlan:
         plan=plan, document=plan_document, desired_text=str(desired["content"]),
         desired_file=str(desired.get("file", "")), desired_sha256=str(desired["sha256"]),
         observed_fingerprint=str(data["observed_fingerprint"]),
-        created_at=str(data["created_at"]), orgsync_version=str(data["orgsync_version"]))
+        created_at=str(data["created_at"]), orgsync_version=str(data["orgsync_version"]),
+        observed=data["observed"] if isinstance(data.get("observed"), dict) else None)
 
 
 def _verify(name: str, data: Mapping[str, Any]) -> None:

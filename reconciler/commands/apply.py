@@ -15,23 +15,25 @@ re-plan finds waits for the next plan (``reconciler.apply.executor`` enforces th
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import click
 from rich.console import Console
 from rich.markup import escape
 
 from reconciler.cli import GlobalOptions
 from reconciler.commands.plan import debug_call_counts, make_aws
 from reconciler.console import is_interactive, make_console
-from reconciler.errors import Refusal
+from reconciler.errors import Refusal, StalePlan
 from reconciler.plan import Action, Change, Plan
 from reconciler.terminal import printable, printable_lines
 
@@ -109,35 +111,75 @@ def _observe_and_plan(desired: DesiredState, aws: Aws, parallelism: int
     return observed, make_plan(desired, observed)
 
 
-def _prepare_saved(aws: Aws, *, saved: SavedPlan, file: str | None,
+def _account_names(desired: DesiredState, *states: Mapping[str, Any]) -> dict[str, str]:
+    """Account id -> the file's account name, from the file's ids and the observed emails."""
+    by_email = {spec.email.lower(): spec.name for spec in desired.accounts}
+    names = {spec.id: spec.name for spec in desired.accounts if spec.id}
+    for state in states:
+        for account in state.get("accounts") or ():
+            name = by_email.get(str(account.get("email", "")).lower())
+            if name is not None:
+                names.setdefault(str(account.get("id")), name)
+    return names
+
+
+def _stale(reason: str, differences: list[dict[str, Any]], *, planfile: str,
+           file: str | None) -> StalePlan:
+    from reconciler.staleness import difference_lines
+
+    command = (f"orgsync plan --out {shlex.quote(planfile)}"
+               + (f" -f {shlex.quote(file)}" if file else "")
+               + f", review it, then {_command(planfile=planfile, file=None)}")
+    lines = [f"stale plan: {reason}; nothing was changed"]
+    if differences:
+        lines.append(f"what differs ({len(differences)}):")
+        lines += difference_lines(differences)
+    lines.append(f"make a new plan: {command}")
+    return StalePlan("\n".join(lines), differences=differences, command=command)
+
+
+def _prepare_saved(aws: Aws, *, saved: SavedPlan, planfile: str, file: str | None,
                    parallelism: int) -> Prepared:
-    """Refuse a saved plan unless the world is still what it was planned against.
+    """Refuse a saved plan unless the world is still what it was planned against; the refusal
+    lists what differs (``reconciler.staleness``).
 
     The file compared is the one the plan was made from, or ``file`` when ``-f`` names one (a
     pipeline that applies in another checkout); a file that is no longer there is not compared,
     one that ``-f`` names must exist."""
     from reconciler.config import load_text, read_source, text_sha256
+    from reconciler.staleness import change_differences, file_differences, observed_differences
 
     desired = load_text(saved.desired_text, filename=saved.desired_file)
     if file is not None and file != "-" and not os.path.exists(file):
         raise Refusal(f"stale plan check: {file} (given with -f) does not exist; nothing was "
-                      "changed")
+                      f"changed; run `{_command(planfile=planfile, file=None)}` where the "
+                      "plan's file is, or give -f the file it was made from")
     current_file = file if file is not None else (
         saved.desired_file if saved.desired_file and os.path.exists(saved.desired_file)
         else None)
     # read and digested exactly as plan read it (config.source: BOM and line ends)
-    if current_file is not None \
-            and read_source(current_file).sha256 != text_sha256(saved.desired_text):
-        raise Refusal(f"stale plan: {current_file} changed since the plan was made; "
-                      "nothing was changed; make a new plan")
+    if current_file is not None:
+        on_disk = read_source(current_file)
+        if on_disk.sha256 != text_sha256(saved.desired_text):
+            raise _stale(f"{current_file} changed since the plan was made",
+                         file_differences(saved.desired_text, on_disk.text, name=current_file),
+                         planfile=planfile, file=file)
     observed, plan = _observe_and_plan(desired, aws, parallelism)
     if observed.fingerprint() != saved.observed_fingerprint:
-        raise Refusal("stale plan: the organization changed since the plan was made (something "
-                      "orgsync observed for it is different now); nothing was changed; make a "
-                      "new plan")
+        differences: list[dict[str, Any]] = []
+        if saved.observed is not None:
+            now = json.loads(json.dumps(observed.to_dict(), default=str))
+            differences = observed_differences(
+                saved.observed, now, names=_account_names(desired, saved.observed, now))
+        raise _stale("the organization changed since the plan was made (something orgsync "
+                     "observed for it is different now"
+                     + ("" if saved.observed is not None else "; this plan file predates the "
+                        "list of differences") + ")", differences, planfile=planfile, file=file)
     if plan.to_document()["changes"] != saved.plan.to_document()["changes"]:
-        raise Refusal("stale plan: planning again gives different changes; nothing was "
-                      "changed; make a new plan")
+        raise _stale("planning again gives different changes",
+                     change_differences(saved.plan.to_document()["changes"],
+                                        plan.to_document()["changes"]),
+                     planfile=planfile, file=file)
     return Prepared(desired=desired, observed=observed, plan=plan, aws=aws)
 
 
@@ -207,8 +249,46 @@ def _command(*options: str, planfile: str | None, file: str | None) -> str:
 
 def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = None,
         auto_approve: bool = False, parallelism: int = 10, lock_timeout: float = 0.0,
-        show_plan: bool = True) -> int:
-    """``show_plan=False`` (the demo, which has just shown the same plan) prints one line for it."""
+        show_plan: bool = True, fmt: str = "text") -> int:
+    """``show_plan=False`` (the demo, which has just shown the same plan) prints one line for it.
+
+    Every refusal of a saved plan names the command to run with that plan file (a bare
+    ``orgsync apply`` would apply a fresh plan nobody reviewed). With ``fmt="json"`` a refusal is
+    also written to stdout as one JSON document (``refusal_document``)."""
+    try:
+        return _run(opts, planfile=planfile, file=file, auto_approve=auto_approve,
+                    parallelism=parallelism, lock_timeout=lock_timeout, show_plan=show_plan)
+    except Refusal as refusal:
+        if planfile and not isinstance(refusal, StalePlan) and \
+                f" {shlex.quote(planfile)}`" not in str(refusal):
+            refusal = Refusal(f"{refusal}; {_saved_plan_hint(str(refusal), planfile, file)}")
+        if fmt == "json":
+            click.echo(json.dumps(refusal_document(refusal), indent=2, sort_keys=True))
+        raise refusal from None
+
+
+def _saved_plan_hint(message: str, planfile: str, file: str | None) -> str:
+    new_plan = (f"orgsync plan --out {shlex.quote(planfile)}"
+                + (f" -f {shlex.quote(file)}" if file else ""))
+    if message.startswith(("the plan file", "cannot read the plan file", "the plan has errors")):
+        return (f"make a new plan with `{new_plan}`, review it, then run "
+                f"`{_command(planfile=planfile, file=None)}`")
+    return (f"to apply the saved plan run `{_command(planfile=planfile, file=None)}` (or "
+            f"`{new_plan}` for a new one)")
+
+
+def refusal_document(refusal: Refusal) -> dict[str, Any]:
+    """A refusal for programs: ``{"refused": true, "error", "command", "differences"}``
+    (``differences``: what changed since a saved plan was made, for a stale plan)."""
+    lines = str(refusal).splitlines() or [type(refusal).__name__]
+    if isinstance(refusal, StalePlan):
+        return {"refused": True, "error": lines[0], "command": refusal.command,
+                "differences": refusal.differences}
+    return {"refused": True, "error": lines[0], "command": None, "differences": []}
+
+
+def _run(opts: GlobalOptions, *, planfile: str | None, file: str | None, auto_approve: bool,
+         parallelism: int, lock_timeout: float, show_plan: bool) -> int:
     out = make_console(color=opts.color)
     err = make_console(color=opts.color, stderr=True)
     if not auto_approve and not is_interactive():
@@ -232,7 +312,8 @@ def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = 
     started = time.monotonic()
     with debug_call_counts(opts, aws), _apply_lock(aws, timeout_s=lock_timeout, err=err):
         if saved is not None:
-            prepared = _prepare_saved(aws, saved=saved, file=file, parallelism=parallelism)
+            prepared = _prepare_saved(aws, saved=saved, planfile=planfile or "", file=file,
+                                      parallelism=parallelism)
         else:
             prepared = _prepare_fresh(opts, aws, file=file or DEFAULT_FILE,
                                       parallelism=parallelism, loaded=loaded)

@@ -141,6 +141,7 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         managed_policies=management.managed_policies,
         existing_users=management.existing_users,
         foreign_groups=management.foreign_groups,
+        similar_users=management.similar_users,
         observed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 

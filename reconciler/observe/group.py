@@ -11,6 +11,7 @@ that apply would have to refuse).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,20 @@ class ManagementIam:
     # (name, path), sorted: groups outside the managed paths that have the name of a group of
     # the file (IAM group names are unique per account whatever the path: the file's cannot be made)
     foreign_groups: tuple[tuple[str, str], ...] = ()
+    # (member of the file that is not an IAM user, IAM users with a close name), sorted
+    similar_users: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def _similar(missing: set[str], users: set[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """For each referenced user that does not exist, the IAM users with a close name (difflib's
+    ratio, the same measure Python's own "did you mean" uses), best first; only those are kept,
+    not every user of the account."""
+    found = []
+    for name in sorted(missing):
+        close = difflib.get_close_matches(name, sorted(users), n=3, cutoff=0.6)
+        if close:
+            found.append((name, tuple(close)))
+    return tuple(found)
 
 
 def _owned(path: str, managed_paths: Iterable[str]) -> bool:
@@ -86,6 +101,7 @@ def read_management_iam(iam: Client, *, desired: DesiredState) -> ManagementIam:
         managed_policies=tuple(sorted((_policy(p) for p in raw_policies), key=lambda p: p.arn)),
         existing_users=tuple(sorted(referenced & users)),
         foreign_groups=tuple(sorted(foreign)),
+        similar_users=_similar(referenced - users, users),
     )
 
 

@@ -142,7 +142,9 @@ def _defer_missing_users(ctx: PlanContext, spec: GroupSpec, existing: set[str]) 
     missing = sorted(u for u in spec.members if u not in existing)
     if not missing:
         return
-    users = ", ".join(missing)
+    similar = dict(ctx.observed.similar_users)
+    users = ", ".join(f"{u} (did you mean {' or '.join(similar[u])}?)" if similar.get(u) else u
+                      for u in missing)
     ctx.deferred.append(Deferred(
         f"group.{spec.name}",
         f"IAM user(s) {users} to exist in the management account; they are added to the group "
@@ -150,6 +152,25 @@ def _defer_missing_users(ctx: PlanContext, spec: GroupSpec, existing: set[str]) 
     ctx.warnings.append(
         f"group {spec.name}: IAM user(s) {users} do not exist in the management account; the "
         "group is planned without them")
+
+
+def _members_reason(ctx: PlanContext, spec: GroupSpec, before: Mapping[str, JSON],
+                    after: Mapping[str, JSON]) -> str:
+    """Who joins and who leaves the group, plainly: a user removed because the file lists a
+    name that is not an IAM user (a typo) must not hide behind "members differ"."""
+    old, new = set(before["members"]), set(after["members"])
+    similar = dict(ctx.observed.similar_users)
+    parts: list[str] = []
+    removed = sorted(old - new)
+    if removed:
+        typos = [f"the file lists {m}, which is not an IAM user: did you mean {r}?"
+                 for m in sorted(spec.members) for r in similar.get(m, ()) if r in removed]
+        parts.append(f"REMOVES existing member(s) {', '.join(removed)} from the group"
+                     + (f" ({'; '.join(typos)})" if typos else ""))
+    added = sorted(new - old)
+    if added:
+        parts.append(f"adds member(s) {', '.join(added)}")
+    return "; ".join(parts) or "members differ"
 
 
 def clash_error(name: str, path: str) -> str:
@@ -206,6 +227,8 @@ def plan_groups(ctx: PlanContext) -> None:
         before = observed_shape(ctx, current)
         before["managed_policies"] = [*before["managed_policies"], *_loose_shape(mine)]
         diff, what = _compare(before, after)
+        what = [_members_reason(ctx, spec, before, after) if w == "members differ" else w
+                for w in what]
         orphans = _unwanted(mine, after["managed_policies"])
         detached = [p for p in mine if p not in orphans]
         if orphans:

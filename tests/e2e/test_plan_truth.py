@@ -160,3 +160,96 @@ def test_create_account_in_progress_is_a_pending_change(
         assert sandbox.control.calls("organizations.CreateAccount") == 0  # waited, no second one
         assert create_requests_by_name(sandbox) == {"app": 1}
         assert work.plan_exit() == 0
+
+
+def test_refusals_of_a_saved_plan_name_the_command_with_the_plan_file(
+        tmp_path: Path, aws_env: dict[str, str], sandbox: Any, orgsync: Any) -> None:
+    work = _workdir(tmp_path, aws_env, sandbox, orgsync)
+    work.write(CREATED)
+    (tmp_path / "out").mkdir()
+    saved = work.orgsync("plan", "--out", "out/plan.json")
+    assert saved.returncode == 0, output(saved)
+    # case 4: no terminal to approve (stdin is not a terminal)
+    refused = work.orgsync("apply", "out/plan.json", input="")
+    assert refused.returncode == 1, output(refused)
+    assert "`orgsync apply --auto-approve out/plan.json`" in refused.stderr, output(refused)
+    assert "`orgsync apply --auto-approve`" not in refused.stderr
+    # an altered plan: make a new one, with the same file name
+    plan_path = tmp_path / "out" / "plan.json"
+    plan_path.write_text(plan_path.read_text(encoding="utf-8").replace(
+        '"aws+app@example.com"', '"aws+evil@example.com"'), encoding="utf-8")
+    altered = work.orgsync("apply", "--auto-approve", "out/plan.json")
+    assert altered.returncode == 1, output(altered)
+    assert "altered" in altered.stderr
+    assert "`orgsync plan --out out/plan.json`" in altered.stderr, output(altered)
+    assert "`orgsync apply out/plan.json`" in altered.stderr
+    assert sandbox.control.calls("organizations.CreateAccount") == 0
+
+
+def test_a_stale_plan_lists_what_differs_in_text_and_json(
+        tmp_path: Path, aws_env: dict[str, str], sandbox: Any, orgsync: Any) -> None:
+    work = _workdir(tmp_path, aws_env, sandbox, orgsync)
+    work.write(CREATED.replace("    ou: /Workloads\n", "    ou: /Workloads\n    tags: {team: a}\n"))
+    first = work.apply()
+    assert first.returncode == 0, output(first)
+    work.write(CREATED.replace("    ou: /Workloads\n", "    ou: /Workloads\n    tags: {team: b}\n"))
+    saved = work.orgsync("plan", "--out", "p.json")
+    assert saved.returncode == 0 and "~ account.app (update)" in saved.stdout, output(saved)
+    # out of band: the account is moved back to the root
+    orgs = sandbox.client("organizations")
+    app = next(a for a in orgs.list_accounts()["Accounts"] if a["Name"] == "app")
+    parent = orgs.list_parents(ChildId=app["Id"])["Parents"][0]["Id"]
+    root = orgs.list_roots()["Roots"][0]["Id"]
+    orgs.move_account(AccountId=app["Id"], SourceParentId=parent, DestinationParentId=root)
+    sandbox.control.reset_counters()
+    stale = work.orgsync("apply", "--auto-approve", "p.json")
+    assert stale.returncode == 1, output(stale)
+    assert "stale plan: the organization changed" in stale.stderr
+    assert 'account.app: ou_path: "/Workloads" -> "/"' in stale.stderr, output(stale)
+    assert "make a new plan: orgsync plan --out p.json, review it, then orgsync apply p.json" \
+        in stale.stderr
+    as_json = work.orgsync("apply", "--auto-approve", "--format", "json", "p.json")
+    assert as_json.returncode == 1, output(as_json)
+    document = json.loads(as_json.stdout)
+    assert document["refused"] is True and document["error"].startswith("stale plan:")
+    assert document["command"].endswith("orgsync apply p.json")
+    assert {"address": "account.app", "attribute": "ou_path", "before": "/Workloads",
+            "after": "/"} in document["differences"]
+    for text in (stale.stdout, stale.stderr, as_json.stdout, as_json.stderr):
+        assert sandbox.info.secret_access_key not in text
+    assert sandbox.control.calls("organizations.TagResource") == 0  # nothing was changed
+    # a changed file is listed line by line
+    work.write(CREATED.replace("    ou: /Workloads\n", "    ou: /Workloads\n    tags: {team: c}\n"))
+    edited = work.orgsync("apply", "--auto-approve", "p.json")
+    assert edited.returncode == 1, output(edited)
+    assert 'file accounts.yaml: line 8: "    tags: {team: b}" -> "    tags: {team: c}"' in \
+        edited.stderr, output(edited)
+
+
+GROUP = """\
+version: 1
+organization:
+  management_account_id: "123456789012"
+groups:
+  - name: admins
+    members: [{member}]
+"""
+
+
+def test_a_mistyped_member_gets_did_you_mean_and_the_removal_is_plain(
+        tmp_path: Path, aws_env: dict[str, str], sandbox: Any, orgsync: Any) -> None:
+    work = _workdir(tmp_path, aws_env, sandbox, orgsync)
+    sandbox.client("iam").create_user(UserName="alice")
+    work.write(GROUP.format(member="alice"))
+    first = work.apply()
+    assert first.returncode == 0, output(first)
+    work.write(GROUP.format(member="alcie"))
+    planned = work.orgsync("plan", "--detailed-exitcode")
+    assert planned.returncode == 2, output(planned)
+    assert "~ group.admins (update)" in planned.stdout
+    assert "# REMOVES existing member(s) alice from the group (the file lists alcie, which is " \
+           "not an IAM user: did you mean alice?)" in planned.stdout, output(planned)
+    assert '- members[0] = "alice"' in planned.stdout
+    assert "IAM user(s) alcie (did you mean alice?) do not exist" in planned.stderr
+    markdown = work.orgsync("plan", "--format", "markdown").stdout
+    assert "REMOVES existing member(s) alice" in markdown

@@ -140,3 +140,27 @@ def test_foreign_policies_on_a_group_are_kept_and_counted() -> None:
     assert len(group.after["managed_policies"]) == 1  # type: ignore[index]
     assert all(p["name"] == "orgsync-g-assume-1"
                for p in group.after["managed_policies"])  # type: ignore[index]
+
+
+def test_a_member_that_is_not_an_iam_user_gets_did_you_mean_and_the_removal_is_plain() -> None:
+    # members: [alcie] for alice: the group is planned without alcie, which removes alice.
+    desired = b.desired(groups=(b.group("admins", members=("alcie",)),))
+    observed = replace(b.observed(), existing_users=("alice",),
+                       similar_users=(("alcie", ("alice",)),),
+                       groups=(ObservedGroup(name="admins", path="/orgsync/",
+                                             arn=f"arn:aws:iam::{b.MGMT}:group/orgsync/admins",
+                                             members=("alice",)),))
+    result = plan(desired, observed)
+    change = next(c for c in result.changes if c.address == "group.admins")
+    assert change.action.value == "update"
+    assert change.reason.startswith("REMOVES existing member(s) alice from the group (the file "
+                                    "lists alcie, which is not an IAM user: did you mean alice?)")
+    assert [(d.path, d.before, d.after) for d in change.diff
+            if d.path.startswith("members")] == [("members[0]", "alice", None)]
+    assert any("alcie (did you mean alice?)" in w for w in result.warnings), result.warnings
+    waiting = {d.address: d.waiting_for for d in result.deferred}
+    assert "alcie (did you mean alice?)" in waiting["group.admins"]
+    # no close name: no suggestion
+    far = plan(b.desired(groups=(b.group("admins", members=("zed",)),)),
+               replace(observed, similar_users=()))
+    assert not any("did you mean" in w for w in far.warnings)
