@@ -207,7 +207,9 @@ def _workflow(opts: GlobalOptions, say: _Narrator, accounts: Path) -> int:
                 "Reads the live organization (read-only) and shows what apply would change: "
                 "+ create/invite, ~ update, - delete/close, ! needs a person.",
                 "Ids of accounts that do not exist yet show as (known after apply). Work that "
-                "waits for something (an invitation to be accepted) is listed as deferred.")
+                "waits for something (an invitation to be accepted) is listed as deferred, with "
+                "the action apply takes once it can; a destructive one (the invited account's "
+                "root credentials) counts in the DESTRUCTIVE banner.")
     code = plan_command.run(opts, file=file, out=None, fmt="text", detailed_exitcode=False,
                             parallelism=10)
     if code:

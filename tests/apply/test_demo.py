@@ -36,6 +36,10 @@ def test_demo_runs_in_under_a_minute(tmp_path: Path, orgsync: Any) -> None:
     assert "so orgsync runs with an MFA session: --mfa-serial arn:aws:iam::123456789012:mfa/admin" \
         in result.stdout
     assert "assumable from the management account with MFA" in result.stdout
+    # the invited account's root-credential deletion is shown as destructive before apply
+    first_plan = result.stdout.split("orgsync plan", 1)[1].split("orgsync apply", 1)[0]
+    assert "root_credentials.legacy-analytics (update, deferred)" in first_plan
+    assert "root_credentials.legacy-analytics (update, DESTRUCTIVE): waiting for" in first_plan
     final_plan = result.stdout.split("orgsync plan --detailed-exitcode (again)", 1)[1]
     assert "No changes." in final_plan
     assert "Deferred" not in final_plan and "credentials with MFA" not in final_plan

@@ -60,8 +60,13 @@ def test_fresh_organization_plans_exactly_the_expected_changes(
     assert sorted((c["address"], c["action"]) for c in document["changes"]) == \
         sorted(EXPECTED_CHANGES)
     assert document["management_account_id"] == "123456789012"
-    assert {d["address"] for d in document["deferred"]} == {
-        "access_role.legacy-analytics", "root_credentials.legacy-analytics"}
+    # what the invited account gets once it has joined, each with its action
+    assert sorted((d["address"], d["action"], d["destructive"]) for d in document["deferred"]) \
+        == [("access_role.legacy-analytics", "create", False),
+            ("account.legacy-analytics", "update", False),
+            ("root_credentials.legacy-analytics", "update", True)]
+    assert "root_credentials.legacy-analytics" in document["destructive"]
+    assert document["summary"]["deferred"] == 3
     assert document["unmanaged"] == [
         {"kind": "account", "id": "123456789012", "name": "management"}]
     assert document["summary"]["create"] == 14 and document["summary"]["invite"] == 1
