@@ -70,6 +70,15 @@ class NotFound(AwsError):
     """The resource does not exist (NoSuchEntity, AccountNotFoundException, ...)."""
 
 
+class EndpointError(OrgsyncError):
+    """The endpoint is not an AWS endpoint (an HTML page, an unparsable answer), is not a URL, or
+    did not answer within the bound: nothing any call can fix, so the run stops with one line."""
+
+
+class NotManagementCredentials(OrgsyncError):
+    """The credentials belong to a member account, not the organization's management account."""
+
+
 class Refusal(OrgsyncError):
     """orgsync refuses to go on: wrong organization, stale or altered plan, no approval."""
 

@@ -22,9 +22,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.credentials import Credentials
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
+from botocore.parsers import ResponseParserError
 
-from reconciler.errors import AccessDenied, AwsError, CredentialsError, NotFound, Throttled
+from reconciler.errors import (
+    AccessDenied,
+    AwsError,
+    CredentialsError,
+    EndpointError,
+    NotFound,
+    Throttled,
+)
 
 ACCESS_DENIED_CODES = frozenset({
     "AccessDenied", "AccessDeniedException", "AccessDeniedForDependencyException",
@@ -56,6 +69,9 @@ class Binding:
     account_id: str | None = None
     credentials: Callable[[], Credentials] | None = None
     invalidate: Callable[[], None] | None = None  # drop cached credentials AWS called expired
+    # called with an AccessDenied of the runner's own Organizations calls: may raise a clearer
+    # error (member-account credentials), else returns and the AccessDenied is raised
+    on_denied: Callable[[AwsError], None] | None = None
 
 
 EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
@@ -76,8 +92,18 @@ CURRENT_CALL: contextvars.ContextVar[ActiveCall | None] = contextvars.ContextVar
     "orgsync_aws_call", default=None)
 
 
-def translate(error: Exception, *, operation: str, account_id: str | None) -> AwsError:
-    """The orgsync error for a botocore exception (``ClientError`` or ``BotoCoreError``)."""
+def translate(error: Exception, *, operation: str, account_id: str | None
+              ) -> AwsError | EndpointError:
+    """The orgsync error for a botocore exception (``ClientError``, ``BotoCoreError`` or a
+    ``ResponseParserError``: an answer that is not in the service's protocol)."""
+    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
+        url = getattr(error, "kwargs", {}).get("endpoint_url") or "the endpoint"
+        return EndpointError(f"{url} did not answer {operation} in time ({_plain_message(error)})"
+                             "; is --endpoint-url (AWS_ENDPOINT_URL) right and the network up?")
+    if isinstance(error, ResponseParserError):
+        return EndpointError(f"the answer to {operation} is not an AWS API response (it could "
+                             "not be parsed); is --endpoint-url (AWS_ENDPOINT_URL) an AWS "
+                             "endpoint?")
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -166,11 +192,16 @@ class Client:
         try:
             result: dict[str, Any] = getattr(self._client, method)(**kwargs)
             return result
-        except (ClientError, BotoCoreError) as error:
-            raise translate(error, operation=operation, account_id=self._binding.account_id) \
-                from None
+        except (ClientError, BotoCoreError, ResponseParserError) as error:
+            raise self._explained(translate(error, operation=operation,
+                                            account_id=self._binding.account_id)) from None
         finally:
             CURRENT_CALL.reset(token)
+
+    def _explained(self, error: AwsError | EndpointError) -> AwsError | EndpointError:
+        if isinstance(error, AccessDenied) and self._binding.on_denied is not None:
+            self._binding.on_denied(error)  # raises the clearer error, if there is one
+        return error
 
     def __getattr__(self, name: str) -> Callable[..., dict[str, Any]]:
         if name.startswith("_") or not callable(getattr(self._client, name, None)):
@@ -197,9 +228,9 @@ class Client:
                 page = next(iterator)
             except StopIteration:
                 return
-            except (ClientError, BotoCoreError) as error:
-                raise translate(error, operation=operation,
-                                account_id=self._binding.account_id) from None
+            except (ClientError, BotoCoreError, ResponseParserError) as error:
+                raise self._explained(translate(error, operation=operation,
+                                                account_id=self._binding.account_id)) from None
             finally:
                 CURRENT_CALL.reset(token)
             yield page

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -29,7 +30,8 @@ from botocore.exceptions import BotoCoreError
 
 from reconciler.aws.calls import MANAGEMENT, CallLog
 from reconciler.aws.client import CURRENT_CALL, EXPIRED_CODES, Binding, Client, translate
-from reconciler.errors import AwsError, OrgsyncError
+from reconciler.errors import AwsError, EndpointError, NotManagementCredentials, OrgsyncError
+from reconciler.terminal import printable
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_RETRY_MODE = "adaptive"
@@ -58,6 +60,14 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "management": ("sts:GetSessionToken",),
 }
 
+
+# How long one AWS call may go unanswered, retries included, before the run stops with one line
+# (an endpoint that accepts connections and never answers would otherwise hang for minutes:
+# botocore's 60 s read timeout times every attempt). AWS APIs answer in well under a second;
+# ORGSYNC_CALL_TIMEOUT_S changes the bound (each attempt may wait half of it).
+CALL_TIMEOUT_S = 60.0
+CALL_TIMEOUT_ENV = "ORGSYNC_CALL_TIMEOUT_S"
+_TIMEOUTS = ("ReadTimeoutError", "ConnectTimeoutError")
 
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _TARGET_PARAMETERS = ("AccountId", "ResourceId", "TargetPrincipal")
@@ -109,7 +119,8 @@ class Aws:
         # AWS_DEFAULT_REGION and the profile's region).
         self.region: str = (region or os.environ.get("AWS_REGION") or self._session.region_name
                             or DEFAULT_REGION)
-        self.endpoint_url = endpoint_url or None
+        self.endpoint_url = _checked_endpoint(endpoint_url)
+        self.call_timeout_s = _call_timeout()
         self.parallelism = parallelism
         self.calls = CallLog()
         # The standard AWS settings (AWS_RETRY_MODE / AWS_MAX_ATTEMPTS, or the profile's
@@ -124,6 +135,8 @@ class Aws:
             retries={"mode": retry_mode, "max_attempts": max(0, max_attempts - 1)},
             max_pool_connections=max(parallelism + 4, 10),
             user_agent_appid="orgsync",
+            connect_timeout=min(10.0, self.call_timeout_s / 2),
+            read_timeout=self.call_timeout_s / 2,
         )
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str, str], Any] = {}
@@ -136,6 +149,7 @@ class Aws:
         self._mfa_lock = threading.Lock()
         self._mfa_session: _Cached | None = None
         self._mfa_failure: str | None = None
+        self._denied_checked = False
 
     def _configured_retries(self) -> tuple[str | None, int | None]:
         scoped: dict[str, Any] = {}
@@ -167,7 +181,31 @@ class Aws:
 
     def client(self, service: str) -> Client:
         """A client acting with the runner's own (management-account) credentials."""
-        return self._proxy(service, MANAGEMENT, "", Binding(MANAGEMENT))
+        on_denied = self._explain_denied if service == "organizations" else None
+        return self._proxy(service, MANAGEMENT, "", Binding(MANAGEMENT, on_denied=on_denied))
+
+    def _explain_denied(self, error: AwsError) -> None:
+        """An Organizations call of the runner refused: when the credentials are a member
+        account's (DescribeOrganization works for members, everything else is refused), say so
+        in one line instead of the raw AccessDenied. Checked once per run."""
+        with self._lock:
+            if self._denied_checked:
+                return
+            self._denied_checked = True
+        try:
+            identity = self.client("sts").get_caller_identity()
+            organization = self.client("organizations").describe_organization()["Organization"]
+        except (AwsError, OrgsyncError):
+            return
+        caller, management = str(identity.get("Account", "")), str(
+            organization.get("MasterAccountId", ""))
+        if caller and management and caller != management:
+            raise NotManagementCredentials(
+                f"these are not the management account's credentials: they belong to account "
+                f"{caller} ({identity.get('Arn', '?')}), a member of organization "
+                f"{organization.get('Id', '?')} whose management account is {management}; run "
+                f"orgsync with credentials of {management} (a profile or role there) "
+                f"({error.operation} was refused: {error.code})")
 
     def member_client(self, service: str, *, account_id: str, role_name: str) -> Client:
         """A client acting in a member account through ``role_name`` (AssumeRole on first use,
@@ -250,10 +288,48 @@ class Aws:
                                  account_id=context.get("orgsync_account"),
                                  operation=f"{prefix}:{operation}")
 
+        endpoint = str(client.meta.endpoint_url)
+        limit = self.call_timeout_s
+
+        def started(context: dict[str, Any], **_: Any) -> None:
+            context.setdefault("orgsync_started", time.monotonic())
+
+        def before_parse(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+            """A successful answer that is an HTML page (a proxy, a captive portal, a web server
+            at the endpoint URL) is not AWS's: say so instead of parsing it."""
+            body = response_dict.get("body") or b""
+            head = bytes(body[:512]).lstrip().lower() if isinstance(body, (bytes, bytearray)) \
+                else b""
+            status = int(response_dict.get("status_code") or 0)
+            # an HTML error status (a load balancer's 503 page) is retried and reported as it is
+            # the body decides: emulators and proxies label real answers text/html too
+            if status < 300 and head.startswith((b"<!doctype html", b"<html")):
+                raise EndpointError(
+                    f"{endpoint} answered {prefix}:{operation_model.name} with an HTML page "
+                    f"(HTTP {status}), not an AWS API response; "
+                    "is --endpoint-url (AWS_ENDPOINT_URL) an AWS endpoint?")
+
+        def needs_retry(caught_exception: Any = None, request_dict: Any = None,
+                        operation: Any = None, **_: Any) -> None:
+            """Stop retrying an endpoint that does not answer once the call's bound is spent."""
+            if caught_exception is None or type(caught_exception).__name__ not in _TIMEOUTS:
+                return
+            context = (request_dict or {}).get("context") or {}
+            first = context.get("orgsync_started", time.monotonic())
+            if time.monotonic() - first + limit / 2 > limit:
+                name = getattr(operation, "name", "?")
+                raise EndpointError(
+                    f"{endpoint} did not answer {prefix}:{name} within {limit:g} s (retries "
+                    f"included); is --endpoint-url (AWS_ENDPOINT_URL) right and the network up? "
+                    f"({CALL_TIMEOUT_ENV} sets the bound)")
+
         events = client.meta.events
         events.register("before-parameter-build", before_parameter_build)
         events.register("before-call", before_call)
+        events.register("before-call", started)
         events.register("response-received", response_received)
+        events.register("before-parse", before_parse)
+        events.register_first("needs-retry", needs_retry)
 
     # -- credentials -----------------------------------------------------------------------
 
@@ -408,6 +484,32 @@ class Aws:
     def caller_account_id(self) -> str:
         """The account the runner's own credentials belong to (sts:GetCallerIdentity)."""
         return str(self.client("sts").get_caller_identity()["Account"])
+
+
+def _checked_endpoint(endpoint_url: str | None) -> str | None:
+    """``--endpoint-url`` / ``AWS_ENDPOINT_URL`` as botocore needs it: http(s)://host[:port]."""
+    url = (endpoint_url or "").strip()
+    if not url:
+        return None
+    parsed = urlparse(url)
+    try:
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+        valid = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise EndpointError(f"--endpoint-url (AWS_ENDPOINT_URL) {printable(url)!r} is not an "
+                            "endpoint URL: expected http(s)://host[:port], e.g. "
+                            "https://organizations.us-east-1.amazonaws.com")
+    return url
+
+
+def _call_timeout() -> float:
+    try:
+        value = float(os.environ.get(CALL_TIMEOUT_ENV) or CALL_TIMEOUT_S)
+    except ValueError:
+        return CALL_TIMEOUT_S
+    return value if value > 0 else CALL_TIMEOUT_S
 
 
 def _mfa_failure_message(serial: str, error: AwsError) -> str:
