@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from reconciler.errors import AwsError, OrgsyncError
 from reconciler.model import DesiredState
 from reconciler.observed import ObservedState
-from reconciler.plan import Change, Deferred, Plan
+from reconciler.plan import Action, Change, Deferred, Plan
 
 if TYPE_CHECKING:
     from reconciler.aws import Aws
@@ -311,8 +311,9 @@ def apply_plan(plan: Plan, *, desired: DesiredState, observed: ObservedState, aw
     outcomes: dict[str, StepResult] = {}
     if approved is not None:
         known = {**ctx.account_ids()}
+        listing = Listing(approved)
         for change in plan.changes:
-            why = unlisted(change, approved, account_ids=known)
+            why = listing.unlisted(change, known)
             if why is not None:
                 outcomes[change.address] = StepResult(change.address, "skipped", why)
                 reporter.finished(change, outcomes[change.address])
@@ -379,23 +380,39 @@ def _after_covers(listed_after: Mapping[str, Any], actual: Mapping[str, Any] | N
     return all(value is None or have.get(key) == value for key, value in wanted.items())
 
 
-def unlisted(change: Change, approved: Plan, *,
+class Listing:
+    """What an approved plan lists, indexed by (address, action) so that checking every change
+    of a large plan stays linear."""
+
+    def __init__(self, approved: Plan) -> None:
+        self.changes: dict[tuple[str, Action], list[Change]] = {}
+        self.deferred: dict[tuple[str, Action], list[Deferred]] = {}
+        for change in approved.changes:
+            self.changes.setdefault((change.address, change.action), []).append(change)
+        for item in approved.deferred:
+            if item.action is not None and item.after is not None:
+                self.deferred.setdefault((item.address, item.action), []).append(item)
+
+    def unlisted(self, change: Change, account_ids: Mapping[str, str]) -> str | None:
+        key = (change.address, change.action)
+        for listed_change in self.changes.get(key, ()):
+            if listed_change == change or _resolved(listed_change.after, account_ids) == \
+                    _resolved(change.after, account_ids):
+                return None
+        for item in self.deferred.get(key, ()):
+            assert item.after is not None
+            if _after_covers(item.after, change.after, account_ids):
+                return None
+        return (f"not run: the plan being applied does not list {change.action.value} "
+                f"{change.address} with this after-state; it waits for the next plan")
+
+
+def unlisted(change: Change, approved: Plan | Listing, *,
              account_ids: Mapping[str, str] | None = None) -> str | None:
     """None when ``approved`` lists ``change`` (same address, action and after-state: as a change,
     or as a deferred item carrying an action and an after-state); else why it may not run."""
-    ids = account_ids or {}
-    for listed_change in approved.changes:
-        if listed_change.address != change.address or listed_change.action is not change.action:
-            continue
-        if listed_change == change or _resolved(listed_change.after, ids) == \
-                _resolved(change.after, ids):
-            return None
-    for item in approved.deferred:
-        if (item.address == change.address and item.action is change.action
-                and item.after is not None and _after_covers(item.after, change.after, ids)):
-            return None
-    return (f"not run: the plan being applied does not list {change.action.value} "
-            f"{change.address} with this after-state; it waits for the next plan")
+    listing = approved if isinstance(approved, Listing) else Listing(approved)
+    return listing.unlisted(change, account_ids or {})
 
 
 def listed_follow_up(replan: Plan, approved: Plan, *, pending: set[tuple[str, str]],
@@ -403,11 +420,11 @@ def listed_follow_up(replan: Plan, approved: Plan, *, pending: set[tuple[str, st
     """The changes of ``replan`` (made during the apply of ``approved``) that ``approved`` listed
     as deferred and that have not run yet (``pending``: (address, action)), with only those of
     their dependencies that are among them; None when there are none."""
-    deferred_listed = Plan(management_account_id=approved.management_account_id,
-                           deferred=tuple(d for d in approved.deferred
-                                          if (d.address, _action(d)) in pending))
+    deferred_listed = Listing(Plan(management_account_id=approved.management_account_id,
+                                   deferred=tuple(d for d in approved.deferred
+                                                  if (d.address, _action(d)) in pending)))
     chosen = [c for c in replan.changes
-              if unlisted(c, deferred_listed, account_ids=account_ids) is None]
+              if deferred_listed.unlisted(c, account_ids) is None]
     planned = {c.address for c in replan.changes}
     addresses = {c.address for c in chosen}
     chosen = [c for c in chosen
