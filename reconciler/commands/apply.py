@@ -175,10 +175,16 @@ def _prepare_saved(aws: Aws, *, saved: SavedPlan, planfile: str, file: str | Non
                      "observed for it is different now"
                      + ("" if saved.observed is not None else "; this plan file predates the "
                         "list of differences") + ")", differences, planfile=planfile, file=file)
-    if plan.to_document()["changes"] != saved.plan.to_document()["changes"]:
+    fresh, approved = plan.to_document(), saved.plan.to_document()
+    if fresh["changes"] != approved["changes"] or fresh["deferred"] != approved["deferred"]:
+        # the deferred items count: a follow-up round may run those that carry an action
         raise _stale("planning again gives different changes",
-                     change_differences(saved.plan.to_document()["changes"],
-                                        plan.to_document()["changes"]),
+                     change_differences(approved["changes"], fresh["changes"])
+                     + change_differences(
+                         [{**d, "action": d.get("action") or "deferred"}
+                          for d in approved["deferred"]],
+                         [{**d, "action": d.get("action") or "deferred"}
+                          for d in fresh["deferred"]]),
                      planfile=planfile, file=file)
     return Prepared(desired=desired, observed=observed, plan=plan, aws=aws)
 
