@@ -127,6 +127,13 @@ def wait_for_request(change: Change, ctx: StepContext, request: Mapping[str, Any
     return str(account_id)
 
 
+def _planned_request(change: Change) -> dict[str, Any] | None:
+    """The CreateAccount request the plan saw in progress (``before.create_request_id``): apply
+    waits for that very request even if it has finished since, never requesting another."""
+    request_id = (change.before or {}).get("create_request_id")
+    return {"Id": str(request_id), "State": "IN_PROGRESS"} if request_id else None
+
+
 def _create(change: Change, ctx: StepContext) -> str:
     after = change.after or {}
     name, email = str(after["name"]), str(after["email"])
@@ -139,7 +146,7 @@ def _create(change: Change, ctx: StepContext) -> str:
         account_id = str(existing["Id"])
         notes.append(f"account {account_id} already existed")
     else:
-        request = _earlier_request(ctx, name)
+        request = _planned_request(change) or _earlier_request(ctx, name)
         if request is None:
             orgs = ctx.aws.client("organizations")
             kwargs: dict[str, Any] = {"Email": email, "AccountName": name}
