@@ -174,7 +174,11 @@ def test_create_account_in_progress_survives_a_kill(workdir: Workdir,
         _force_unlock(workdir)
         rerun = workdir.apply()
         assert rerun.returncode == 0, output(rerun)
-        assert "continued earlier request" in rerun.stdout, output(rerun)
+        # still IN_PROGRESS when the re-run planned: a create change that waits for it; on a
+        # loaded machine it may have finished already: the account is there, nothing to create
+        assert ("+ account.app (create)" in rerun.stdout
+                and "continued earlier request" in rerun.stdout) or \
+            "+ account.app (create)" not in rerun.stdout, output(rerun)
         assert sandbox.control.calls("organizations.CreateAccount") == 1
         assert_no_duplicates(sandbox)
         assert workdir.plan_exit() == 0
