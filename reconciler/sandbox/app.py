@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from reconciler.sandbox import organizations, signing
+from reconciler.sandbox import organizations, resources, signing
 from reconciler.sandbox.common import ENVIRON_KEY, epoch
 from reconciler.sandbox.keys import account_of_key
 from reconciler.sandbox.protocol import (
@@ -29,6 +29,7 @@ from reconciler.sandbox.protocol import (
     access_key_of,
     error_response,
     form_params,
+    iam_action,
     json_response,
     operation_of,
     service_of,
@@ -208,7 +209,7 @@ class SandboxApp:
             if session.expiration <= state.clock.now():
                 return error_response(service, EXPIRED.get(service, "ExpiredToken"),
                                       "The security token included in the request is expired")
-            action = f"{service}:{operation}"
+            action = iam_action(service, operation)
             resource = _resource_of(service, session.account_id, body)
             if action not in ALWAYS_ALLOWED and root_task_denies(
                     session.task, action=action, resource=resource,
@@ -223,6 +224,9 @@ class SandboxApp:
             return denial
         if service == "account":
             return self._account(state, account_id, operation, body)
+        if service in ("s3", "sqs"):
+            return resources.denial(state, access_key=access_key, service=service,
+                                    operation=operation, environ=environ, body=body)
         return None
 
     def _account(self, state: SandboxState, caller: str, operation: str,

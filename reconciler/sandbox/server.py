@@ -18,8 +18,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from reconciler.sandbox import delegated, keys, resources
 from reconciler.sandbox import iam as iam_ext
-from reconciler.sandbox import keys
 from reconciler.sandbox import organizations as org_ext
 from reconciler.sandbox import sts as sts_ext
 from reconciler.sandbox.app import SandboxApp
@@ -99,6 +99,8 @@ class Sandbox:
         try:
             warnings.filterwarnings("ignore", message=r"Exception\(SandboxAwsError\)")
             org_ext.install()
+            delegated.install()
+            resources.install()
             iam_ext.install()
             sts_ext.install()
             keys.install(self.state)
@@ -233,6 +235,7 @@ class Sandbox:
         from moto.core.model_instances import reset_model_data
         from moto.moto_api._internal import mock_random
         from moto.organizations.models import organizations_backends
+        from moto.s3.models import s3_backends
 
         # moto's BackendDict.reset() re-initialises every backend before dropping it; dropping
         # them is enough (they are rebuilt on first use) and much faster
@@ -240,6 +243,7 @@ class Sandbox:
             backend_dict.clear()
         reset_model_data()
         organizations_backends.master_accounts.clear()
+        s3_backends.bucket_accounts.clear()  # S3's global bucket namespace outlives its backends
         mock_random.seed(SEED)
         self.clock = Clock()
         fresh = SandboxState(self.options, self.clock)
