@@ -243,9 +243,10 @@ def assume(**kwargs: Any) -> None:
 
 
 @cli.command()
-@click.option("--for", "for_", type=click.Choice(["plan", "apply", "member"]), default="apply",
-              show_default=True, help="plan: read-only runner; apply: full runner; member: "
-              "what the access role needs for orgsync's reads.")
+@click.option("--for", "for_", type=click.Choice(["plan", "apply", "member", "root"]),
+              default="apply", show_default=True, help="plan: read-only runner; apply: full "
+              "runner; member: what the access role needs for orgsync's reads; root: the "
+              "break-glass role for `orgsync root` (unlock tasks, root audit).")
 @_file_option  # gitops: narrows the policy's resources to the file's names (when it exists)
 @_common
 def permissions(**kwargs: Any) -> None:
@@ -281,6 +282,65 @@ def force_unlock(**kwargs: Any) -> None:
 def sandbox(**kwargs: Any) -> None:
     """A local AWS organization emulator on loopback (Organizations, IAM, STS)."""
     _run("sandbox", kwargs)
+
+
+@cli.group()
+def root() -> None:
+    """Privileged root tasks on member accounts (sts:AssumeRoot), from the management account
+    or IAM's delegated administrator."""
+
+
+def _run_root(function: str, kwargs: dict[str, Any]) -> None:
+    opts = _globals(kwargs)
+    module = importlib.import_module("reconciler.commands.root")
+    raise SystemExit(getattr(module, function)(opts, **kwargs) or 0)
+
+
+def _unlock_options(func: F) -> F:
+    decorators = [
+        _file_option,
+        click.option("--auto-approve", is_flag=True, help="Delete without asking."),
+        click.option("--audit-dir", default="orgsync-audit", show_default=True,
+                     type=click.Path(file_okay=False),
+                     help="Where the audit record (JSON) is written before deleting."),
+        _common,
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+@root.command("unlock-s3-bucket")
+@click.argument("account")
+@click.argument("bucket")
+@_unlock_options
+def unlock_s3_bucket(**kwargs: Any) -> None:
+    """Delete the bucket policy of BUCKET in member account ACCOUNT (a name from the file or a
+    12-digit id) through a root session with the task policy S3UnlockBucketPolicy."""
+    _run_root("unlock_s3_bucket", kwargs)
+
+
+@root.command("unlock-sqs-queue")
+@click.argument("account")
+@click.argument("queue_url", metavar="QUEUE_URL")
+@_unlock_options
+def unlock_sqs_queue(**kwargs: Any) -> None:
+    """Delete the queue policy of QUEUE_URL in member account ACCOUNT through a root session
+    with the task policy SQSUnlockQueuePolicy."""
+    _run_root("unlock_sqs_queue", kwargs)
+
+
+@root.command("audit")
+@_file_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
+              help="Member accounts read at once.")
+@_common
+def root_audit(**kwargs: Any) -> None:
+    """Root-user credentials of every active member account (audit root sessions), beside the
+    root policy the file gives each account."""
+    _run_root("audit", kwargs)
 
 
 @cli.command()

@@ -49,6 +49,11 @@ class RootCredentialsSpec:
 
     features: tuple[str, ...] | None
     default: RootPolicy = "unmanaged"
+    # IAM's delegated administrator (an account name of the file). ``managed`` is whether the file
+    # has a root_credentials section at all: only then is a registered delegated administrator
+    # that the file does not name deregistered.
+    delegated_admin: str | None = None
+    managed: bool = False
 
 
 @dataclass(frozen=True)

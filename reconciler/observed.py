@@ -163,7 +163,18 @@ class ObservedState:
     foreign_groups: tuple[tuple[str, str], ...] = ()
     # (member of the file that is not an IAM user, IAM users with a close name), sorted
     similar_users: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # IAM's delegated administrator account ids (None: not read, the file does not manage it)
+    iam_delegated_admins: tuple[str, ...] | None = None
+    # the account whose credentials ran the read: the management account's id, or IAM's
+    # delegated administrator's (then access roles and groups were not read: see the planner)
+    runner_account_id: str | None = None
     observed_at: str = field(default="", compare=False)
+
+    @property
+    def delegated_runner(self) -> bool:
+        """Whether IAM's delegated administrator (not the management account) ran the read."""
+        return (self.runner_account_id is not None
+                and self.runner_account_id != self.organization.management_account_id)
 
     def account_by_id(self, account_id: str) -> ObservedAccount | None:
         for account in self.accounts:
@@ -191,6 +202,9 @@ class ObservedState:
             data.pop("foreign_groups", None)
         if not self.similar_users:
             data.pop("similar_users", None)
+        for key in ("iam_delegated_admins", "runner_account_id"):  # likewise
+            if data.get(key) is None:
+                data.pop(key, None)
         return data
 
     def fingerprint(self) -> str:

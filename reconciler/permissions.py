@@ -11,6 +11,9 @@ and ``bootstrap`` what it calls with a member's own profile. This module finds t
   and ``sts:AssumeRoot`` limited by ``sts:TaskPolicyArn`` to the task policies the reads need.
 - ``apply``: ``plan`` plus every apply module's writes, the apply lock and the write tasks.
 - ``member``: what the access role in a member account must allow for orgsync's reads.
+- ``root``: what ``orgsync root ...`` (unlock a bucket or queue policy, audit root users) calls,
+  for a break-glass role of its own in the management or IAM delegated administrator account;
+  neither the plan nor the apply runner gets the unlock tasks.
 
 Resources are scoped where IAM supports it: group actions to the managed group paths, customer
 managed policy actions to the same paths (and the lock's path), role assumption to the access role
@@ -30,8 +33,8 @@ from typing import Any, Literal
 from reconciler.errors import OrgsyncError
 from reconciler.model import DEFAULT_ACCESS_ROLE, DEFAULT_GROUP_PATH
 
-Stage = Literal["plan", "apply"]
-PolicyFor = Literal["plan", "apply", "member"]
+Stage = Literal["plan", "apply", "root"]
+PolicyFor = Literal["plan", "apply", "member", "root"]
 
 SCOPES = ("management", "member", "root", "bootstrap")
 # Packages whose modules declare PERMISSIONS, and the stage their calls belong to. The AWS layer
@@ -40,6 +43,7 @@ DECLARING_PACKAGES: tuple[tuple[str, Stage], ...] = (
     ("reconciler.aws", "plan"),
     ("reconciler.observe", "plan"),
     ("reconciler.apply", "apply"),
+    ("reconciler.privileged", "root"),
 )
 DECLARING_MODULES: tuple[tuple[str, Stage], ...] = (("reconciler.lock", "apply"),)
 
@@ -54,6 +58,12 @@ ROOT_TASKS: Mapping[str, frozenset[str]] = {
         *_AUDIT_READS, "iam:DeleteAccessKey", "iam:DeleteSigningCertificate",
         "iam:DeleteLoginProfile", "iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice")),
     "IAMCreateRootUserPassword": frozenset(("iam:CreateLoginProfile", "iam:GetLoginProfile")),
+    # the resource-policy tasks (arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy and
+    # .../SQSUnlockQueuePolicy, as AWS publishes them)
+    "S3UnlockBucketPolicy": frozenset(("s3:DeleteBucketPolicy", "s3:PutBucketPolicy",
+                                       "s3:GetBucketPolicy", "s3:ListAllMyBuckets")),
+    "SQSUnlockQueuePolicy": frozenset(("sqs:SetQueueAttributes", "sqs:GetQueueAttributes",
+                                       "sqs:ListQueues", "sqs:GetQueueUrl")),
 }
 _TASK_PREFERENCE = tuple(ROOT_TASKS)  # ties in the set cover go to the least powerful task
 
@@ -134,8 +144,11 @@ def declarations() -> tuple[Declaration, ...]:
 
 
 def actions(decls: Iterable[Declaration], *, stage: Stage, scope: str) -> frozenset[str]:
-    """The actions of ``scope`` that a run of ``stage`` may call (apply includes plan)."""
-    wanted: tuple[Stage, ...] = ("plan",) if stage == "plan" else ("plan", "apply")
+    """The actions of ``scope`` that a run of ``stage`` may call (apply includes plan; the root
+    commands are a stage of their own)."""
+    stages: dict[Stage, tuple[Stage, ...]] = {"plan": ("plan",), "apply": ("plan", "apply"),
+                                              "root": ("root",)}
+    wanted = stages[stage]
     return frozenset(action for d in decls if d.stage in wanted
                      for action in d.permissions.get(scope, ()))
 
@@ -167,14 +180,16 @@ def policy(for_: PolicyFor, *, context: PolicyContext | None = None,
             actions(found, stage="plan", scope="member"), ctx, lock=False, sid="MemberReads"))
     stage: Stage = for_
     management = actions(found, stage=stage, scope="management")
-    statements = _statements_for_actions(management, ctx, lock=stage == "apply", sid="Runner")
-    statements.append({
-        "Sid": "AssumeAccessRoles",
-        "Effect": "Allow",
-        "Action": "sts:AssumeRole",
-        "Resource": [f"arn:{ctx.partition}:iam::*:role/{name}"
-                     for name in sorted(set(ctx.access_role_names))],
-    })
+    statements = _statements_for_actions(management, ctx, lock=stage == "apply",
+                                         sid="RootTasks" if stage == "root" else "Runner")
+    if stage != "root":
+        statements.append({
+            "Sid": "AssumeAccessRoles",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": [f"arn:{ctx.partition}:iam::*:role/{name}"
+                         for name in sorted(set(ctx.access_role_names))],
+        })
     tasks = root_tasks(actions(found, stage=stage, scope="root"))
     if tasks:
         statements.append({

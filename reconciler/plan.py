@@ -16,7 +16,8 @@ from typing import Any
 JSON = Any
 FORMAT_VERSION = "1"
 
-KINDS = ("organization", "ou", "account", "access_role", "group", "root_credentials")
+KINDS = ("organization", "ou", "account", "access_role", "group", "root_credentials",
+         "delegated_admin")
 
 
 class Action(str, Enum):

@@ -252,6 +252,7 @@ def _executor_for(kind: str) -> Executor:
     from reconciler.apply import (
         access_role,
         account,
+        delegated_admin,
         group,
         organization,
         ou,
@@ -265,6 +266,7 @@ def _executor_for(kind: str) -> Executor:
         "access_role": access_role.apply_change,
         "group": group.apply_change,
         "root_credentials": root_credentials.apply_change,
+        "delegated_admin": delegated_admin.apply_change,
     }
     try:
         return executors[kind]

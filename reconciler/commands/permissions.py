@@ -1,4 +1,4 @@
-"""``orgsync permissions [--for plan|apply|member]``: print the least-privilege IAM policy as JSON.
+"""``orgsync permissions [--for plan|apply|member|root]``: the least-privilege IAM policy as JSON.
 
 The policy comes from the PERMISSIONS declarations in the code (``reconciler.permissions``), so it
 cannot fall behind what orgsync calls. When the desired-state file exists, resources are narrowed
@@ -28,7 +28,8 @@ def run(opts: GlobalOptions, *, for_: str = "apply", file: str = "accounts.yaml"
             f"orgsync: note: {file} not found: the policy uses account '*', the role name "
             f"{context.access_role_names[0]} and the group path {context.group_paths[0]}; pass -f "
             "to narrow it to your file", markup=False)
-    wanted: PolicyFor = "plan" if for_ == "plan" else "member" if for_ == "member" else "apply"
+    choices: dict[str, PolicyFor] = {"plan": "plan", "member": "member", "root": "root"}
+    wanted: PolicyFor = choices.get(for_, "apply")
     document = policy(wanted, context=context)
     print(json.dumps(document, indent=2))
     return 0

@@ -105,6 +105,7 @@ class _Checker:
         self._unique(data.get("accounts"), "accounts", "email", "email", fold=True)
         self._unique(data.get("accounts"), "accounts", "id", "account id", fold=False)
         self._unique(data.get("groups"), "groups", "name", "group name", fold=True)
+        self._delegated_admin(data.get("root_credentials"), accounts, management)
         for path, group in _items(data.get("groups"), ("groups",)):
             self._group(path, group, accounts, management)
         return self.found
@@ -121,6 +122,27 @@ class _Checker:
                        f"{default!r} needs the features {_NEEDED}, which "
                        "root_credentials.features does not enable")
         return allowed
+
+    def _delegated_admin(self, section: Any,
+                         accounts: dict[str, tuple[dict[str, Any], DocPath]],
+                         management: str | None) -> None:
+        """``root_credentials.delegated_admin`` names an active member account of the file."""
+        name = section.get("delegated_admin") if isinstance(section, dict) else None
+        if not isinstance(name, str):
+            return
+        where = ("root_credentials", "delegated_admin")
+        if name not in accounts:
+            close = difflib.get_close_matches(name, list(accounts), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            self.value(where, f"unknown account {name!r} (no such name under accounts){hint}")
+            return
+        account, _ = accounts[name]
+        if management is not None and account.get("id") == management:
+            self.value(where, f"account {name!r} is the management account: IAM's delegated "
+                       "administrator must be a member account")
+        elif account.get("state") == "closed":
+            self.value(where, f"account {name!r} is closed: it cannot be IAM's delegated "
+                       "administrator")
 
     def _unique(self, items: Any, section: str, key: str, what: str, *, fold: bool) -> None:
         seen: dict[str, DocPath] = {}
@@ -302,6 +324,8 @@ def build(doc: YamlDocument, *, filename: str, sha256: str) -> DesiredState:
     root = RootCredentialsSpec(
         features=None if features is None else tuple(features),
         default=section.get("default", "unmanaged"),
+        delegated_admin=section.get("delegated_admin"),
+        managed="root_credentials" in data,
     )
 
     def position(path: DocPath) -> Position:

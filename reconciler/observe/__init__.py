@@ -21,7 +21,15 @@ from typing import Any
 
 from reconciler.aws import Aws
 from reconciler.model import AccountSpec, DesiredState
-from reconciler.observe import access_role, account, group, organization, ou, root_credentials
+from reconciler.observe import (
+    access_role,
+    account,
+    delegated_admin,
+    group,
+    organization,
+    ou,
+    root_credentials,
+)
 from reconciler.observed import (
     ObservedAccount,
     ObservedRole,
@@ -29,7 +37,7 @@ from reconciler.observed import (
     ObservedState,
 )
 
-MODULES = (organization, ou, account, access_role, group, root_credentials)
+MODULES = (organization, ou, account, access_role, group, root_credentials, delegated_admin)
 MANAGED_ROOT_POLICIES = ("absent", "password_recovery")
 
 
@@ -71,8 +79,18 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
     the parallel per-account reads instead of adding to them."""
     org = aws.client("organizations")
     management_id = desired.organization.management_account_id
+    # Only IAM's delegated administrator may stand in for the management account, and only for
+    # root_credentials: with its credentials the access roles and the management account's IAM
+    # groups cannot be read (its own IAM is another account's), so they are not.
+    runners: list[str] = []
     observed_org = organization.read_organization(
-        org, expected_management_account_id=management_id)
+        org, expected_management_account_id=management_id,
+        before_roots=lambda: runners.append(delegated_admin.runner_account(
+            aws, management_account_id=management_id, delegated_admins=None)))
+    runner = runners[0]
+    delegated = runner != management_id
+    admins = (delegated_admin.read_iam_delegated_admins(org)
+              if desired.root_credentials.managed else None)
     trusted = organization.read_trusted_access_iam(org)
     features = organization.read_root_features(aws.client("iam"), trusted_access_iam=trusted)
     root_possible = root_credentials.root_reads_possible(features)
@@ -100,12 +118,13 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
                     submit(_tags_job(aws, account_id=observed.id))
                 return
             job = _member_job(aws, spec=spec, observed=observed, default_role=default_role,
-                              root_possible=root_possible)
+                              root_possible=root_possible, read_roles=not delegated)
             if job is not None:
                 submit(job)
 
         try:
-            submit(lambda: group.read_management_iam(aws.client("iam"), desired=desired))
+            submit(lambda: None if delegated else
+                   group.read_management_iam(aws.client("iam"), desired=desired))
             ous, placed = ou.walk_tree(org, root_id=observed_org.root_id, on_account=found)
             accounts = account.to_observed_accounts(placed)
             visible = {a.id for a in accounts} | {a.email.lower() for a in accounts}
@@ -126,6 +145,11 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
                                               key=lambda r: r.account_id)
 
     tags = {r.account_id: r.tags for r in results if r.tags is not None}
+    management_iam: dict[str, Any] = {} if management is None else {
+        "groups": management.groups, "managed_policies": management.managed_policies,
+        "existing_users": management.existing_users,
+        "foreign_groups": management.foreign_groups,
+        "similar_users": management.similar_users}
     accounts = tuple(replace(a, tags=tags[a.id]) if a.id in tags else a for a in accounts)
     return ObservedState(
         organization=observed_org,
@@ -137,23 +161,22 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         root_features=features,
         roles={r.account_id: r.role for r in results if r.role is not None},
         root_credentials={r.account_id: r.root for r in results if r.root is not None},
-        groups=management.groups,
-        managed_policies=management.managed_policies,
-        existing_users=management.existing_users,
-        foreign_groups=management.foreign_groups,
-        similar_users=management.similar_users,
+        **management_iam,
+        iam_delegated_admins=admins,
+        runner_account_id=runner if delegated else None,
         observed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 
 
 def _member_job(aws: Aws, *, spec: AccountSpec, observed: ObservedAccount, default_role: str,
-                root_possible: bool) -> Callable[[], _MemberResult] | None:
+                root_possible: bool, read_roles: bool = True
+                ) -> Callable[[], _MemberResult] | None:
     """What to read for one account of the file (None: nothing). Active accounts: the access
     role, and the root credentials when the file manages them; any account not closed: its tags
     when the file manages them."""
     account_id = observed.id
     active = observed.state == "ACTIVE" and spec.state == "active"
-    read_role = active
+    read_role = active and read_roles
     read_root = active and root_possible and spec.root_credentials in MANAGED_ROOT_POLICIES
     read_tags = spec.tags is not None and observed.state != "CLOSED"
     if not (read_role or read_root or read_tags):

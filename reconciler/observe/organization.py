@@ -7,6 +7,8 @@ the file describes: nothing else is read, let alone changed, in that case.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from reconciler.aws import Client, paginate
 from reconciler.errors import AwsError, Refusal
 from reconciler.observed import ObservedOrganization
@@ -30,8 +32,11 @@ _FEATURES_UNREADABLE = frozenset({
 })
 
 
-def read_organization(org: Client, *, expected_management_account_id: str) -> ObservedOrganization:
-    """DescribeOrganization + ListRoots; refuses another organization's management account."""
+def read_organization(org: Client, *, expected_management_account_id: str,
+                      before_roots: Callable[[], None] | None = None) -> ObservedOrganization:
+    """DescribeOrganization + ListRoots; refuses another organization's management account.
+    ``before_roots`` runs once the organization is known to be the right one (the runner check:
+    ListRoots is refused to members that are no delegated administrator)."""
     try:
         described = org.describe_organization()["Organization"]
     except AwsError as error:
@@ -46,6 +51,8 @@ def read_organization(org: Client, *, expected_management_account_id: str) -> Ob
             f"the organization {described.get('Id', '?')} is managed by account {management}, "
             f"not {expected_management_account_id} as organization.management_account_id says: "
             "refusing to plan against another organization")
+    if before_roots is not None:
+        before_roots()
     roots = list(paginate(org, "list_roots", "Roots"))
     if not roots:
         raise AwsError(operation="organizations:ListRoots", code="NoRoot",

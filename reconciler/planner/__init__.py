@@ -3,8 +3,9 @@
 Like kopf's cause detection, planning is a purely computational function: the same inputs always
 give the same plan, which is what lets a saved plan be reviewed and a re-plan after apply be
 checked for emptiness. One module per resource kind decides that kind's changes; this module only
-fixes the order (organization, OUs parents first, account create/invite, account updates, access
-roles, groups, root credentials, account closures) and collects what cannot happen yet.
+fixes the order (organization, OUs parents first, account create/invite, account updates, IAM's
+delegated administrator, access roles, groups, root credentials, account closures) and collects
+what cannot happen yet.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from reconciler.planner.account import (
     unmanaged_accounts,
 )
 from reconciler.planner.context import PlanContext, match_accounts
+from reconciler.planner.delegated_admin import plan_delegated_admin, restrict_to_delegated_runner
 from reconciler.planner.group import plan_groups
 from reconciler.planner.organization import plan_organization
 from reconciler.planner.ou import plan_ous, unmanaged_ous
@@ -45,11 +47,14 @@ def plan(desired: DesiredState, observed: ObservedState) -> Plan:
     plan_ous(ctx)
     plan_account_creation(ctx)
     plan_account_updates(ctx)
-    plan_access_roles(ctx)
-    plan_groups(ctx)
+    plan_delegated_admin(ctx)
+    if not observed.delegated_runner:  # its credentials cannot read roles or groups
+        plan_access_roles(ctx)
+        plan_groups(ctx)
     plan_root_credentials(ctx)
     plan_account_closures(ctx)
     _rename_after_new_role(ctx)
+    restrict_to_delegated_runner(ctx)
     unmanaged = [*unmanaged_accounts(ctx), *unmanaged_ous(ctx)]
     return Plan(
         management_account_id=desired.organization.management_account_id,

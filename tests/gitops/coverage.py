@@ -24,6 +24,7 @@ from reconciler.permissions import (
 )
 
 PLAN_TIME_COMMANDS = frozenset({"plan"})
+ROOT_COMMANDS = frozenset({"root"})
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,23 @@ def uncovered(calls: Iterable[Call]) -> list[str]:
     plan_policy, apply_policy, member_policy = policy("plan"), policy("apply"), policy("member")
     member_declared = actions(decls, stage="apply", scope="member")
     bootstrap_declared = actions(decls, stage="apply", scope="bootstrap")
+    root_policy = policy("root")
     plan_tasks = frozenset().union(*(ROOT_TASKS[t] for t in allowed_root_tasks(plan_policy)))
     apply_tasks = frozenset().union(*(ROOT_TASKS[t] for t in allowed_root_tasks(apply_policy)))
+    root_tasks = frozenset().union(*(ROOT_TASKS[t] for t in allowed_root_tasks(root_policy)))
     problems: set[str] = set()
     for call in set(calls):
         plan_time = call.command in PLAN_TIME_COMMANDS
         where = f"{call.operation} ({call.scope} scope, command {call.command or 'in-process'})"
+        if call.command in ROOT_COMMANDS:
+            # `orgsync root ...` runs with its own break-glass role (`permissions --for root`)
+            if call.scope == "management" and not covers(root_policy, call.operation):
+                problems.add(f"{where}: not in `orgsync permissions --for root`")
+            elif call.scope == "root" and call.operation not in root_tasks:
+                problems.add(f"{where}: no root task policy of `--for root` permits it")
+            elif call.scope not in ("management", "root"):
+                problems.add(f"{where}: unexpected scope for a root command")
+            continue
         if call.scope == "management":
             if plan_time and not covers(plan_policy, call.operation):
                 problems.add(f"{where}: not in `orgsync permissions --for plan`")

@@ -160,7 +160,7 @@ def test_covers_honours_wildcards_and_always_allowed_calls() -> None:
     assert covers(document, "sts:GetCallerIdentity")
 
 
-@pytest.mark.parametrize("for_", ["plan", "apply", "member"])
+@pytest.mark.parametrize("for_", ["plan", "apply", "member", "root"])
 def test_command_prints_the_policy(for_: str, tmp_path: Path) -> None:
     result = orgsync(["permissions", "--for", for_], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -204,3 +204,18 @@ def test_unknown_scope_or_bad_action_is_a_declaration_bug() -> None:
         perms._checked("m", {"everywhere": ("iam:GetRole",)})
     with pytest.raises(perms.OrgsyncError, match="bad actions"):
         perms._checked("m", {"management": ("GetRole",)})
+
+
+def test_root_policy_is_the_break_glass_role() -> None:
+    """``--for root``: the root commands' reads and the three tasks they use, nothing else; the
+    plan and apply runners never get the unlock tasks."""
+    document = policy("root")
+    assert allowed_root_tasks(document) == {"IAMAuditRootUserCredentials",
+                                            "S3UnlockBucketPolicy", "SQSUnlockQueuePolicy"}
+    assert not covers(document, "sts:AssumeRole")
+    assert covers(document, "organizations:ListAccounts")
+    assert not covers(document, "organizations:CreateAccount")
+    assert not covers(document, "iam:CreateRole")
+    for runner in ("plan", "apply"):
+        tasks = allowed_root_tasks(policy(runner))
+        assert "S3UnlockBucketPolicy" not in tasks and "SQSUnlockQueuePolicy" not in tasks
