@@ -4,12 +4,13 @@ moto stores bucket and queue policies but never evaluates them, so a bucket whos
 every principal stays open in moto, and ``orgsync root unlock-s3-bucket`` would prove nothing. The
 middleware asks ``denial`` before moto serves an S3 or SQS request:
 
-- An explicit ``Deny`` in the resource policy that matches the caller, the action and the
-  resource refuses the request, whoever the caller is: the account's own administrator role too
-  (IAM User Guide, "Policy evaluation logic": an explicit deny in any policy overrides any allow).
-- A caller from another account needs an ``Allow`` for it in the resource policy. (Its identity
-  policies are the identity-policy evaluator's concern; cross-account SQS is refused outright,
-  because moto serves a queue URL in the caller's own account.)
+- Every request is decided by the sandbox's policy evaluator (``policy_eval.authorize``) from
+  the caller's identity policies and the resource policy, as AWS decides it: an explicit ``Deny``
+  in either refuses the request, whoever the caller is (the account's own administrator role
+  too); within the account an ``Allow`` in either suffices; across accounts both must allow (IAM
+  User Guide, "Policy evaluation logic" and "Cross-account policy evaluation logic").
+  Cross-account SQS is refused outright, because moto serves a queue URL in the caller's own
+  account.
 - The exception that makes a lock-out recoverable: the root user of the bucket's own account may
   always call GetBucketPolicy, PutBucketPolicy and DeleteBucketPolicy, "even if their bucket policy
   explicitly denies the root principal's access" (S3 API Reference, DeleteBucketPolicy). The
@@ -19,20 +20,18 @@ middleware asks ``denial`` before moto serves an S3 or SQS request:
 - Get/Put/DeleteBucketPolicy from an identity outside the bucket owner's account is refused with
   405 MethodNotAllowed (S3 API Reference, DeleteBucketPolicy).
 
-What a root session may call at all is the task policy's business (``sts.ROOT_TASKS``, checked by
-the middleware first). The policy matching below (principals, NotPrincipal, Action/NotAction,
-Resource/NotResource with wildcards, the condition operators orgsync's tests use) is local to
-resource policies; it should move onto the sandbox's shared policy evaluator once there is one.
+What a root session may call at all is the task policy's business (``sts.root_task_denies``,
+checked by the middleware first).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from reconciler.sandbox.identity import Caller, _condition_holds, _principal_matches, identify
+from reconciler.sandbox.identity import Caller, identify, identity_policies, principal_of
+from reconciler.sandbox.policy_eval import Decision, authorize
 from reconciler.sandbox.protocol import Response, error_response, iam_action, s3_request
 from reconciler.sandbox.state import SandboxState
 
@@ -40,95 +39,10 @@ BUCKET_POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy",
                                    "s3:DeleteBucketPolicy"})
 QUEUE_UNLOCK_ACTIONS = frozenset({"sqs:GetQueueAttributes", "sqs:SetQueueAttributes"})
 REGION = "us-east-1"
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _glob(patterns: Any, value: str, *, fold: bool = False) -> bool:
-    value = value.lower() if fold else value
-    return any(fnmatch.fnmatchcase(value, str(p).lower() if fold else str(p))
-               for p in _as_list(patterns))
-
-
-def _negated_condition_holds(operator: str, block: dict[str, Any],
-                             context: dict[str, Any]) -> bool | None:
-    """The negated and ARN operators ``identity._condition_holds`` does not know (None: not one
-    of them)."""
-    if_exists = operator.endswith("IfExists")
-    base = operator.removesuffix("IfExists")
-    if base not in ("StringNotEquals", "StringNotLike", "ArnLike", "ArnEquals", "ArnNotLike",
-                    "ArnNotEquals"):
-        return None
-    for key, expected in block.items():
-        actual = context.get(key.lower())
-        if actual is None:
-            # a missing key makes the negated operators true (IAM User Guide, condition
-            # operators: "...IfExists"; a negated operator matches when the key is absent)
-            if base.startswith(("StringNot", "ArnNot")) or if_exists:
-                continue
-            return False
-        values = [str(v).replace("${aws:PrincipalAccount}", str(context.get(
-            "aws:principalaccount", ""))) for v in _as_list(expected)]
-        like = base in ("StringNotLike", "ArnLike", "ArnNotLike")
-        matched = any(fnmatch.fnmatchcase(str(actual), v) if like else str(actual) == v
-                      for v in values)
-        if matched == ("Not" in base):
-            return False
-    return True
-
-
-def conditions_hold(condition: dict[str, Any], context: dict[str, Any]) -> bool:
-    for operator, block in (condition or {}).items():
-        negated = _negated_condition_holds(operator, block, context)
-        if negated is None:
-            if not _condition_holds({operator: block}, context):
-                return False
-        elif not negated:
-            return False
-    return True
-
-
-def statement_matches(statement: dict[str, Any], *, caller: Caller, action: str, resource: str,
-                      context: dict[str, Any]) -> bool:
-    """Whether a resource-policy statement applies to this request (its effect aside)."""
-    if "Principal" in statement:
-        principal = statement["Principal"]
-        if not (principal == "*" or _principal_matches(principal, caller)):
-            return False
-    elif "NotPrincipal" in statement and _principal_matches(statement["NotPrincipal"], caller):
-        return False
-    if "Action" in statement and not _glob(statement["Action"], action, fold=True):
-        return False
-    if "NotAction" in statement and _glob(statement["NotAction"], action, fold=True):
-        return False
-    if "Resource" in statement and not _glob(statement["Resource"], resource):
-        return False
-    if "NotResource" in statement and _glob(statement["NotResource"], resource):
-        return False
-    return conditions_hold(statement.get("Condition") or {}, context)
-
-
-def evaluate(document: dict[str, Any] | None, *, caller: Caller, action: str, resource: str,
-             context: dict[str, Any]) -> str:
-    """``deny`` (an explicit deny applies), ``allow`` (an allow applies, no deny) or ``none``."""
-    if not document:
-        return "none"
-    verdict = "none"
-    for statement in _as_list(document.get("Statement")):
-        if not isinstance(statement, dict):
-            continue
-        if not statement_matches(statement, caller=caller, action=action, resource=resource,
-                                 context=context):
-            continue
-        if statement.get("Effect") == "Deny":
-            return "deny"
-        if statement.get("Effect") == "Allow":
-            verdict = "allow"
-    return verdict
+# The root user's access is not granted by policies; a root session's limits are its task policy,
+# which the middleware checks before this module is asked.
+_ROOT_IDENTITY = {"Version": "2012-10-17",
+                  "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def _load(text: Any) -> dict[str, Any] | None:
@@ -186,11 +100,26 @@ def _queue_url(environ: dict[str, Any], body: bytes) -> str | None:
 
 
 def _context(caller: Caller, resource_account: str, environ: dict[str, Any]) -> dict[str, Any]:
-    return {"aws:principalarn": caller.role_arn or caller.arn,
-            "aws:principalaccount": caller.account_id,
-            "aws:resourceaccount": resource_account,
-            "aws:sourceip": str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
-            "aws:securetransport": "false"}
+    """The global condition keys a resource policy may test (IAM User Guide, "AWS global
+    condition context keys"); ``aws:SecureTransport`` is true, as AWS's endpoints speak TLS."""
+    principal_type = {"assumed-role": "AssumedRole", "root-session": "Account"}.get(caller.kind,
+                                                                                "User")
+    context = {"aws:principalarn": caller.role_arn or caller.arn,
+               "aws:principalaccount": caller.account_id, "aws:principaltype": principal_type,
+               "aws:resourceaccount": resource_account,
+               "aws:sourceip": str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
+               "aws:securetransport": "true"}
+    if caller.user_name:
+        context["aws:username"] = caller.user_name
+    return context
+
+
+def _decision(caller: Caller, *, document: dict[str, Any] | None, owner: str, action: str,
+              resource: str, environ: dict[str, Any]) -> Decision:
+    policies = [_ROOT_IDENTITY] if caller.kind == "root-session" else identity_policies(caller)
+    return authorize(principal=principal_of(caller), identity_policies=policies,
+                     resource_policy=document, resource_account=owner, action=action,
+                     resource=resource, context=_context(caller, owner, environ))
 
 
 def _denied(service: str, caller: Caller, action: str, resource: str) -> Response:
@@ -198,8 +127,7 @@ def _denied(service: str, caller: Caller, action: str, resource: str) -> Respons
         return error_response("s3", "AccessDenied", "Access Denied")
     return error_response(service, "AccessDenied",
                           f"User: {caller.arn} is not authorized to perform: {action} on "
-                          f"resource: {resource} with an explicit deny in a resource-based "
-                          "policy")
+                          f"resource: {resource}")
 
 
 def denial(state: SandboxState, *, access_key: str, service: str, operation: str,
@@ -220,9 +148,9 @@ def denial(state: SandboxState, *, access_key: str, service: str, operation: str
         own_root = caller.kind == "root-session" and caller.account_id == owner
         if own_root and action in BUCKET_POLICY_ACTIONS:
             return None
-        verdict = evaluate(document, caller=caller, action=action, resource=resource,
-                           context=_context(caller, owner, environ))
-        if verdict == "deny" or (caller.account_id != owner and verdict != "allow"):
+        decision = _decision(caller, document=document, owner=owner, action=action,
+                             resource=resource, environ=environ)
+        if not decision.allowed:
             return _denied(service, caller, action, resource)
         if caller.account_id != owner and action in BUCKET_POLICY_ACTIONS:
             return error_response("s3", "MethodNotAllowed",
@@ -240,9 +168,9 @@ def denial(state: SandboxState, *, access_key: str, service: str, operation: str
             return _denied(service, caller, action, resource)
         if caller.kind == "root-session" and action in QUEUE_UNLOCK_ACTIONS:
             return None
-        verdict = evaluate(document, caller=caller, action=action, resource=resource,
-                           context=_context(caller, owner, environ))
-        if verdict == "deny":
+        decision = _decision(caller, document=document, owner=owner, action=action,
+                             resource=resource, environ=environ)
+        if not decision.allowed:
             return _denied(service, caller, action, resource)
     return None
 

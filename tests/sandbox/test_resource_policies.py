@@ -144,7 +144,7 @@ def test_policies_that_do_not_deny_leave_the_owner_in(sandbox: Sandbox, call, as
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
             "Resource": "arn:aws:s3:::acme-open/*",
-            "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]}))
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
     s3.put_object(Bucket="acme-open", Key="k", Body=b"v")
     assert s3.get_object(Bucket="acme-open", Key="k")["Body"].read() == b"v"
     # a bucket of another account without a grant is refused
