@@ -150,6 +150,7 @@ def converge(plan: Plan, state: ObservedState, *, next_id: int = 900000000000) -
     policies = {p.arn: p for p in state.managed_policies}
     users = set(state.existing_users)
     org_changes: dict[str, Any] = {}
+    admins = set(state.iam_delegated_admins or ())
     ids: dict[str, str] = {}
     for change in plan.changes:
         after = _substitute(change.after, ids) if change.after is not None else None
@@ -213,6 +214,11 @@ def converge(plan: Plan, state: ObservedState, *, next_id: int = 900000000000) -
                 arn=f"arn:aws:iam::{MGMT}:group{after['path']}{after['name']}",
                 members=tuple(sorted(after["members"])),
                 inline_policies=after["inline_policies"], attached_policies=tuple(sorted(attached)))
+        elif change.kind == "delegated_admin":
+            if after is None:
+                admins.discard(before["account_id"])
+            else:
+                admins.add(after["account_id"])
         elif change.kind == "root_credentials":
             roots[after["account_id"]] = ObservedRootCredentials(
                 account_id=after["account_id"], password=after["password"],
@@ -224,4 +230,6 @@ def converge(plan: Plan, state: ObservedState, *, next_id: int = 900000000000) -
         ous=tuple(sorted(ous.values(), key=lambda o: o.path)), roles=roles,
         root_credentials=roots, groups=tuple(sorted(groups.values(), key=lambda g: g.name)),
         managed_policies=tuple(sorted(policies.values(), key=lambda p: p.arn)),
-        existing_users=tuple(sorted(users)), **org_changes)
+        existing_users=tuple(sorted(users)),
+        iam_delegated_admins=(tuple(sorted(admins)) if state.iam_delegated_admins is not None
+                              else None), **org_changes)

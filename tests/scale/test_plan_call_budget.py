@@ -18,8 +18,10 @@ PER_ACCOUNT_MANAGED = {"sts:AssumeRole": 1, "iam:GetAccountAuthorizationDetails"
                        "sts:AssumeRoot": 1, "iam:GetAccountSummary": 1}
 PER_ACCOUNT_UNMANAGED = {"sts:AssumeRole": 1, "iam:GetAccountAuthorizationDetails": 1}
 # DescribeOrganization, ListRoots, ListAWSServiceAccessForOrganization, ListCreateAccountStatus,
-# ListHandshakesForOrganization, iam:ListOrganizationsFeatures, the management IAM read
-ORGANIZATION_CONSTANT = 7
+# ListHandshakesForOrganization, iam:ListOrganizationsFeatures, the management IAM read,
+# sts:GetCallerIdentity (the runner: management account or IAM's delegated administrator) and
+# ListDelegatedAdministrators (the file has a root_credentials section)
+ORGANIZATION_CONSTANT = 9
 
 
 def _split(run: Any) -> tuple[dict[str, Counter[str]], Counter[str], int]:
