@@ -123,5 +123,5 @@ def test_delegated_admin_life_cycle(sandbox: Sandbox, aws_env: dict[str, str], o
     # no longer delegated: its credentials are refused with one line
     result = orgsync("plan", "-f", str(accounts), env=delegated)
     assert result.returncode == 1
-    assert "nor IAM's delegated administrator" in result.stderr
+    assert "not the management account" in result.stderr
     assert "Traceback" not in result.stderr

@@ -87,7 +87,8 @@ CASES = [
          _desired(b.account("security", source="invited", id="210000000009"),
                   admin="security"),
          _observed(), [("account.security", "invite")],
-         deferred=["delegated_admin.security", "access_role.security"], converges=False),
+         deferred=["account.security", "delegated_admin.security", "access_role.security"],
+         converges=False),
     # with the delegated administrator's credentials: root_credentials only
     Case("delegated-runner-plans-root-credentials-only",
          _desired(b.account("prod", tags={"team": "a"}, root="absent"), b.account("security"),
