@@ -146,9 +146,10 @@ def read_lock(aws: Aws, *, account_id: str) -> LockInfo | None:
     return LockInfo.from_policy(policy)
 
 
-def try_acquire(aws: Aws, *, holder: str, account_id: str, caller_arn: str) -> LockInfo | None:
+def try_acquire(aws: Aws, *, holder: str, account_id: str, caller_arn: str,
+                lock_id: str | None = None) -> LockInfo | None:
     """Take the lock if it is free: our LockInfo, or None when someone else holds it."""
-    info = LockInfo(lock_id=str(uuid.uuid4()), holder=holder, pid=os.getpid(),
+    info = LockInfo(lock_id=lock_id or str(uuid.uuid4()), holder=holder, pid=os.getpid(),
                     caller_arn=caller_arn,
                     since=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     try:
@@ -221,8 +222,15 @@ def apply_lock(aws: Aws, *, timeout_s: float, holder: str | None = None, poll_s:
     who = holder or default_holder()
     started = time.monotonic()
     told = False
+    attempt = ""
     while True:
-        mine = try_acquire(aws, holder=who, account_id=account_id, caller_arn=caller_arn)
+        attempt = str(uuid.uuid4())
+        try:
+            mine = try_acquire(aws, holder=who, account_id=account_id, caller_arn=caller_arn,
+                               lock_id=attempt)
+        except KeyboardInterrupt:  # Ctrl-C / SIGTERM while taking it: do not leave it behind
+            _release_attempt(aws, attempt, account_id=account_id)
+            raise
         if mine is not None:
             break
         current = read_lock(aws, account_id=account_id)
@@ -240,6 +248,16 @@ def apply_lock(aws: Aws, *, timeout_s: float, holder: str | None = None, poll_s:
         yield mine
     finally:
         _release_quietly(aws, mine, account_id=account_id, on_warning=on_warning)
+
+
+def _release_attempt(aws: Aws, lock_id: str, *, account_id: str) -> None:
+    """Release the lock if the interrupted attempt ``lock_id`` took it (best effort)."""
+    try:
+        current = read_lock(aws, account_id=account_id)
+        if current is not None and current.lock_id == lock_id:
+            _delete(aws, account_id=account_id)
+    except (OrgsyncError, KeyboardInterrupt):
+        pass
 
 
 def _release_quietly(aws: Aws, info: LockInfo, *, account_id: str,
