@@ -20,6 +20,7 @@ ROOT_FEATURES = ("RootCredentialsManagement", "RootSessions")
 AccountSource = Literal["created", "invited"]
 AccountState = Literal["active", "closed"]
 RootPolicy = Literal["absent", "password_recovery", "unmanaged"]
+InvitedBootstrap = Literal["manual", "stackset"]
 
 
 def frozen_mapping(values: Mapping[str, str] | None) -> Mapping[str, str] | None:
@@ -40,6 +41,8 @@ class Position:
 class OrganizationSpec:
     management_account_id: str
     access_role: str = DEFAULT_ACCESS_ROLE
+    # how invited accounts without a bootstrap_profile get their access role
+    invited_bootstrap: InvitedBootstrap = "manual"
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,35 @@ class ObservedGroup:
 
 
 @dataclass(frozen=True)
+class ObservedStackInstance:
+    """One stack instance of orgsync's stack set (``reconciler.stackset``)."""
+
+    account_id: str
+    region: str
+    status: str  # CURRENT | OUTDATED | INOPERABLE
+    detailed_status: str  # PENDING | RUNNING | SUCCEEDED | FAILED | CANCELLED | ...
+    status_reason: str | None = None
+    mode: str = "create"  # the instance's Mode parameter (reconciler.stackset)
+
+
+@dataclass(frozen=True)
+class ObservedStackSet:
+    """orgsync's service-managed stack set, read when the file uses ``invited_bootstrap:
+    stackset``: CloudFormation's trusted access with Organizations, whether the stack set exists,
+    its instances, and an operation still running (a re-run must follow it, never start one)."""
+
+    name: str
+    region: str
+    trusted_access: bool  # DescribeOrganizationsAccess says ACTIVE
+    exists: bool = False
+    instances: tuple[ObservedStackInstance, ...] = ()
+    running_operation: str | None = None
+
+    def instance(self, account_id: str) -> ObservedStackInstance | None:
+        return next((i for i in self.instances if i.account_id == account_id), None)
+
+
+@dataclass(frozen=True)
 class ObservedState:
     organization: ObservedOrganization
     ous: tuple[ObservedOU, ...] = ()
@@ -168,6 +197,7 @@ class ObservedState:
     # the account whose credentials ran the read: the management account's id, or IAM's
     # delegated administrator's (then access roles and groups were not read: see the planner)
     runner_account_id: str | None = None
+    stack_set: ObservedStackSet | None = None  # None: not read (invited_bootstrap: manual)
     observed_at: str = field(default="", compare=False)
 
     @property
@@ -205,6 +235,8 @@ class ObservedState:
         for key in ("iam_delegated_admins", "runner_account_id"):  # likewise
             if data.get(key) is None:
                 data.pop(key, None)
+        if self.stack_set is None:
+            data.pop("stack_set", None)
         return data
 
     def fingerprint(self) -> str:

@@ -232,6 +232,10 @@ def context_from_desired(desired: Any) -> PolicyContext:
     """Narrow the resources to what a loaded ``DesiredState`` names."""
     names = {desired.organization.access_role}  # also the role orgsync reads others through
     names.update(account.access_role.name for account in desired.accounts)
+    if getattr(desired.organization, "invited_bootstrap", "manual") == "stackset":
+        from reconciler.stackset import ADOPT_ROLE
+
+        names.add(ADOPT_ROLE)  # apply takes an existing access role over through it
     return PolicyContext(
         management_account_id=desired.organization.management_account_id,
         access_role_names=tuple(sorted(names)),

@@ -16,7 +16,7 @@ from typing import Any
 JSON = Any
 FORMAT_VERSION = "1"
 
-KINDS = ("organization", "ou", "account", "access_role", "group", "root_credentials",
+KINDS = ("organization", "ou", "account", "access_role", "stack_set", "group", "root_credentials",
          "delegated_admin")
 
 
@@ -46,6 +46,17 @@ class Action(str, Enum):
 # The executor substitutes it; renderers show "(known after apply)".
 def unknown_account_id(account_name: str) -> str:
     return "${account." + account_name + ".id}"
+
+
+def how_to_accept(handshake_id: str | None, account_id: str | None) -> str:
+    """How an invited account accepts its invitation (plan and apply say it exactly)."""
+    who = f"account {account_id}" if account_id else "the invited account"
+    command = (f"`aws organizations accept-handshake --handshake-id {handshake_id}`"
+               if handshake_id and handshake_id.startswith("h-") else
+               "`aws organizations list-handshakes-for-account` then `aws organizations "
+               "accept-handshake --handshake-id <its Id>`")
+    return (f"to accept, sign in to {who} and open the AWS Organizations console > "
+            f"Invitations > Accept, or run {command} with that account's credentials")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from reconciler.apply.executor import (
     unlisted,
 )
 
-KIND_MODULES = ("organization", "ou", "account", "access_role", "group", "root_credentials",
-                "delegated_admin")
+KIND_MODULES = ("organization", "ou", "account", "access_role", "stack_set", "group",
+                "root_credentials", "delegated_admin")
 
 
 def permissions() -> dict[str, tuple[str, ...]]:

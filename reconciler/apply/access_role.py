@@ -57,6 +57,10 @@ def apply_change(change: Change, ctx: StepContext) -> str:
     if change.action not in (Action.CREATE, Action.UPDATE):
         raise StepFailed(f"access role changes cannot be {change.action.value}")
     after: Mapping[str, Any] = ctx.resolve(change.after or {})
+    if after.get("stack_set"):
+        from reconciler.apply import stack_set
+
+        return stack_set.deploy_role(change, ctx, after)
     account_id, name = str(after["account_id"]), str(after["name"])
     iam, how = _iam_client(change, ctx, after)
     notes = _ensure_role(iam, after)

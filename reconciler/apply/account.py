@@ -18,7 +18,7 @@ from reconciler.apply.executor import StepContext, StepFailed, Waiting, backoff
 from reconciler.apply.ou import ou_id
 from reconciler.aws import paginate
 from reconciler.errors import AccessDenied, AwsError, NotFound
-from reconciler.plan import Action, Change
+from reconciler.plan import Action, Change, how_to_accept
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "management": (
@@ -252,7 +252,8 @@ def _invite(change: Change, ctx: StepContext) -> str:
         while _member(ctx, account_id) is None:
             if time.monotonic() >= deadline:
                 raise Waiting("; ".join(notes) + f"; waiting for invitation {handshake_id} to be "
-                              f"accepted by account {account_id} ({name})")
+                              f"accepted by account {account_id} ({name}); "
+                              + how_to_accept(handshake_id, account_id))
             ctx.sleep(0.5)
         notes.append("invitation accepted")
     else:

@@ -257,6 +257,7 @@ def _executor_for(kind: str) -> Executor:
         organization,
         ou,
         root_credentials,
+        stack_set,
     )
 
     executors: dict[str, Executor] = {
@@ -267,6 +268,7 @@ def _executor_for(kind: str) -> Executor:
         "group": group.apply_change,
         "root_credentials": root_credentials.apply_change,
         "delegated_admin": delegated_admin.apply_change,
+        "stack_set": stack_set.apply_change,
     }
     try:
         return executors[kind]

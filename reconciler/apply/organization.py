@@ -7,6 +7,7 @@ after a crash is a no-op for what already happened.
 
 from __future__ import annotations
 
+from reconciler.apply import stack_set
 from reconciler.apply.executor import StepContext, StepFailed
 from reconciler.model import ROOT_FEATURES
 from reconciler.observe.organization import (
@@ -28,6 +29,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+TRUSTED_ACCESS_CLOUDFORMATION = "trusted_access_cloudformation"
+
 _SWITCHES = {
     "RootCredentialsManagement": ("enable_organizations_root_credentials_management",
                                   "disable_organizations_root_credentials_management"),
@@ -48,6 +51,8 @@ def apply_change(change: Change, ctx: StepContext) -> str:
         if not read_trusted_access_iam(orgs):
             orgs.enable_aws_service_access(ServicePrincipal=IAM_SERVICE_PRINCIPAL)
             done.append("enabled trusted access for IAM")
+    if after.get(TRUSTED_ACCESS_CLOUDFORMATION):
+        done.extend(stack_set.ensure_trusted_access(ctx))
     if features is not None:
         iam = ctx.aws.client("iam")
         # Features that cannot be read (trusted access is off) are all off.

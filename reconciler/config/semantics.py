@@ -318,6 +318,7 @@ def build(doc: YamlDocument, *, filename: str, sha256: str) -> DesiredState:
     organization = OrganizationSpec(
         management_account_id=org["management_account_id"],
         access_role=org.get("access_role", DEFAULT_ACCESS_ROLE),
+        invited_bootstrap=org.get("invited_bootstrap", "manual"),
     )
     section = data.get("root_credentials") or {}
     features = section.get("features")

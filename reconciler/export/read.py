@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from reconciler.aws import Aws, paginate
+from reconciler.errors import AwsError
 from reconciler.export.render import CLOSED_STATES, ROLE_CANDIDATES, granted_roles
 from reconciler.model import (
     AccessRoleSpec,
@@ -29,9 +30,11 @@ from reconciler.observe import access_role as role_reader
 from reconciler.observe import account as account_reader
 from reconciler.observe import observe
 from reconciler.observe import root_credentials as root_reader
+from reconciler.observe import stack_set as stack_set_reader
 from reconciler.observed import (
     ObservedRole,
     ObservedRootCredentials,
+    ObservedStackSet,
     ObservedState,
     account_state,
 )
@@ -113,7 +116,17 @@ def read_organization(aws: Aws, *, parallelism: int = 10, progress: bool = False
     # names no users, so observe could not say so).
     members_seen = tuple(sorted({m for g in observed.groups for m in g.members}))
     return replace(observed, accounts=accounts, roles=dict(sorted(roles.items())),
-                   root_credentials=dict(sorted(root.items())), existing_users=members_seen)
+                   root_credentials=dict(sorted(root.items())), existing_users=members_seen,
+                   stack_set=_stack_set(aws))
+
+
+def _stack_set(aws: Aws) -> ObservedStackSet | None:
+    """orgsync's stack set, if the credentials may read it (export then writes
+    ``invited_bootstrap: stackset``); None when CloudFormation cannot be read."""
+    try:
+        return stack_set_reader.read_stack_set(aws.client("cloudformation"), region=aws.region)
+    except AwsError:
+        return None
 
 
 def _parallel(func: Callable[[T], R], items: list[T], *, parallelism: int) -> list[tuple[T, R]]:

@@ -331,6 +331,10 @@ def render_export(observed: ObservedState, *, generated_at: str = "") -> str:
     doc.add(f"  management_account_id: {quoted(management)}")
     doc.add(f"  access_role: {scalar(usual)}")
     data["organization"] = {"management_account_id": management, "access_role": usual}
+    if observed.stack_set is not None and observed.stack_set.exists:
+        # orgsync's stack set deploys the access role of invited accounts (docs/stacksets.md)
+        doc.add("  invited_bootstrap: stackset")
+        data["organization"]["invited_bootstrap"] = "stackset"
     doc.add("")
     _render_root_credentials(doc, data, observed, names=names)
     doc.add("")

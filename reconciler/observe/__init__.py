@@ -29,6 +29,7 @@ from reconciler.observe import (
     organization,
     ou,
     root_credentials,
+    stack_set,
 )
 from reconciler.observed import (
     ObservedAccount,
@@ -37,7 +38,8 @@ from reconciler.observed import (
     ObservedState,
 )
 
-MODULES = (organization, ou, account, access_role, group, root_credentials, delegated_admin)
+MODULES = (organization, ou, account, access_role, group, root_credentials, delegated_admin,
+           stack_set)
 MANAGED_ROOT_POLICIES = ("absent", "password_recovery")
 
 
@@ -144,6 +146,10 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         results: list[_MemberResult] = sorted((f.result() for f in futures[1:]),
                                               key=lambda r: r.account_id)
 
+    observed_stack_set = (stack_set.read_stack_set(aws.client("cloudformation"),
+                                                   region=aws.region)
+                          if desired.organization.invited_bootstrap == "stackset"
+                          and not delegated else None)
     tags = {r.account_id: r.tags for r in results if r.tags is not None}
     management_iam: dict[str, Any] = {} if management is None else {
         "groups": management.groups, "managed_policies": management.managed_policies,
@@ -164,6 +170,7 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         **management_iam,
         iam_delegated_admins=admins,
         runner_account_id=runner if delegated else None,
+        stack_set=observed_stack_set,
         observed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 

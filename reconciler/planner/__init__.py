@@ -28,6 +28,11 @@ from reconciler.planner.group import plan_groups
 from reconciler.planner.organization import plan_organization
 from reconciler.planner.ou import plan_ous, unmanaged_ous
 from reconciler.planner.root_credentials import plan_root_credentials
+from reconciler.planner.stack_set import (
+    plan_retired_instances,
+    plan_trusted_access,
+    plan_unfinished_takeovers,
+)
 
 __all__ = ["plan"]
 
@@ -44,12 +49,15 @@ def plan(desired: DesiredState, observed: ObservedState) -> Plan:
                     errors=tuple(ctx.errors))
     match_accounts(ctx)
     plan_organization(ctx)
+    plan_trusted_access(ctx)
     plan_ous(ctx)
     plan_account_creation(ctx)
     plan_account_updates(ctx)
     plan_delegated_admin(ctx)
     if not observed.delegated_runner:  # its credentials cannot read roles or groups
         plan_access_roles(ctx)
+        plan_unfinished_takeovers(ctx)
+        plan_retired_instances(ctx)
         plan_groups(ctx)
     plan_root_credentials(ctx)
     plan_account_closures(ctx)

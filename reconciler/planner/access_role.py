@@ -9,10 +9,12 @@ the exact command) to run once.
 from __future__ import annotations
 
 import json
+import re
 
 from reconciler import policy
 from reconciler.observed import ObservedRole
 from reconciler.plan import Action, AttributeDiff, Change, Deferred
+from reconciler.planner import stack_set
 from reconciler.planner.context import AccountMatch, PlanContext
 
 
@@ -81,6 +83,12 @@ def _foreseen(ctx: PlanContext, match: AccountMatch, address: str, waiting_for: 
         return Deferred(address, waiting_for)
     profile = match.spec.bootstrap_profile
     after = desired_role(ctx, match, via_role=None, bootstrap_profile=profile)
+    if stack_set.served(ctx, match):
+        name = stack_set.stack_set_name(ctx)
+        return Deferred(address, f"{waiting_for}; then stack set {name} deploys the role",
+                        action=Action.CREATE,
+                        after={**after, "stack_set": {"name": name,
+                                                      "region": stack_set.region(ctx)}})
     if profile is not None:
         return Deferred(address, f"{waiting_for}; then the role is created through profile "
                                  f"{profile}", action=Action.CREATE, after=after)
@@ -112,7 +120,9 @@ def _plan_existing(ctx: PlanContext, match: AccountMatch, address: str) -> None:
                 "and ORGSYNC_MFA_TOKEN)"))
             return
         after = desired_role(ctx, match, via_role=None, bootstrap_profile=profile)
-        if profile is not None:
+        if stack_set.served(ctx, match):
+            ctx.changes.append(stack_set.role_change(ctx, match, after=after, why=why))
+        elif profile is not None:
             ctx.changes.append(Change(
                 kind="access_role", key=name, action=Action.CREATE, before=None, after=after,
                 reason=f"role {wanted_name} is not assumable ({why}); create or update it "
@@ -191,7 +201,9 @@ def bootstrap_instructions(*, account_id: str, role_name: str, management_accoun
     lines.append("      ManagedPolicyArns:")
     lines += [f"        - {arn}" for arn in policies] or ["        []"]
     template = "\n".join(lines)
-    stack = f"orgsync-{role_name}".replace("_", "-")[:128]
+    # stack names are [a-zA-Z][-a-zA-Z0-9]* (at most 128); role names also allow _+=,.@
+    stack = re.sub(r"-+", "-", re.sub(r"[^a-zA-Z0-9-]", "-", f"orgsync-{role_name}"))
+    stack = stack.rstrip("-")[:128]
     attach = "\n".join(
         f"aws iam attach-role-policy --role-name {role_name} --policy-arn {arn}"
         for arn in policies)
@@ -207,6 +219,13 @@ def bootstrap_instructions(*, account_id: str, role_name: str, management_accoun
         "Or, without CloudFormation:\n\n"
         f"aws iam create-role --role-name {role_name} "
         f"--assume-role-policy-document '{trust_json}'\n"
+        f"{attach}\n\n"
+        f"If a role named {role_name} already exists (for example left over from another "
+        "organization), CloudFormation cannot create it: update it instead, then remove any "
+        "other policies it has (list them with `aws iam list-attached-role-policies` and "
+        "`aws iam list-role-policies`):\n\n"
+        f"aws iam update-assume-role-policy --role-name {role_name} "
+        f"--policy-document '{trust_json}'\n"
         f"{attach}\n\n"
         "Then run orgsync plan again."
     )

@@ -12,7 +12,7 @@ from typing import Literal
 
 from reconciler.model import AccountSpec, DesiredState
 from reconciler.observed import CreateAccountRequest, Handshake, ObservedAccount, ObservedState
-from reconciler.plan import Change, Deferred, unknown_account_id
+from reconciler.plan import Change, Deferred, how_to_accept, unknown_account_id
 
 Disposition = Literal["present", "create", "invite", "deferred", "close", "gone", "error"]
 
@@ -211,7 +211,8 @@ def _absent(ctx: PlanContext, spec: AccountSpec) -> AccountMatch:
             expiry = f", expires {pending.expires_at}" if pending.expires_at else ""
             return AccountMatch(
                 spec, "deferred",
-                waiting_for=f"invitation {pending.id} to be accepted ({pending.state}{expiry})",
+                waiting_for=(f"invitation {pending.id} to be accepted ({pending.state}{expiry}); "
+                             f"{how_to_accept(pending.id, spec.id)}"),
                 reason="invitation pending")
         if finished is not None:
             reason = (f"not in the organization; the previous invitation {finished.id} was "

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from reconciler.sandbox import organizations, resources, signing
+from reconciler.sandbox import cloudformation, organizations, resources, signing
 from reconciler.sandbox.common import ENVIRON_KEY, epoch
 from reconciler.sandbox.keys import account_of_key
 from reconciler.sandbox.protocol import (
@@ -43,9 +43,10 @@ if TYPE_CHECKING:
 StartResponse = Callable[..., Any]
 LOST_RESPONSE_KEY = "orgsync.lost_response"
 ACCESS_DENIED = {"organizations": "AccessDeniedException", "account": "AccessDeniedException",
-                 "iam": "AccessDenied", "sts": "AccessDenied"}
+                 "iam": "AccessDenied", "sts": "AccessDenied", "cloudformation": "AccessDenied"}
 EXPIRED = {"iam": "ExpiredToken", "sts": "ExpiredTokenException",
-           "organizations": "ExpiredTokenException", "account": "ExpiredTokenException"}
+           "organizations": "ExpiredTokenException", "account": "ExpiredTokenException",
+           "cloudformation": "ExpiredToken"}
 STATUS_TEXT = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
                409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error",
                503: "Service Unavailable"}
@@ -162,6 +163,7 @@ class SandboxApp:
         service = service_of(environ)
         operation = operation_of(service, environ, body)
         organizations.advance(state)
+        cloudformation.advance(state)
         response = self._intercept(state, environ, service, operation, body)
         delay = self.sandbox.options.latency_ms / 1000.0 - (time.monotonic() - started)
         if environ.get(LOST_RESPONSE_KEY):

@@ -82,6 +82,8 @@ class SandboxOptions:
     auto_accept_invites: bool = False
     close_quota: int | None = None  # None: 10% of member accounts, between 10 and 1,000
     max_concurrent_creates: int = 5
+    # how long a CloudFormation stack-set operation stays RUNNING (AWS: a minute or more)
+    stackset_operation_s: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from botocore.model import ServiceModel
 QUERY_NAMESPACES = {
     "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "cloudformation": "http://cloudformation.amazonaws.com/doc/2010-05-15/",
 }
 THROTTLING_CODES = {
     "organizations": ("TooManyRequestsException",
@@ -29,6 +30,7 @@ THROTTLING_CODES = {
     "iam": ("Throttling", "Rate exceeded"),
     "sts": ("Throttling", "Rate exceeded"),
     "account": ("TooManyRequestsException", "The request was denied due to request throttling."),
+    "cloudformation": ("Throttling", "Rate exceeded"),
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from reconciler.sandbox import cloudformation as cfn_ext
 from reconciler.sandbox import delegated, keys, resources
 from reconciler.sandbox import iam as iam_ext
 from reconciler.sandbox import organizations as org_ext
@@ -103,6 +104,7 @@ class Sandbox:
             resources.install()
             iam_ext.install()
             sts_ext.install()
+            cfn_ext.install()
             keys.install(self.state)
             self._reset_moto_and_seed()
             logging.getLogger("werkzeug").setLevel(logging.ERROR)

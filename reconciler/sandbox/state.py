@@ -193,6 +193,8 @@ class SandboxState:
         self.key_accounts: dict[str, tuple[str, str]] = {}
         self.pending_creates: dict[str, CreateRequest] = {}  # IN_PROGRESS only
         self.root_keys: dict[str, str] = {}  # root users' access key id -> account id
+        # CloudFormation stack sets (reconciler.sandbox.cloudformation), by owner:region:id
+        self.stack_sets: dict[str, Any] = {}
 
     def root_key(self, access_key_id: str) -> tuple[str, RootAccessKey] | None:
         """(account id, key) when ``access_key_id`` is an active access key of a root user
