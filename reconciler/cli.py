@@ -263,7 +263,7 @@ def force_unlock(**kwargs: Any) -> None:
     _run("force_unlock", kwargs)
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=4566, show_default=True,
               help="0 picks a free port.")
@@ -278,10 +278,41 @@ def force_unlock(**kwargs: Any) -> None:
 @click.option("--close-quota", type=click.IntRange(0), default=None,
               help="Accounts that may be closed in a rolling 30 days (default: 10% of member "
               "accounts, between 10 and 1,000, as AWS documents).")
+@click.option("--users", default="", metavar="NAME,NAME",
+              help="IAM users to create in the management account (e.g. the members a file's "
+              "groups name).")
 @_common
-def sandbox(**kwargs: Any) -> None:
-    """A local AWS organization emulator on loopback (Organizations, IAM, STS)."""
-    _run("sandbox", kwargs)
+@click.pass_context
+def sandbox(ctx: click.Context, **kwargs: Any) -> None:
+    """A local AWS organization emulator on loopback (Organizations, IAM, STS).
+
+    Without a subcommand it runs the sandbox in the foreground until Ctrl-C; `env` and
+    `accept-invitation` talk to a sandbox already running (through its --info-file)."""
+    if ctx.invoked_subcommand is None:
+        _run("sandbox", kwargs)
+
+
+def _info_file_option(func: F) -> F:
+    return click.option("--info-file", required=True, type=click.Path(dir_okay=False),
+                        help="The --info-file the running sandbox wrote.")(func)
+
+
+@sandbox.command("env")
+@_info_file_option
+def sandbox_env(**kwargs: Any) -> None:
+    """Print shell exports that point AWS tools at a running sandbox:
+    eval "$(orgsync sandbox env --info-file sandbox.json)"."""
+    module = importlib.import_module("reconciler.commands.sandbox")
+    raise SystemExit(module.env(**kwargs) or 0)
+
+
+@sandbox.command("accept-invitation")
+@click.argument("account_id")
+@_info_file_option
+def sandbox_accept_invitation(**kwargs: Any) -> None:
+    """Accept the open invitation of standalone account ACCOUNT_ID, as that account."""
+    module = importlib.import_module("reconciler.commands.sandbox")
+    raise SystemExit(module.accept_invitation(**kwargs) or 0)
 
 
 @cli.group()

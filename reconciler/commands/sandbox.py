@@ -3,12 +3,18 @@
 Starts the sandbox on loopback, writes the ``--info-file`` (CONTRACT.md section 5) once the
 endpoint answers, prints where it listens (never a secret key), and runs until Ctrl-C, which
 stops it cleanly with a one-line message.
+
+``orgsync sandbox env`` and ``orgsync sandbox accept-invitation`` serve a tutorial or a shell
+against a sandbox already running: they read its info file, so no jq and no boto3 script is
+needed to point a shell at it or to act as an invited account.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import sys
 import tempfile
@@ -16,6 +22,7 @@ import threading
 import urllib.request
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from reconciler.cli import GlobalOptions
 from reconciler.errors import OrgsyncError
@@ -24,7 +31,9 @@ from reconciler.sandbox.options import SandboxOptions, parse_throttle
 
 def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         standalone_accounts: int, latency_ms: float, throttle: tuple[str, ...],
-        create_delay_s: float, auto_accept_invites: bool, close_quota: int | None) -> int:
+        create_delay_s: float, auto_accept_invites: bool, close_quota: int | None,
+        users: str = "") -> int:
+    user_names = _parse_users(users)
     try:
         throttles = parse_throttle(list(throttle))
     except ValueError as error:
@@ -37,7 +46,7 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
     options = SandboxOptions(
         host=host, port=port, standalone_accounts=standalone_accounts, latency_ms=latency_ms,
         throttle=throttles, create_delay_s=create_delay_s,
-        auto_accept_invites=auto_accept_invites, close_quota=close_quota)
+        auto_accept_invites=auto_accept_invites, close_quota=close_quota, users=user_names)
     sandbox = Sandbox(options)
     try:
         sandbox.start()
@@ -92,3 +101,93 @@ def _write_info(path: Path, document: dict[str, object]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# IAM user names, as CreateUser documents them: [\w+=,.@-]{1,64}
+# (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html)
+_USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+
+
+def _parse_users(value: str) -> tuple[str, ...]:
+    names: list[str] = []
+    for raw in value.split(","):
+        name = raw.strip()
+        if not name:
+            continue
+        if not _USER_NAME.fullmatch(name):
+            raise OrgsyncError(f"--users: {name!r} is not an IAM user name "
+                               "([A-Za-z0-9_+=,.@-], 1 to 64 characters)")
+        if name.lower() in (n.lower() for n in names):  # IAM names are unique ignoring case
+            raise OrgsyncError(f"--users: {name!r} is given twice (IAM ignores case)")
+        names.append(name)
+    return tuple(names)
+
+
+def _read_info(info_file: str) -> dict[str, Any]:
+    from reconciler.sandbox.options import SandboxInfo
+
+    path = Path(info_file)
+    try:
+        document = json.loads(path.read_text())
+        SandboxInfo.from_document(document)  # the keys a running sandbox writes
+    except FileNotFoundError:
+        raise OrgsyncError(f"{info_file}: no such file (start `orgsync sandbox --info-file "
+                           f"{info_file}` first)") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise OrgsyncError(f"{info_file}: not a sandbox info file ({error})") from None
+    if not isinstance(document, dict):
+        raise OrgsyncError(f"{info_file}: not a sandbox info file")
+    return document
+
+
+def env(*, info_file: str) -> int:
+    """Shell exports for the management account's admin (AWS_DEFAULT_REGION too, for AWS CLI
+    v1). This prints the sandbox's (local, fixed) secret key: that is what it is for."""
+    document = _read_info(info_file)
+    values = {
+        "AWS_ENDPOINT_URL": document["endpoint_url"],
+        "AWS_ACCESS_KEY_ID": document["access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": document["secret_access_key"],
+        "AWS_REGION": document["region"],
+        "AWS_DEFAULT_REGION": document["region"],
+    }
+    for name, value in values.items():
+        print(f"export {name}={shlex.quote(str(value))}")
+    # a profile or session token from the user's shell would win over these keys or mix with them
+    print("unset AWS_PROFILE AWS_SESSION_TOKEN")
+    return 0
+
+
+def accept_invitation(*, account_id: str, info_file: str) -> int:
+    """Accept ACCOUNT_ID's open invitation with that standalone account's own credentials,
+    through the real Organizations API (ListHandshakesForAccount, then AcceptHandshake), as the
+    invited account does in AWS."""
+    document = _read_info(info_file)
+    accounts = document.get("standalone_accounts") or []
+    account = next((a for a in accounts if isinstance(a, dict) and a.get("id") == account_id),
+                   None)
+    if account is None:
+        known = ", ".join(str(a.get("id")) for a in accounts if isinstance(a, dict))
+        raise OrgsyncError(f"{account_id}: not a standalone account of this sandbox "
+                           f"(known: {known or 'none'})")
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client(
+        "organizations", endpoint_url=str(document["endpoint_url"]),
+        region_name=str(document["region"]),
+        aws_access_key_id=str(account["access_key_id"]),
+        aws_secret_access_key=str(account["secret_access_key"]))
+    try:
+        pages = client.get_paginator("list_handshakes_for_account").paginate(
+            Filter={"ActionType": "INVITE"})
+        open_ = [h for page in pages for h in page["Handshakes"] if h.get("State") == "OPEN"]
+        if not open_:
+            raise OrgsyncError(f"{account_id}: no open invitation (run `orgsync apply` for a "
+                               "file that invites it first)")
+        handshake = client.accept_handshake(HandshakeId=open_[0]["Id"])["Handshake"]
+    except (ClientError, BotoCoreError) as error:
+        raise OrgsyncError(f"{account_id}: accepting the invitation failed: {error}") from error
+    print(f"orgsync sandbox: {account_id} accepted invitation {handshake['Id']} "
+          f"({handshake.get('State', 'ACCEPTED')})")
+    return 0

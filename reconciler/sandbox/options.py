@@ -84,6 +84,9 @@ class SandboxOptions:
     max_concurrent_creates: int = 5
     # how long a CloudFormation stack-set operation stays RUNNING (AWS: a minute or more)
     stackset_operation_s: float = 1.0
+    # IAM users seeded in the management account (``--users alice,bob``): the users a file's
+    # groups name as members, so a tutorial's groups can be applied without creating them first
+    users: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

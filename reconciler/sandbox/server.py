@@ -277,6 +277,8 @@ class Sandbox:
             account_id=MANAGEMENT_ACCOUNT_ID, password_created=now,
             mfa_devices=[RootMfaDevice(f"arn:aws:iam::{MANAGEMENT_ACCOUNT_ID}:mfa/root-account-"
                                        "mfa-device", now)])
+        for user_name in self.options.users:
+            management_iam.create_user(region_name=REGION, user_name=user_name)
         for index, account in enumerate(standalone_accounts(self.options.standalone_accounts)):
             state.standalone[account.id] = {"name": account.name, "email": account.email}
             _seed_admin(iam_backends[account.id]["aws"], account.id)
