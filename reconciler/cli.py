@@ -275,6 +275,8 @@ def force_unlock(**kwargs: Any) -> None:
               help="Throttle a service (organizations, iam, sts) to RPS requests a second.")
 @click.option("--create-delay-s", type=click.FloatRange(0), default=0, show_default=True)
 @click.option("--auto-accept-invites", is_flag=True)
+@click.option("--stackset-operation-s", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="How long a CloudFormation stack-set operation stays RUNNING.")
 @click.option("--close-quota", type=click.IntRange(0), default=None,
               help="Accounts that may be closed in a rolling 30 days (default: 10% of member "
               "accounts, between 10 and 1,000, as AWS documents).")

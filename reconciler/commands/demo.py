@@ -136,8 +136,8 @@ def run(opts: GlobalOptions, *, keep: bool = False) -> int:
         with _demo_environment(env):
             say.section(
                 "The sandbox",
-                f"A local AWS endpoint at {info.endpoint_url} emulates Organizations, IAM and "
-                "STS.",
+                f"A local AWS endpoint at {info.endpoint_url} emulates Organizations, IAM, "
+                "STS and CloudFormation StackSets.",
                 f"It holds an organization with management account {info.management_account_id} "
                 f"and standalone accounts that can be invited, e.g. "
                 f"{info.standalone_accounts[0].id} ({info.standalone_accounts[0].name}); it "
@@ -148,6 +148,8 @@ def run(opts: GlobalOptions, *, keep: bool = False) -> int:
             _create_users(demo_opts, out)
             _explain_mfa(demo_opts, out)
             code = _workflow(demo_opts, say, accounts)
+            if code == 0:
+                code = _stack_set(demo_opts, say, workdir, info)
             if code == 0:
                 _profiles(demo_opts, say, accounts)
             out.print()
@@ -229,6 +231,48 @@ def _workflow(opts: GlobalOptions, say: _Narrator, accounts: Path) -> int:
                 "changes, 1 an error). This is what a CI drift check runs.")
     return int(plan_command.run(opts, file=file, out=None, fmt="text", detailed_exitcode=True,
                                 parallelism=10))
+
+
+STACK_SET_ACCOUNT = """\
+  - name: {name}                # invited, no bootstrap_profile: the stack set deploys its role
+    email: {email}
+    source: invited
+    id: "{id}"
+"""
+
+
+def stack_set_example(example: str, *, name: str, email: str, account_id: str) -> str:
+    """The example with ``invited_bootstrap: stackset`` and one more invited account."""
+    lines = example.splitlines(keepends=True)
+    out: list[str] = []
+    for line in lines:
+        out.append(line)
+        if line.startswith("  management_account_id:"):
+            out.append("  invited_bootstrap: stackset\n")
+        elif line.rstrip() == "accounts:":
+            out.append(STACK_SET_ACCOUNT.format(name=name, email=email, id=account_id))
+    return "".join(out)
+
+
+def _stack_set(opts: GlobalOptions, say: _Narrator, workdir: Path, info: Any) -> int:
+    """The other way into an invited account: nobody signs in, no profile; orgsync's
+    service-managed CloudFormation StackSet deploys the access role (docs/stacksets.md)."""
+    from reconciler.commands import apply as apply_command
+
+    account = info.standalone_accounts[1]
+    path = workdir / "accounts-stackset.yaml"
+    path.write_text(stack_set_example(example_text(), name=account.name, email=account.email,
+                                      account_id=account.id), encoding="utf-8")
+    say.section(
+        f"orgsync apply -f {path.name} --auto-approve (an invited account nobody signs in to)",
+        f"{account.name} ({account.id}) is invited with no bootstrap_profile: with "
+        "organization.invited_bootstrap: stackset orgsync activates trusted access for "
+        "CloudFormation StackSets and deploys the access role through its service-managed "
+        "stack set orgsync-access-roles, to exactly that account.",
+        f"{path.name} is the example plus that account and invited_bootstrap: stackset; "
+        "legacy-analytics above got its role the other way, through its bootstrap_profile.")
+    return int(apply_command.run(opts, file=str(path), auto_approve=True, parallelism=10,
+                                 show_plan=True))
 
 
 def _profiles(opts: GlobalOptions, say: _Narrator, accounts: Path) -> None:

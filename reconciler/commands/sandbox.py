@@ -32,7 +32,7 @@ from reconciler.sandbox.options import SandboxOptions, parse_throttle
 def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         standalone_accounts: int, latency_ms: float, throttle: tuple[str, ...],
         create_delay_s: float, auto_accept_invites: bool, close_quota: int | None,
-        users: str = "") -> int:
+        users: str = "", stackset_operation_s: float = 1.0) -> int:
     user_names = _parse_users(users)
     try:
         throttles = parse_throttle(list(throttle))
@@ -46,7 +46,8 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
     options = SandboxOptions(
         host=host, port=port, standalone_accounts=standalone_accounts, latency_ms=latency_ms,
         throttle=throttles, create_delay_s=create_delay_s,
-        auto_accept_invites=auto_accept_invites, close_quota=close_quota, users=user_names)
+        auto_accept_invites=auto_accept_invites, close_quota=close_quota, users=user_names,
+        stackset_operation_s=stackset_operation_s)
     sandbox = Sandbox(options)
     try:
         sandbox.start()

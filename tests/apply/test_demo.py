@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,14 @@ def test_demo_runs_in_under_a_minute(tmp_path: Path, orgsync: Any) -> None:
     assert "root_credentials.legacy-analytics (update, deferred)" in first_plan
     assert "root_credentials.legacy-analytics (update, DESTRUCTIVE): waiting for" in first_plan
     final_plan = result.stdout.split("orgsync plan --detailed-exitcode (again)", 1)[1]
+    final_plan = final_plan.split("\n== ", 1)[0]  # up to the next step
+    # both ways into an invited account: legacy-analytics through its profile, acquired-startup
+    # (nobody signs in) through orgsync's service-managed stack set
+    assert re.search(r"done access_role\.legacy-analytics: .*via profile legacy-admin",
+                     result.stdout), output(result)
+    assert re.search(r"done access_role\.acquired-startup: .*via stack set "
+                     r"orgsync-access-roles", result.stdout), output(result)
+    assert result.stdout.count("\nconverged:") == 2
     assert "No changes." in final_plan
     assert "Deferred" not in final_plan and "credentials with MFA" not in final_plan
     assert "alice and bob" in result.stdout
