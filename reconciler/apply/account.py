@@ -14,10 +14,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.apply.executor import StepContext, StepFailed, Waiting, backoff
+from reconciler.apply.executor import StepContext, StepFailed, Waiting, backoff, reattaches
 from reconciler.apply.ou import ou_id
 from reconciler.aws import paginate
-from reconciler.errors import AccessDenied, AwsError, NotFound
+from reconciler.errors import AccessDenied, AwsError, NotFound, Throttled
 from reconciler.plan import Action, Change, how_to_accept
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -86,6 +86,14 @@ def _earlier_request(ctx: StepContext, name: str) -> dict[str, Any] | None:
                  if r.get("AccountName") == name), None)
 
 
+def poll_delay(elapsed: float, ctx: StepContext) -> float:
+    """How long to wait before looking at a CreateAccount request again: a tenth of the time it
+    has taken so far, between ``poll_initial_s`` and ``poll_max_s``. A request that finishes is
+    seen at most ~10% late (what makes a pipelined apply run near ceil(N/5) x creation time),
+    and a request that takes minutes (AWS's usual) costs one call every ``poll_max_s``."""
+    return min(ctx.options.poll_max_s, max(ctx.options.poll_initial_s, elapsed / 10))
+
+
 def wait_for_request(change: Change, ctx: StepContext, request: Mapping[str, Any], *,
                      email: str | None = None) -> str:
     """Wait for CreateAccount ``request``; its account id. With ``email`` (a request adopted by
@@ -95,7 +103,6 @@ def wait_for_request(change: Change, ctx: StepContext, request: Mapping[str, Any
     request_id = str(request["Id"])
     start = time.monotonic()
     deadline = start + ctx.options.create_account_timeout_s
-    delays = backoff(ctx.options.poll_initial_s, ctx.options.poll_max_s)
     status = dict(request)
     if status.get("State") == "IN_PROGRESS":  # a quick first look: sometimes it is done at once
         status = dict(orgs.describe_create_account_status(
@@ -108,7 +115,7 @@ def wait_for_request(change: Change, ctx: StepContext, request: Mapping[str, Any
                 "(no second account will be requested)")
         ctx.reporter.progress(change, f"waiting for CreateAccount {request_id} (IN_PROGRESS, "
                                       f"{time.monotonic() - start:.0f} s)")
-        ctx.sleep(next(delays))
+        ctx.sleep(poll_delay(time.monotonic() - start, ctx))
         status = dict(orgs.describe_create_account_status(
             CreateAccountRequestId=request_id)["CreateAccountStatus"])
     if status.get("State") == "FAILED":
@@ -134,43 +141,101 @@ def _planned_request(change: Change) -> dict[str, Any] | None:
     return {"Id": str(request_id), "State": "IN_PROGRESS"} if request_id else None
 
 
+RATE_LIMIT_REASON = "ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED"
+
+
+def busy_answer(error: AwsError) -> str | None:
+    """Why AWS refused a CreateAccount *for now* (nothing was requested, asking again later is
+    safe), or None for any other error. ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED: too many
+    creations in flight (CreateAccount API reference, ConstraintViolationException);
+    throttling after botocore's own retries; ConcurrentModificationException, which
+    Organizations answers around account creation (terraform-provider-aws #9195)."""
+    if RATE_LIMIT_REASON in f"{error.code} {error.aws_message}":
+        return "the organization has as many account creations in flight as AWS allows"
+    if isinstance(error, Throttled):
+        return "Organizations is throttling"
+    if "ConcurrentModification" in error.code:
+        return "Organizations is busy with a concurrent change"
+    return None
+
+
+def request_account(change: Change, ctx: StepContext, kwargs: Mapping[str, Any], *,
+                    notes: list[str]) -> dict[str, Any]:
+    """Call CreateAccount for one account; its CreateAccountStatus. Every per-request concern
+    lives here: an answer that means "not now" (``busy_answer``) is waited out, never a failure
+    of the run: until one of this run's own requests finishes, or a growing delay when the
+    requests in flight are someone else's. What was waited for goes into ``notes`` (the step's
+    one finished line). The caller holds a place in ``ctx.creations``."""
+    orgs = ctx.aws.client("organizations")
+    start = time.monotonic()
+    deadline = start + ctx.options.create_account_timeout_s
+    delays = backoff(ctx.options.poll_initial_s, ctx.options.poll_max_s)
+    reasons: dict[str, int] = {}
+    while True:
+        try:
+            status = dict(orgs.create_account(**kwargs)["CreateAccountStatus"])
+        except AwsError as error:
+            why = busy_answer(error)
+            if why is None:
+                raise
+            if time.monotonic() >= deadline:
+                raise StepFailed(f"CreateAccount was refused for "
+                                 f"{time.monotonic() - start:.0f} s ({why}: {error.code}); "
+                                 "nothing was requested for this account; re-run apply") from None
+            reasons[why] = reasons.get(why, 0) + 1
+            ctx.reporter.progress(change, f"{why}; waiting to request it")
+            ctx.creations.wait_for_change(next(delays))
+            continue
+        if reasons:
+            notes.append(f"waited {time.monotonic() - start:.0f} s to request it ("
+                         + "; ".join(f"{why}: {n}x" for why, n in reasons.items()) + ")")
+        return status
+
+
 def _create(change: Change, ctx: StepContext) -> str:
     after = change.after or {}
     name, email = str(after["name"]), str(after["email"])
     notes: list[str] = []
-    existing = _account_with_email(ctx, email)
-    if existing is not None:
-        if _state(existing) in GONE_STATES:
-            raise StepFailed(f"the account with email {email} ({existing['Id']}) is "
-                             f"{_state(existing)}; it cannot be created again")
-        account_id = str(existing["Id"])
-        notes.append(f"account {account_id} already existed")
-    else:
-        request = _planned_request(change) or _earlier_request(ctx, name)
-        if request is None:
-            orgs = ctx.aws.client("organizations")
-            kwargs: dict[str, Any] = {"Email": email, "AccountName": name}
-            if after.get("role_name"):
-                kwargs["RoleName"] = after["role_name"]
-            if after.get("iam_user_access_to_billing"):
-                kwargs["IamUserAccessToBilling"] = after["iam_user_access_to_billing"]
-            if after.get("tags"):
-                kwargs["Tags"] = _tag_list(after["tags"])
-            request = dict(orgs.create_account(**kwargs)["CreateAccountStatus"])
-            notes.append(f"requested ({request['Id']})")
-            try:
-                account_id = wait_for_request(change, ctx, request)
-            except StepFailed as failure:
-                own = _own_lost_request(ctx, name=name, failed=request, failure=failure)
-                if own is None:
-                    raise
-                notes.append(f"the reply to it was lost and botocore's retry {request['Id']} "
-                             f"met this run's own request {own['Id']}")
-                account_id = wait_for_request(change, ctx, own, email=email)
+    holds_place = reattaches(change)
+    try:
+        existing = _account_with_email(ctx, email)
+        if existing is not None:
+            if _state(existing) in GONE_STATES:
+                raise StepFailed(f"the account with email {email} ({existing['Id']}) is "
+                                 f"{_state(existing)}; it cannot be created again")
+            account_id = str(existing["Id"])
+            notes.append(f"account {account_id} already existed")
         else:
-            notes.append(f"continued earlier request {request['Id']}")
-            account_id = wait_for_request(change, ctx, request, email=email)
-        notes.append(f"created account {account_id}")
+            request = _planned_request(change) or _earlier_request(ctx, name)
+            if not holds_place:
+                ctx.creations.acquire()
+                holds_place = True
+            if request is None:
+                kwargs: dict[str, Any] = {"Email": email, "AccountName": name}
+                if after.get("role_name"):
+                    kwargs["RoleName"] = after["role_name"]
+                if after.get("iam_user_access_to_billing"):
+                    kwargs["IamUserAccessToBilling"] = after["iam_user_access_to_billing"]
+                if after.get("tags"):
+                    kwargs["Tags"] = _tag_list(after["tags"])
+                request = request_account(change, ctx, kwargs, notes=notes)
+                notes.append(f"requested ({request['Id']})")
+                try:
+                    account_id = wait_for_request(change, ctx, request)
+                except StepFailed as failure:
+                    own = _own_lost_request(ctx, name=name, failed=request, failure=failure)
+                    if own is None:
+                        raise
+                    notes.append(f"the reply to it was lost and botocore's retry "
+                                 f"{request['Id']} met this run's own request {own['Id']}")
+                    account_id = wait_for_request(change, ctx, own, email=email)
+            else:
+                notes.append(f"continued earlier request {request['Id']}")
+                account_id = wait_for_request(change, ctx, request, email=email)
+            notes.append(f"created account {account_id}")
+    finally:
+        if holds_place:  # the request has finished: the next creation may start
+            ctx.creations.release()
     ctx.record_account_id(name, account_id)
     notes.extend(_ensure_placement(ctx, account_id, after))
     return "; ".join(notes)

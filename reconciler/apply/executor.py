@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from reconciler.aws import Aws
 
 StepStatus = Literal["done", "failed", "skipped", "needs_human", "waiting"]
+Lane = Literal["create", "member", "serial"]
 
 # Kinds whose changes each touch one member account through IAM/STS only (no Organizations writes),
 # so neighbouring ones may run concurrently.
@@ -149,6 +150,57 @@ class ApplyOptions:
     role_ready_timeout_s: float = 30.0
     invitation_accept_wait_s: float = 3.0
     close_wait_s: float = 30.0
+    # AWS lets about 5 CreateAccount requests be in flight per organization; beyond that
+    # CreateAccount answers ConstraintViolationException ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED
+    # (Organizations User Guide, "Quotas for AWS Organizations": member accounts you can
+    # concurrently create: 5; https://docs.aws.amazon.com/organizations/latest/userguide/
+    # orgs_reference_limits.html).
+    max_creates_in_flight: int = 5
+
+
+class CreationSlots:
+    """This run's CreateAccount requests in flight, held to ``limit`` (AWS's own limit).
+
+    A step takes a place before it calls CreateAccount and gives it back once the request has
+    finished (SUCCEEDED or FAILED), so the next creation starts while the finished account is
+    still being placed. ``wait_for_change`` lets a step that AWS refused for the rate limit
+    (requests in flight that are not this run's: another tool, an earlier run) sleep until one
+    of this run's requests finishes instead of polling blindly."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._in_flight = 0
+        self._finished = 0
+        self._condition = threading.Condition()
+
+    @property
+    def in_flight(self) -> int:
+        with self._condition:
+            return self._in_flight
+
+    def preload(self, count: int) -> None:
+        """Count ``count`` requests already in flight (an earlier run's, which this run's steps
+        continue): they hold places from the start, and each step releases its own."""
+        with self._condition:
+            self._in_flight += count
+
+    def acquire(self) -> None:
+        with self._condition:
+            while self._in_flight >= self.limit:
+                self._condition.wait()
+            self._in_flight += 1
+
+    def release(self) -> None:
+        with self._condition:
+            self._in_flight -= 1
+            self._finished += 1
+            self._condition.notify_all()
+
+    def wait_for_change(self, timeout: float) -> None:
+        """Return when one of this run's requests finishes, or after ``timeout`` seconds."""
+        with self._condition:
+            seen = self._finished
+            self._condition.wait_for(lambda: self._finished != seen, timeout=timeout)
 
 
 class StepContext:
@@ -172,6 +224,7 @@ class StepContext:
         self._ou_ids: dict[str, str] = {ou.path: ou.id for ou in observed.ous}
         self._listings: dict[str, Any] = {}
         self._listing_lock = threading.Lock()
+        self.creations = CreationSlots(options.max_creates_in_flight)
         for spec in desired.accounts:
             found = (observed.account_by_id(spec.id) if spec.id
                      else observed.account_by_email(spec.email))
@@ -299,6 +352,21 @@ def ordered(changes: tuple[Change, ...]) -> list[Change]:
     return result
 
 
+def reattaches(change: Change) -> bool:
+    """Whether ``change`` continues a CreateAccount an earlier run left in progress: its place
+    among AWS's five is taken already (``apply_plan`` counts it before any step starts)."""
+    return change.kind == "account" and bool((change.before or {}).get("create_request_id"))
+
+
+def lane(change: Change) -> Lane:
+    """Which of the scheduler's lanes ``change`` runs in (see ``apply_plan``)."""
+    if change.kind == "account" and change.action is Action.CREATE:
+        return "create"
+    if change.kind in PARALLEL_KINDS:
+        return "member"
+    return "serial"
+
+
 def apply_plan(plan: Plan, *, desired: DesiredState, observed: ObservedState, aws: Aws,
                reporter: Reporter, options: ApplyOptions | None = None,
                sleep: Callable[[float], None] = time.sleep, approved: Plan | None = None,
@@ -307,7 +375,22 @@ def apply_plan(plan: Plan, *, desired: DesiredState, observed: ObservedState, aw
 
     ``approved`` (default: ``plan`` itself) is the plan the user approved: a change of ``plan``
     that it does not list (``listed``) is not run but reported as skipped. ``account_ids`` are
-    ids learnt earlier in the run, for the placeholders of ``approved``."""
+    ids learnt earlier in the run, for the placeholders of ``approved``.
+
+    A change starts as soon as everything it depends on is done and its lane has room:
+
+    - ``create`` (account creations): up to ``2 x max_creates_in_flight`` steps at once; the
+      CreateAccount requests themselves are held to ``max_creates_in_flight`` by
+      ``StepContext.creations``, so a finished request frees its place while its account is
+      being placed (OU move, tags);
+    - ``member`` (access roles, root credentials: one member account each, IAM/STS only): up to
+      ``parallelism`` at once, each starting when its own account is ready, not the whole batch;
+    - ``serial`` (everything else: organization, OUs, invitations, account updates and
+      closures, groups): one at a time in plan order, as the planner ordered them.
+
+    Organizations writes from any lane are serialized by the AWS layer (``Aws``'s organizations
+    write gate), so running lanes side by side never adds Organizations concurrency.
+    """
     ctx = StepContext(aws=aws, desired=desired, observed=observed, reporter=reporter,
                       options=options or ApplyOptions(), sleep=sleep)
     for name, account_id in (account_ids or {}).items():
@@ -321,41 +404,77 @@ def apply_plan(plan: Plan, *, desired: DesiredState, observed: ObservedState, aw
             if why is not None:
                 outcomes[change.address] = StepResult(change.address, "skipped", why)
                 reporter.finished(change, outcomes[change.address])
-    changes = ordered(plan.changes)
-    i = 0
-    while i < len(changes):
-        batch = [changes[i]]
-        if changes[i].kind in PARALLEL_KINDS and ctx.options.parallelism > 1:
-            kinds = {changes[i].kind}
-            while (i + len(batch) < len(changes)
-                   and changes[i + len(batch)].kind in PARALLEL_KINDS
-                   and changes[i + len(batch)].kind in kinds
-                   and not set(changes[i + len(batch)].depends_on)
-                   & {c.address for c in batch}):
-                batch.append(changes[i + len(batch)])
-        i += len(batch)
-        runnable: list[Change] = []
-        for change in batch:
-            if change.address in outcomes:  # not listed by the approved plan
-                continue
-            blocked = _blocked_by(change, outcomes)
-            if blocked is None:
-                runnable.append(change)
-                continue
-            result = StepResult(change.address, blocked[0], blocked[1])
-            outcomes[change.address] = result
-            reporter.finished(change, result)
-        if len(runnable) > 1:
-            with ThreadPoolExecutor(max_workers=ctx.options.parallelism) as pool:
-                for change, result in zip(runnable,
-                                          pool.map(lambda c: _run_one(c, ctx), runnable),
-                                          strict=True):
+    pending = [c for c in ordered(plan.changes) if c.address not in outcomes]
+    # creations an earlier run left in progress hold AWS's places before any step starts, so
+    # that a new request never races them for a place (and is never refused for it)
+    ctx.creations.preload(sum(1 for c in pending if lane(c) == "create" and reattaches(c)))
+    in_plan = {c.address for c in plan.changes}
+    capacity: dict[Lane, int] = {
+        "create": max(1, 2 * ctx.options.max_creates_in_flight),
+        "member": max(1, ctx.options.parallelism),
+        "serial": 1,
+    }
+    busy: dict[Lane, int] = {"create": 0, "member": 0, "serial": 0}
+    queued = getattr(reporter, "queued", None)
+    workers = sum(capacity.values())
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orgsync-apply") as pool:
+        running: dict[Future[StepResult], Change] = {}
+        while pending or running:
+            for change in _startable(pending, outcomes, in_plan, busy, capacity):
+                pending.remove(change)
+                blocked = _blocked_by(change, outcomes)
+                if blocked is not None:
+                    result = StepResult(change.address, blocked[0], blocked[1])
                     outcomes[change.address] = result
-        else:
-            for change in runnable:
-                outcomes[change.address] = _run_one(change, ctx)
+                    reporter.finished(change, result)
+                    continue
+                busy[lane(change)] += 1
+                running[pool.submit(_run_one, change, ctx)] = change
+            if callable(queued):
+                queued(len(pending))
+            if not running:
+                if pending:  # cannot happen with an acyclic plan; never spin
+                    for change in list(pending):
+                        pending.remove(change)
+                        result = StepResult(change.address, "skipped",
+                                            "skipped: its dependencies never finished")
+                        outcomes[change.address] = result
+                        reporter.finished(change, result)
+                continue
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                change = running.pop(future)
+                busy[lane(change)] -= 1
+                outcomes[change.address] = future.result()
     steps = tuple(outcomes[c.address] for c in plan.changes if c.address in outcomes)
     return ApplyResult(steps=steps, account_ids=ctx.account_ids())
+
+
+def _startable(pending: list[Change], outcomes: Mapping[str, StepResult], in_plan: set[str],
+               busy: Mapping[Lane, int], capacity: Mapping[Lane, int]) -> list[Change]:
+    """The pending changes that may start now, in plan order: their dependencies have all
+    finished (or one failed: the change is then skipped at once) and their lane has room; a
+    serial change only when every serial change before it has finished."""
+    chosen: list[Change] = []
+    taken: dict[Lane, int] = dict(busy)
+    serial_seen = False
+    for change in pending:
+        kind = lane(change)
+        if kind == "serial":
+            if serial_seen:
+                continue
+            serial_seen = True
+        finished = all(d in outcomes for d in change.depends_on if d in in_plan)
+        if _blocked_by(change, outcomes) is not None:
+            chosen.append(change)  # skipped without taking room
+            if kind == "serial":
+                serial_seen = False
+            continue
+        if not finished or taken[kind] >= capacity[kind]:
+            continue
+        taken[kind] += 1
+        chosen.append(change)
+    return chosen
 
 
 FOLLOW_UP_ROUNDS = 2

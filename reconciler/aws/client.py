@@ -16,7 +16,9 @@ themselves; one client per service shares its connection pool and its adaptive-r
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +111,9 @@ def translate(error: Exception, *, operation: str, account_id: str | None
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         code = str(details.get("Code") or status or "Unknown")
         message = _one_line(str(details.get("Message") or error), status=status)
-        reason = details.get("Reason")
+        # Modeled members such as ConstraintViolationException's Reason sit at the top of the
+        # response, not under "Error" (botocore's parser puts them there).
+        reason = details.get("Reason") or error.response.get("Reason")
         if reason and reason not in message:
             message = f"{message} ({reason})"
         cls: type[AwsError] = AwsError
@@ -143,14 +147,22 @@ def _plain_message(error: Exception) -> str:
     return message
 
 
+# Operations that only read: never held by a write gate.
+READ_PREFIXES = ("list_", "describe_", "get_")
+
+
 class Client:
     """A thin proxy over a boto3 client: the same methods and paginators, orgsync's errors.
 
-    ``binding`` says which credentials sign the calls (None: the boto3 client's own)."""
+    ``binding`` says which credentials sign the calls (None: the boto3 client's own).
+    ``write_gate`` (a semaphore), when given, is held around every call that is not a read, so
+    that writes from many threads reach the service at most that many at a time."""
 
-    def __init__(self, client: Any, *, binding: Binding) -> None:
+    def __init__(self, client: Any, *, binding: Binding,
+                 write_gate: threading.Semaphore | None = None) -> None:
         self._client = client
         self._binding = binding
+        self._write_gate = write_gate
         model = client.meta.service_model
         self._prefix = model.signing_name or model.endpoint_prefix
 
@@ -188,9 +200,12 @@ class Client:
 
     def _call_once(self, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         operation = self.operation_name(method)
+        gate = (self._write_gate if self._write_gate is not None
+                and not method.startswith(READ_PREFIXES) else contextlib.nullcontext())
         token = self._activate()
         try:
-            result: dict[str, Any] = getattr(self._client, method)(**kwargs)
+            with gate:
+                result: dict[str, Any] = getattr(self._client, method)(**kwargs)
             return result
         except (ClientError, BotoCoreError, ResponseParserError) as error:
             raise self._explained(translate(error, operation=operation,

@@ -150,6 +150,10 @@ class Aws:
         self._mfa_session: _Cached | None = None
         self._mfa_failure: str | None = None
         self._denied_checked = False
+        # Organizations writes from every thread of the run go out one at a time: its limits
+        # are low and undocumented, and concurrent writes are answered with
+        # ConcurrentModificationException / TooManyRequestsException (AWS-FACTS, DESIGN).
+        self._organizations_writes = threading.Semaphore(1)
 
     def _configured_retries(self) -> tuple[str | None, int | None]:
         scoped: dict[str, Any] = {}
@@ -236,7 +240,9 @@ class Aws:
             return proxy
         base_key = (service, scope, key if scope == PROFILE else "")
         base = self._base_client(base_key)
-        proxy = Client(base, binding=binding)
+        proxy = Client(base, binding=binding,
+                       write_gate=self._organizations_writes if service == "organizations"
+                       else None)
         with self._lock:
             return self._proxies.setdefault((service, scope + ":" + key), proxy)
 

@@ -52,44 +52,84 @@ _STATUS_WORD = {"done": "done", "failed": "FAILED", "skipped": "skipped",
 
 
 class ConsoleReporter:
-    """Prints each step as it happens (thread-safe: several member accounts may run at once)."""
+    """Prints what apply does as it happens (thread-safe: several steps run at once).
 
-    def __init__(self, console: Console) -> None:
+    Without a terminal (CI logs, pipes): exactly one line per finished step, saying what was done
+    and what it waited for. On a terminal, also one live status line at the bottom (steps in
+    flight, account creations among them, finished, waiting to start) and the latest word from
+    long waits, so a 50-account apply that takes many minutes is never silent."""
+
+    def __init__(self, console: Console, *, live: bool | None = None) -> None:
         self.console = console
+        self.live = console.is_terminal if live is None else live
         self._lock = threading.Lock()
         self._last_progress: dict[str, float] = {}
+        self._running: dict[str, Change] = {}
+        self._finished = 0
+        self._failed = 0
+        self._queued = 0
+        self._note = ""
+        self._started_at = time.monotonic()
 
     def started(self, change: Change) -> None:
         with self._lock:
-            self.console.print(f"  {_shown(change.action.symbol)} {_shown(change.address)}: "
-                               f"{_shown(_verb(change))} ...")
+            self._running[change.address] = change
+
+    def queued(self, count: int) -> None:
+        """How many changes wait to start (told by the executor's scheduler)."""
+        with self._lock:
+            self._queued = count
 
     def progress(self, change: Change, message: str) -> None:
+        if not self.live:
+            return
         with self._lock:
             now = time.monotonic()
             if now - self._last_progress.get(change.address, 0.0) < 4.5:
                 return
             self._last_progress[change.address] = now
-            self.console.print(f"    {_shown(change.address)}: {_shown(message)}")
+            self._note = f"{printable(change.address)}: {printable(message)}"
 
     def finished(self, change: Change, result: StepResult) -> None:
         style = _STATUS_STYLE.get(result.status, "")
         word = _STATUS_WORD.get(result.status, result.status)
         took = f" ({result.seconds:.1f} s)" if result.seconds >= 1 else ""
         with self._lock:
-            self.console.print(f"  [{style}]{word}[/] {_shown(change.address)}: "
-                               f"{_shown(result.detail)}{took}")
+            self._running.pop(change.address, None)
+            self._finished += 1
+            self._failed += result.status == "failed"
+            self.console.print(f"  {_shown(change.action.symbol)} [{style}]{word}[/] "
+                               f"{_shown(change.address)}: {_shown(result.detail)}{took}")
+
+    def status_line(self) -> str:
+        with self._lock:
+            creating = sum(1 for c in self._running.values()
+                           if c.kind == "account" and c.action is Action.CREATE)
+            line = (f"{len(self._running)} in flight ({creating} account creations), "
+                    f"{self._finished} finished"
+                    + (f" ({self._failed} failed)" if self._failed else "")
+                    + f", {self._queued} waiting to start"
+                    + f" - {time.monotonic() - self._started_at:.0f} s")
+            note = self._note
+        return line + (f"\n  {note}" if note else "")
+
+    @contextmanager
+    def showing_status(self) -> Iterator[None]:
+        """The live status line while apply runs (only on a terminal)."""
+        if not self.live:
+            yield
+            return
+        from rich.live import Live
+        from rich.text import Text
+
+        with Live(console=self.console, transient=True, refresh_per_second=2,
+                  get_renderable=lambda: Text(self.status_line(), style="dim")):
+            yield
 
 
 def _shown(text: str) -> str:
     """Text from the file or AWS, for rich: markup and control characters escaped."""
     return escape(printable(text))
-
-
-def _verb(change: Change) -> str:
-    return {Action.CREATE: "creating", Action.INVITE: "inviting", Action.UPDATE: "updating",
-            Action.DELETE: "deleting", Action.CLOSE: "closing",
-            Action.BOOTSTRAP: "bootstrap"}[change.action]
 
 
 @dataclass
@@ -367,9 +407,10 @@ def execute(prepared: Prepared, *, out: Console, parallelism: int) -> int:
                   "happened during this apply):")
 
     out.print("\n[bold]Applying[/]")
-    run = apply_approved(prepared.plan, desired=desired, observed=prepared.observed,
-                         aws=prepared.aws, reporter=reporter, replan=replan, options=options,
-                         on_follow_up=announce)
+    with reporter.showing_status():
+        run = apply_approved(prepared.plan, desired=desired, observed=prepared.observed,
+                             aws=prepared.aws, reporter=reporter, replan=replan,
+                             options=options, on_follow_up=announce)
     _print_summary(out, list(run.results))
     out.print("\n[bold]Checking[/]: reading AWS again and re-planning ...")
     final = run.final

@@ -27,6 +27,7 @@ from reconciler.planner.delegated_admin import plan_delegated_admin, restrict_to
 from reconciler.planner.group import plan_groups
 from reconciler.planner.organization import plan_organization
 from reconciler.planner.ou import plan_ous, unmanaged_ous
+from reconciler.planner.quotas import check_quotas
 from reconciler.planner.root_credentials import plan_root_credentials
 from reconciler.planner.stack_set import (
     plan_retired_instances,
@@ -63,6 +64,7 @@ def plan(desired: DesiredState, observed: ObservedState) -> Plan:
     plan_account_closures(ctx)
     _rename_after_new_role(ctx)
     restrict_to_delegated_runner(ctx)
+    check_quotas(ctx)
     unmanaged = [*unmanaged_accounts(ctx), *unmanaged_ous(ctx)]
     return Plan(
         management_account_id=desired.organization.management_account_id,

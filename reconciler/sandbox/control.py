@@ -8,7 +8,9 @@ operations over HTTP under ``/_orgsync/`` to a sandbox in another process (``org
 
 HTTP API (JSON in and out):
   GET  /_orgsync/info                     the published SandboxInfo
-  GET  /_orgsync/counters                 {"operations": {"organizations.ListAccounts": 3}, ...}
+  GET  /_orgsync/counters                 {"operations": {"organizations.ListAccounts": 3}, ...,
+                                           "creations": {"peak_in_flight": 5,
+                                                         "refused_rate_limit": 0}}
   POST /_orgsync/counters/reset
   POST /_orgsync/clock/advance            {"seconds": 86400}
   POST /_orgsync/faults                   {"operation": "organizations.CreateAccount", "nth": 1,
@@ -100,11 +102,18 @@ class Control:
             return int(document["operations"].get(operation, 0))
         return int(document["by_account"].get(f"{account_id}:{operation}", 0))
 
+    def creations(self) -> dict[str, int]:
+        """CreateAccount concurrency since the last reset: ``peak_in_flight`` (the most requests
+        IN_PROGRESS at once) and ``refused_rate_limit`` (calls answered
+        ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED)."""
+        return dict(self._sandbox.state.counters_document()["creations"])
+
     def reset_counters(self) -> None:
         state = self._sandbox.state
         with state.lock:
             state.counters.clear()
             state.account_counters.clear()
+            state.creations.update(peak_in_flight=0, refused_rate_limit=0)
 
     def create_root_access_key(self, account_id: str) -> dict[str, str]:
         """A working access key of ``account_id``'s root user, as its owner could make one in
@@ -249,6 +258,9 @@ class RemoteControl:
         if account_id is None:
             return int(document["operations"].get(operation, 0))
         return int(document["by_account"].get(f"{account_id}:{operation}", 0))
+
+    def creations(self) -> dict[str, int]:
+        return dict(self._call("GET", "counters").get("creations", {}))
 
     def reset_counters(self) -> None:
         self._call("POST", "counters/reset", {})

@@ -81,6 +81,7 @@ class SandboxOptions:
     close_delay_s: float = 0.0
     auto_accept_invites: bool = False
     close_quota: int | None = None  # None: 10% of member accounts, between 10 and 1,000
+    invites_per_day: int = 20  # AWS's default quota of invitations sent per day
     max_concurrent_creates: int = 5
     # how long a CloudFormation stack-set operation stays RUNNING (AWS: a minute or more)
     stackset_operation_s: float = 1.0

@@ -39,7 +39,6 @@ from reconciler.sandbox.state import (
 )
 
 PAGE_LIMIT = 20
-INVITES_PER_DAY = 20
 PENDING = ("OPEN", "REQUESTED")
 ADMIN_POLICY = json.dumps({"Version": "2012-10-17",
                            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
@@ -290,7 +289,7 @@ def invite(state: SandboxState, caller_account: str, params: dict[str, Any]) -> 
         recent = [h for h in state.handshakes.values()
                   if h.management_account_id == caller_account
                   and now - h.requested < timedelta(days=1)]
-        if len(recent) >= INVITES_PER_DAY:
+        if len(recent) >= state.options.invites_per_day:
             raise aws_error("HandshakeConstraintViolationException",
                             "The requested operation would violate the constraint identified "
                             "in the reason code.", Reason="HANDSHAKE_RATE_LIMIT_EXCEEDED")
@@ -449,6 +448,7 @@ def _create_account(self: OrganizationsResponse) -> str:
                      if r.state == "IN_PROGRESS"
                      and r.owner == backend.account_id]
         if len(in_flight) >= state.options.max_concurrent_creates:
+            state.creations["refused_rate_limit"] += 1
             raise aws_error("ConstraintViolationException",
                             "You have sent too many requests in too short a period of time. "
                             "The quota helps protect against denial-of-service attacks. Try "
@@ -463,6 +463,8 @@ def _create_account(self: OrganizationsResponse) -> str:
             root_password="RootCredentialsManagement" not in state.org_features[backend.account_id])
         state.create_requests[request.id] = request
         state.pending_creates[request.id] = request
+        state.creations["peak_in_flight"] = max(state.creations["peak_in_flight"],
+                                                len(in_flight) + 1)
         return json.dumps({"CreateAccountStatus": _status_document(request)})
 
 

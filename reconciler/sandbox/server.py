@@ -199,11 +199,16 @@ class Sandbox:
     # --- runtime options ----------------------------------------------------------------------
 
     def set_options(self, *, latency_ms: float | None = None,
-                    throttle: dict[str, float] | None = None) -> SandboxOptions:
+                    throttle: dict[str, float] | None = None,
+                    create_delay_s: float | None = None) -> SandboxOptions:
         """Change the added latency and the per-service throttling of a running sandbox,
         keeping its state (a benchmark seeds thousands of accounts, then adds latency).
         ``throttle`` replaces the whole map ({} turns throttling off); None keeps a setting."""
         changes: dict[str, Any] = {}
+        if create_delay_s is not None:  # for requests made from now on
+            if create_delay_s < 0:
+                raise ValueError("create_delay_s must be 0 or more")
+            changes["create_delay_s"] = float(create_delay_s)
         if latency_ms is not None:
             if latency_ms < 0:
                 raise ValueError("latency_ms must be 0 or more")

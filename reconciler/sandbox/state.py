@@ -192,6 +192,9 @@ class SandboxState:
         # access key id -> (account id, partition): see keys.py
         self.key_accounts: dict[str, tuple[str, str]] = {}
         self.pending_creates: dict[str, CreateRequest] = {}  # IN_PROGRESS only
+        # CreateAccount concurrency as AWS saw it: the most requests IN_PROGRESS at once, and
+        # how many calls were refused with ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED
+        self.creations: dict[str, int] = {"peak_in_flight": 0, "refused_rate_limit": 0}
         self.root_keys: dict[str, str] = {}  # root users' access key id -> account id
         # CloudFormation stack sets (reconciler.sandbox.cloudformation), by owner:region:id
         self.stack_sets: dict[str, Any] = {}
@@ -244,4 +247,5 @@ class SandboxState:
 
     def counters_document(self) -> dict[str, Any]:
         with self.lock:
-            return {"operations": dict(self.counters), "by_account": dict(self.account_counters)}
+            return {"operations": dict(self.counters), "by_account": dict(self.account_counters),
+                    "creations": dict(self.creations)}
