@@ -283,6 +283,25 @@ def force_unlock(**kwargs: Any) -> None:
 @click.option("--users", default="", metavar="NAME,NAME",
               help="IAM users to create in the management account (e.g. the members a file's "
               "groups name).")
+@click.option("--account-ready-lag-s", type=click.FloatRange(0), default=None,
+              help="A new account refuses AssumeRole/AssumeRoot this long after SUCCEEDED.")
+@click.option("--iam-lag-s", type=click.FloatRange(0), default=None,
+              help="A role, trust policy or group grant takes effect this long after the write.")
+@click.option("--close-lag-s", type=click.FloatRange(0), default=None,
+              help="A closing account keeps reading ACTIVE this long.")
+@click.option("--rename-lag-s", type=click.FloatRange(0), default=None,
+              help="Organizations shows a new account name this long after PutAccountName.")
+@click.option("--org-concurrency", type=click.IntRange(0), default=None, metavar="N",
+              help="More than N Organizations requests in flight get TooManyRequestsException "
+              "(0: no limit).")
+@click.option("--concurrent-modification", type=click.FloatRange(0, 1), default=None,
+              metavar="P", help="A fraction P of Organizations writes (and "
+              "DescribeOrganization) fail once with ConcurrentModificationException.")
+@click.option("--seed", type=int, default=None,
+              help="Seed of the sandbox's random draws (reproducible runs).")
+@click.option("--realistic", is_flag=True,
+              help="Short lags, Organizations concurrency 1 and a ConcurrentModificationException "
+              "rate (explicit options win; see docs/sandbox.md).")
 @_common
 @click.pass_context
 def sandbox(ctx: click.Context, **kwargs: Any) -> None:

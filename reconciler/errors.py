@@ -44,11 +44,15 @@ class ConfigError(OrgsyncError):
 class AwsError(OrgsyncError):
     """An AWS call failed; ``code`` is the AWS error code (e.g. ``AccessDenied``)."""
 
-    def __init__(self, *, operation: str, code: str, message: str, account_id: str | None = None):
+    def __init__(self, *, operation: str, code: str, message: str, account_id: str | None = None,
+                 reason: str | None = None):
         self.operation = operation
         self.code = code
         self.aws_message = message
         self.account_id = account_id
+        # a modeled Reason (e.g. ConstraintViolationException's CLOSE_ACCOUNT_QUOTA_EXCEEDED):
+        # decide on it, never on the message's wording
+        self.reason = reason
         where = f" in account {account_id}" if account_id else ""
         super().__init__(f"{operation}{where} failed: {code}: {message}")
 

@@ -14,9 +14,13 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 JSON = Any
+# How long after CreateAccount an account counts as new: AWS documents "a few minutes" before a new
+# account can be entered; Terraform users report up to about seven (terraform-provider-aws#15654).
+NEW_ACCOUNT_WINDOW_S = 30 * 60.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class ObservedAccount:
     parent_id: str
     ou_path: str  # "/" for the root
     tags: Mapping[str, str] | None = None  # None: not read (the file does not manage its tags)
+    joined_at: str = ""  # JoinedTimestamp, ISO 8601; "" when unknown
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,21 @@ class ObservedState:
         """Whether IAM's delegated administrator (not the management account) ran the read."""
         return (self.runner_account_id is not None
                 and self.runner_account_id != self.organization.management_account_id)
+
+    def recently_created(self, account_id: str, *, within_s: float = NEW_ACCOUNT_WINDOW_S) -> bool:
+        """Whether CreateAccount made ``account_id`` less than ``within_s`` before this state was
+        observed: AWS may still refuse AssumeRole and AssumeRoot into it ("you might need to wait
+        a few minutes before you can successfully access the account", CreateAccount reference)."""
+        account = self.account_by_id(account_id)
+        if account is None or account.joined_method != "CREATED" or not account.joined_at \
+                or not self.observed_at:
+            return False
+        try:
+            age = (datetime.fromisoformat(self.observed_at)
+                   - datetime.fromisoformat(account.joined_at)).total_seconds()
+        except (ValueError, TypeError):
+            return False
+        return age < within_s
 
     def account_by_id(self, account_id: str) -> ObservedAccount | None:
         for account in self.accounts:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.apply.executor import NeedsHuman, StepContext, StepFailed, backoff
+from reconciler.apply.executor import NeedsHuman, StepContext, StepFailed, Waiting
+from reconciler.apply.reachability import ready_wait_left, wait_until_assumable
 from reconciler.aws import paginate
 from reconciler.errors import AwsError, NotFound
 from reconciler.plan import Action, Change
@@ -50,11 +50,11 @@ ROLE_DESCRIPTION = "Administrator access from the management account (managed by
 
 
 def apply_change(change: Change, ctx: StepContext) -> str:
-    if change.action is Action.BOOTSTRAP:
+    if change.action is Action.BOOTSTRAP and not _new_account_became_reachable(change, ctx):
         instructions = change.instructions or (change.after or {}).get("instructions")
         raise NeedsHuman(str(ctx.resolve(instructions or "create the access role in the member "
                                                          "account (no instructions in the plan)")))
-    if change.action not in (Action.CREATE, Action.UPDATE):
+    if change.action not in (Action.CREATE, Action.UPDATE, Action.BOOTSTRAP):
         raise StepFailed(f"access role changes cannot be {change.action.value}")
     after: Mapping[str, Any] = ctx.resolve(change.after or {})
     if after.get("stack_set"):
@@ -72,6 +72,26 @@ def apply_change(change: Change, ctx: StepContext) -> str:
     return f"{'; '.join(notes)} (via {how})"
 
 
+def _new_account_became_reachable(change: Change, ctx: StepContext) -> bool:
+    """A role that could not be assumed in an account CreateAccount made minutes ago: AWS may
+    simply not let anyone in yet (reachability.py). Wait for it, up to the time AWS can take
+    counted from the account's creation; True when the role can now be assumed (then it is
+    ensured like any other), False when a person is needed after all."""
+    after = ctx.resolve(change.after or {})
+    account_id, name = str(after.get("account_id", "")), str(after.get("name", ""))
+    if after.get("bootstrap_profile") or not ctx.observed.recently_created(account_id):
+        return False
+    remaining = ready_wait_left(ctx, account_id)
+    if remaining <= 0:
+        return False
+    try:
+        wait_until_assumable(ctx, change, account_id=account_id, role_name=name,
+                             timeout_s=remaining, new_account=True)
+    except Waiting:
+        return False
+    return True
+
+
 def _iam_client(change: Change, ctx: StepContext, after: Mapping[str, Any]) -> tuple[Any, str]:
     """An IAM client inside the member account, and how it was obtained (for the output)."""
     account_id, name = str(after["account_id"]), str(after["name"])
@@ -81,25 +101,24 @@ def _iam_client(change: Change, ctx: StepContext, after: Mapping[str, Any]) -> t
     if profile and change.action is Action.CREATE and not via:
         candidates = []  # the role does not exist yet: only the profile can get in
     errors: list[str] = []
-    # A role CreateAccount has just made may take seconds to become assumable (IAM is eventually
-    # consistent): keep trying for a bounded time when there is no other way in.
-    patient = not profile and change.action is Action.CREATE
-    deadline = time.monotonic() + (ctx.options.role_ready_timeout_s if patient else 0.0)
-    delays = backoff(0.5, 5.0, 2.0)
-    while candidates:
-        for role in dict.fromkeys(candidates):
-            try:
-                # AssumeRole now, so that a role that cannot be assumed falls through
-                ctx.aws.assume_role(account_id=account_id, role_name=role)
-                return ctx.aws.member_client("iam", account_id=account_id, role_name=role), \
-                    f"role {role}"
-            except AwsError as error:
-                errors.append(str(error))
-        if time.monotonic() >= deadline:
-            break
-        ctx.reporter.progress(change, f"waiting until account {account_id} can be entered")
-        ctx.sleep(next(delays))
-        errors.clear()
+    if change.action is Action.BOOTSTRAP:  # a new account that became reachable
+        return ctx.aws.member_client("iam", account_id=account_id, role_name=name), \
+            f"role {name}"
+    if not profile and not via and change.action is Action.CREATE:
+        # A new account: CreateAccount made the role, but AWS lets nobody in for minutes after
+        # the account is SUCCEEDED; wait (bounded, with progress) rather than fail.
+        wait_until_assumable(ctx, change, account_id=account_id, role_name=name,
+                             new_account=True)
+        return ctx.aws.member_client("iam", account_id=account_id, role_name=name), \
+            f"role {name}"
+    for role in dict.fromkeys(candidates):
+        try:
+            # AssumeRole now, so that a role that cannot be assumed falls through
+            ctx.aws.assume_role(account_id=account_id, role_name=role)
+            return ctx.aws.member_client("iam", account_id=account_id, role_name=role), \
+                f"role {role}"
+        except AwsError as error:
+            errors.append(str(error))
     if profile:
         identity = ctx.aws.profile_client("sts", profile=profile).get_caller_identity()
         if identity.get("Account") != account_id:
@@ -167,25 +186,12 @@ def _requires_mfa(trust: Mapping[str, Any]) -> bool:
 def _wait_until_assumable(change: Change, ctx: StepContext, *, account_id: str, name: str,
                           trust: Mapping[str, Any]) -> str:
     """Wait (bounded) until the management account can assume the role: IAM is eventually
-    consistent. A role that requires MFA is checked with the run's MFA session (``--mfa-serial``);
-    without one it cannot be checked, so it is not."""
+    consistent (``reachability``: a role still refused when the time is up is ``waiting``). A
+    role that requires MFA is checked with the run's MFA session (``--mfa-serial``); without one
+    it cannot be checked, so it is not."""
     mfa = _requires_mfa(trust)
     if mfa and not ctx.aws.has_mfa:
         return "not test-assumed (it requires MFA; run with --mfa-serial to check it)"
-    start = time.monotonic()
-    deadline = start + ctx.options.role_ready_timeout_s
-    delays = backoff(0.5, 5.0, 2.0)
-    while True:
-        try:
-            ctx.aws.forget(account_id)
-            ctx.aws.assume_role(account_id=account_id, role_name=name)
-            return ("assumable from the management account with MFA" if mfa
-                    else "assumable from the management account")
-        except AwsError as error:
-            if time.monotonic() >= deadline:
-                raise StepFailed(f"role {name} in {account_id} was changed but still cannot be "
-                                 f"assumed after {ctx.options.role_ready_timeout_s:.0f} s: "
-                                 f"{error}") from None
-            ctx.reporter.progress(change, f"waiting for role {name} in {account_id} to become "
-                                          f"assumable ({time.monotonic() - start:.0f} s)")
-            ctx.sleep(next(delays))
+    wait_until_assumable(ctx, change, account_id=account_id, role_name=name)
+    return ("assumable from the management account with MFA" if mfa
+            else "assumable from the management account")

@@ -436,24 +436,33 @@ def _close(change: Change, ctx: StepContext) -> str:
     try:
         orgs.close_account(AccountId=account_id)
     except AwsError as error:
-        text = f"{error.code} {error.aws_message} {getattr(error, 'reason', '')}"
-        if "CLOSE_ACCOUNT_QUOTA_EXCEEDED" in text or (
-                "ConstraintViolation" in error.code and "quota" in text.lower()):
+        # decided on the error code and its Reason, never on the message's wording
+        if error.reason == "CLOSE_ACCOUNT_QUOTA_EXCEEDED":
             raise StepFailed(
                 f"cannot close account {account_id}: the organization's account-closure quota "
-                "(a rolling 30 days) is used up; re-run apply when it frees up") from None
-        if "CANNOT_CLOSE_MANAGEMENT_ACCOUNT" in text:
+                "(a rolling 30 days) is used up; re-run apply when it frees up "
+                f"({error.code}: {error.reason})") from None
+        if error.reason == "CANNOT_CLOSE_MANAGEMENT_ACCOUNT":
             raise StepFailed("the management account is never closed") from None
-        if "AccountAlreadyClosed" in error.code:
-            return f"account {account_id} was already closed"
+        if error.code == "AccountAlreadyClosedException":
+            # closing already (AWS may still show it ACTIVE for a while): nothing left to do
+            return f"account {account_id} was already closing or closed (AccountAlreadyClosed)"
         raise
-    deadline = time.monotonic() + ctx.options.close_wait_s
+    # AWS accepted the closure; DescribeAccount can keep reading ACTIVE (or flip between ACTIVE
+    # and PENDING_CLOSURE) for over ten minutes (terraform-provider-aws#46284). Wait a bounded
+    # time for it to show, then report the step as waiting, not failed: a re-run's CloseAccount
+    # answers AccountAlreadyClosedException, which is done.
+    start = time.monotonic()
+    deadline = start + ctx.options.close_wait_s
     delays = backoff(ctx.options.poll_initial_s / 2, ctx.options.poll_max_s)
     while True:
         state = _state(_member(ctx, account_id) or {"State": "CLOSED"})
         if state in ("PENDING_CLOSURE", "CLOSED", "SUSPENDED"):
             return f"closing account {account_id} ({state})"
         if time.monotonic() >= deadline:
-            raise StepFailed(f"CloseAccount for {account_id} returned but the account is still "
-                             f"{state}")
+            raise Waiting(f"CloseAccount for {account_id} was accepted but AWS still shows the "
+                          f"account {state} after {time.monotonic() - start:.0f} s (closures "
+                          "can take minutes to show); re-run apply to check")
+        ctx.reporter.progress(change, f"CloseAccount accepted; waiting for AWS to show the "
+                                      f"closure ({time.monotonic() - start:.0f} s)")
         ctx.sleep(next(delays))

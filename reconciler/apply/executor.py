@@ -147,7 +147,10 @@ class ApplyOptions:
     create_account_timeout_s: float = 15 * 60
     poll_initial_s: float = 1.0
     poll_max_s: float = 10.0
-    role_ready_timeout_s: float = 30.0
+    # how long AWS can take to make a role change effective, and a new account reachable
+    # (reconciler/apply/reachability.py says where these figures come from)
+    role_ready_timeout_s: float = 2 * 60.0
+    account_ready_timeout_s: float = 10 * 60.0
     invitation_accept_wait_s: float = 3.0
     close_wait_s: float = 30.0
     # AWS lets about 5 CreateAccount requests be in flight per organization; beyond that

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.apply.executor import StepContext, StepFailed
+from reconciler.apply.reachability import is_new_account, wait_until_root_reachable
 from reconciler.errors import AwsError, NotFound
 from reconciler.observe.root_credentials import AUDIT_TASK, read_root_credentials
 from reconciler.plan import Action, Change
@@ -57,6 +58,9 @@ def apply_change(change: Change, ctx: StepContext) -> str:
     keep_password = policy == "password_recovery"
     remove_mfa = policy == "absent"  # password_recovery leaves MFA devices as they are
     before = change.before or {}  # null: unknown, so anything may be there
+    if is_new_account(ctx, account_id):
+        # a new account refuses AssumeRoot for minutes, as it refuses AssumeRole
+        wait_until_root_reachable(ctx, change, account_id=account_id, task=AUDIT_TASK)
 
     def maybe(field: str) -> bool:
         return before.get(field) is not False

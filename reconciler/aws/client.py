@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -56,9 +58,25 @@ THROTTLED_CODES = frozenset({
     "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "SlowDown",
     "PriorRequestNotComplete", "EC2ThrottledException", "BandwidthLimitExceeded",
 })
+# The request collided with another change of the same entity and changed nothing: making it
+# again is safe. Organizations answers ConcurrentModificationException to writes (and some reads)
+# "currently being modified by a different request. Try again later." (Organizations API
+# reference, Common Errors; terraform-provider-aws#9195 retries it on every Organizations call).
+# botocore's retry modes do not retry it.
+CONFLICT_CODES = frozenset({"ConcurrentModificationException"})
+CONFLICT_RETRIES = 8  # 0.2 s doubling to 5 s, with jitter: at most about 25 s in all
 NOT_FOUND_CODES = frozenset({
     "NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException", "NotFound",
 })
+
+
+def conflict_backoff(*, retries: int = CONFLICT_RETRIES, first: float = 0.2,
+                     maximum: float = 5.0) -> Iterator[float]:
+    """Bounded, jittered delays before retrying a ConcurrentModificationException."""
+    delay = first
+    for _ in range(retries):
+        yield delay * random.uniform(0.5, 1.0)
+        delay = min(maximum, delay * 2)
 
 
 @dataclass(frozen=True)
@@ -111,9 +129,10 @@ def translate(error: Exception, *, operation: str, account_id: str | None
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         code = str(details.get("Code") or status or "Unknown")
         message = _one_line(str(details.get("Message") or error), status=status)
-        # Modeled members such as ConstraintViolationException's Reason sit at the top of the
-        # response, not under "Error" (botocore's parser puts them there).
-        reason = details.get("Reason") or error.response.get("Reason")
+        # A modeled error member such as ConstraintViolationException's Reason is parsed to the
+        # top of the response, not under "Error" (botocore's parsers put modeled members there)
+        reason = error.response.get("Reason") or details.get("Reason")
+        reason = str(reason) if reason else None
         if reason and reason not in message:
             message = f"{message} ({reason})"
         cls: type[AwsError] = AwsError
@@ -125,7 +144,8 @@ def translate(error: Exception, *, operation: str, account_id: str | None
             cls = Throttled
         elif code in NOT_FOUND_CODES or code.endswith("NotFoundException"):
             cls = NotFound
-        return cls(operation=operation, code=code, message=message, account_id=account_id)
+        return cls(operation=operation, code=code, message=message, account_id=account_id,
+                   reason=reason)
     return AwsError(operation=operation, code=type(error).__name__, message=_plain_message(error),
                     account_id=account_id)
 
@@ -159,10 +179,15 @@ class Client:
     that writes from many threads reach the service at most that many at a time."""
 
     def __init__(self, client: Any, *, binding: Binding,
-                 write_gate: threading.Semaphore | None = None) -> None:
+                 write_gate: threading.Semaphore | None = None,
+                 serial: threading.RLock | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._client = client
         self._binding = binding
         self._write_gate = write_gate
+        # Organizations: one request in flight per run, whatever the threads (see session.py)
+        self._serial = serial
+        self._sleep = sleep
         model = client.meta.service_model
         self._prefix = model.signing_name or model.endpoint_prefix
 
@@ -189,29 +214,38 @@ class Client:
         return CURRENT_CALL.set(ActiveCall(binding.scope, binding.account_id, credentials))
 
     def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return self._call_once(method, kwargs)
-        except AwsError as error:
-            # Cached credentials that AWS calls expired (clock skew, a long run): renew, once.
-            if error.code not in EXPIRED_CODES or self._binding.invalidate is None:
-                raise
-            self._binding.invalidate()
-            return self._call_once(method, kwargs)
+        delays = conflict_backoff()
+        renewed = False
+        while True:
+            try:
+                return self._call_once(method, kwargs)
+            except AwsError as error:
+                # Cached credentials that AWS calls expired (clock skew, a long run): renew, once.
+                if error.code in EXPIRED_CODES and self._binding.invalidate is not None \
+                        and not renewed:
+                    self._binding.invalidate()
+                    renewed = True
+                    continue
+                delay = next(delays, None) if error.code in CONFLICT_CODES else None
+                if delay is None:
+                    raise
+                self._sleep(delay)  # the failed request changed nothing: make it again
 
     def _call_once(self, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         operation = self.operation_name(method)
         gate = (self._write_gate if self._write_gate is not None
                 and not method.startswith(READ_PREFIXES) else contextlib.nullcontext())
-        token = self._activate()
-        try:
-            with gate:
-                result: dict[str, Any] = getattr(self._client, method)(**kwargs)
-            return result
-        except (ClientError, BotoCoreError, ResponseParserError) as error:
-            raise self._explained(translate(error, operation=operation,
-                                            account_id=self._binding.account_id)) from None
-        finally:
-            CURRENT_CALL.reset(token)
+        with self._serial or contextlib.nullcontext():
+            token = self._activate()
+            try:
+                with gate:
+                    result: dict[str, Any] = getattr(self._client, method)(**kwargs)
+                return result
+            except (ClientError, BotoCoreError, ResponseParserError) as error:
+                raise self._explained(translate(error, operation=operation,
+                                                account_id=self._binding.account_id)) from None
+            finally:
+                CURRENT_CALL.reset(token)
 
     def _explained(self, error: AwsError | EndpointError) -> AwsError | EndpointError:
         if isinstance(error, AccessDenied) and self._binding.on_denied is not None:
@@ -236,18 +270,35 @@ class Client:
         through empty pages as long as a next token comes back)."""
         operation = self.operation_name(method)
         paginator = self._client.get_paginator(method)
-        iterator = iter(paginator.paginate(**kwargs))
+        pages_iterator = paginator.paginate(**kwargs)
+        iterator = iter(pages_iterator)
+        delays = conflict_backoff()
         while True:
-            token = self._activate()
-            try:
-                page = next(iterator)
-            except StopIteration:
-                return
-            except (ClientError, BotoCoreError, ResponseParserError) as error:
-                raise self._explained(translate(error, operation=operation,
-                                                account_id=self._binding.account_id)) from None
-            finally:
-                CURRENT_CALL.reset(token)
+            with self._serial or contextlib.nullcontext():
+                token = self._activate()
+                try:
+                    page = next(iterator)
+                    failure = None
+                except StopIteration:
+                    return
+                except (ClientError, BotoCoreError, ResponseParserError) as error:
+                    failure = self._explained(translate(
+                        error, operation=operation, account_id=self._binding.account_id))
+                finally:
+                    CURRENT_CALL.reset(token)
+            if failure is not None:
+                delay = next(delays, None) if failure.code in CONFLICT_CODES else None
+                if delay is None:
+                    raise failure from None
+                # go on from the page that failed (botocore's resume token), as if nothing was
+                self._sleep(delay)
+                config = dict(kwargs.get("PaginationConfig") or {})
+                resume = getattr(pages_iterator, "resume_token", None)
+                if resume:
+                    config["StartingToken"] = resume
+                pages_iterator = paginator.paginate(**{**kwargs, "PaginationConfig": config})
+                iterator = iter(pages_iterator)
+                continue
             yield page
 
 

@@ -139,6 +139,7 @@ class Aws:
             read_timeout=self.call_timeout_s / 2,
         )
         self._lock = threading.Lock()
+        self._organizations_serial = threading.RLock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._proxies: dict[tuple[str, str], Client] = {}
         self._credentials: dict[tuple[str, str, str], _Cached] = {}
@@ -240,9 +241,13 @@ class Aws:
             return proxy
         base_key = (service, scope, key if scope == PROFILE else "")
         base = self._base_client(base_key)
+        # Organizations throttles requests in flight, not only a rate ("another request is
+        # already in progress"): every Organizations call of the run shares one lock, so that
+        # --parallelism never multiplies them (observe's per-account tag reads included)
         proxy = Client(base, binding=binding,
                        write_gate=self._organizations_writes if service == "organizations"
-                       else None)
+                       else None,
+                       serial=self._organizations_serial if service == "organizations" else None)
         with self._lock:
             return self._proxies.setdefault((service, scope + ":" + key), proxy)
 
@@ -354,6 +359,11 @@ class Aws:
         ``AccessDenied`` when the role cannot be assumed."""
         self._role_credentials(account_id, role_name)
 
+    def assume_root(self, *, account_id: str, task: str) -> None:
+        """Get (or reuse) a root session for ``task`` in ``account_id`` now; raises
+        ``AccessDenied`` when AWS refuses it."""
+        self._root_credentials(account_id, task)
+
     def role_arn(self, account_id: str, role_name: str) -> str:
         return f"arn:{self.partition}:iam::{account_id}:role/{role_name}"
 
@@ -452,7 +462,8 @@ class Aws:
                     raise
                 # The call was the management account's, but the problem is the target's.
                 raise type(error)(operation=error.operation, code=error.code,
-                                  message=error.aws_message, account_id=key[1]) from None
+                                  message=error.aws_message, account_id=key[1],
+                                  reason=error.reason) from None
             raw = response["Credentials"]
             credentials = Credentials(raw["AccessKeyId"], raw["SecretAccessKey"],
                                       raw.get("SessionToken"))

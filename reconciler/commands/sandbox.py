@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,12 +28,17 @@ from typing import Any
 from reconciler.cli import GlobalOptions
 from reconciler.errors import OrgsyncError
 from reconciler.sandbox.options import SandboxOptions, parse_throttle
+from reconciler.sandbox.options import realistic as preset
 
 
 def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         standalone_accounts: int, latency_ms: float, throttle: tuple[str, ...],
         create_delay_s: float, auto_accept_invites: bool, close_quota: int | None,
-        users: str = "", stackset_operation_s: float = 1.0) -> int:
+        users: str = "", stackset_operation_s: float = 1.0,
+        account_ready_lag_s: float | None = None, iam_lag_s: float | None = None,
+        close_lag_s: float | None = None, rename_lag_s: float | None = None,
+        org_concurrency: int | None = None, concurrent_modification: float | None = None,
+        seed: int | None = None, realistic: bool = False) -> int:
     user_names = _parse_users(users)
     try:
         throttles = parse_throttle(list(throttle))
@@ -48,6 +54,16 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         throttle=throttles, create_delay_s=create_delay_s,
         auto_accept_invites=auto_accept_invites, close_quota=close_quota, users=user_names,
         stackset_operation_s=stackset_operation_s)
+    lags: dict[str, Any] = {"account_ready_lag_s": account_ready_lag_s, "iam_lag_s": iam_lag_s,
+                            "close_lag_s": close_lag_s, "rename_lag_s": rename_lag_s,
+                            "org_concurrency": org_concurrency,
+                            "concurrent_modification": concurrent_modification, "seed": seed}
+    if realistic:
+        # an explicit --create-delay-s wins over the preset's too
+        explicit_delay = create_delay_s if create_delay_s else None
+        options = preset(options, create_delay_s=explicit_delay, **lags)
+    else:
+        options = replace(options, **{k: v for k, v in lags.items() if v is not None})
     sandbox = Sandbox(options)
     try:
         sandbox.start()

@@ -43,6 +43,7 @@ def to_observed_accounts(placed: Iterable[PlacedAccount]) -> tuple[ObservedAccou
             joined_method=str(raw.get("JoinedMethod", "")),
             parent_id=item.parent_id,
             ou_path=item.ou_path,
+            joined_at=_iso(raw.get("JoinedTimestamp")),
         ))
     return tuple(result)
 

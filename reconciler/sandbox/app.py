@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from reconciler.sandbox import cloudformation, organizations, resources, signing
+from reconciler.sandbox import cloudformation, consistency, organizations, resources, signing
 from reconciler.sandbox.common import ENVIRON_KEY, epoch
 from reconciler.sandbox.keys import account_of_key
 from reconciler.sandbox.protocol import (
@@ -47,6 +47,7 @@ ACCESS_DENIED = {"organizations": "AccessDeniedException", "account": "AccessDen
 EXPIRED = {"iam": "ExpiredToken", "sts": "ExpiredTokenException",
            "organizations": "ExpiredTokenException", "account": "ExpiredTokenException",
            "cloudformation": "ExpiredToken"}
+IN_FLIGHT_KEY = "orgsync.sandbox.organizations_in_flight"
 STATUS_TEXT = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
                409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error",
                503: "Service Unavailable"}
@@ -164,24 +165,28 @@ class SandboxApp:
         operation = operation_of(service, environ, body)
         organizations.advance(state)
         cloudformation.advance(state)
-        response = self._intercept(state, environ, service, operation, body)
-        delay = self.sandbox.options.latency_ms / 1000.0 - (time.monotonic() - started)
-        if environ.get(LOST_RESPONSE_KEY):
-            if not isinstance(response, tuple):
-                self._perform(environ)
-            self._drop(environ)
-            start_response("500 Internal Server Error", [("Content-Length", "0")])
-            return [b""]
-        if response == "drop":
-            self._drop(environ)
-            # werkzeug's write to the closed socket raises ConnectionError, which it ignores
-            start_response("500 Internal Server Error", [("Content-Length", "0")])
-            return [b""]
-        if delay > 0:
-            time.sleep(delay)
-        if isinstance(response, tuple):
-            return _send(start_response, response)
-        return self.moto(environ, start_response)
+        try:
+            response = self._intercept(state, environ, service, operation, body)
+            delay = self.sandbox.options.latency_ms / 1000.0 - (time.monotonic() - started)
+            if environ.get(LOST_RESPONSE_KEY):
+                if not isinstance(response, tuple):
+                    self._perform(environ)
+                self._drop(environ)
+                start_response("500 Internal Server Error", [("Content-Length", "0")])
+                return [b""]
+            if response == "drop":
+                self._drop(environ)
+                # werkzeug's write to the closed socket raises ConnectionError, which it ignores
+                start_response("500 Internal Server Error", [("Content-Length", "0")])
+                return [b""]
+            if delay > 0:
+                time.sleep(delay)
+            if isinstance(response, tuple):
+                return _send(start_response, response)
+            return self.moto(environ, start_response)
+        finally:
+            if environ.pop(IN_FLIGHT_KEY, False):
+                consistency.leave_organizations(state)
 
     def _intercept(self, state: SandboxState, environ: dict[str, Any], service: str | None,
                    operation: str | None, body: bytes) -> Response | str | None:
@@ -207,6 +212,10 @@ class SandboxApp:
         if state.throttled(service):
             code, message = THROTTLING_CODES.get(service, ("Throttling", "Rate exceeded"))
             return error_response(service, code, message)
+        if service == "organizations":
+            if not consistency.enter_organizations(state):
+                return error_response(service, *THROTTLING_CODES["organizations"])
+            environ[IN_FLIGHT_KEY] = True
         if session is not None:
             if session.expiration <= state.clock.now():
                 return error_response(service, EXPIRED.get(service, "ExpiredToken"),
@@ -226,6 +235,9 @@ class SandboxApp:
             return denial
         if service == "account":
             return self._account(state, account_id, operation, body)
+        if service == "organizations" and consistency.concurrent_modification(state, operation,
+                                                                              body):
+            return error_response(service, *consistency.CONCURRENT_MODIFICATION)
         if service in ("s3", "sqs"):
             return resources.denial(state, access_key=access_key, service=service,
                                     operation=operation, environ=environ, body=body)
@@ -268,6 +280,7 @@ class SandboxApp:
                     return error_response("account", "ValidationException",
                                           "AccountName must be 1-50 characters.")
                 if account is not None:
+                    consistency.record_rename(state, target, account.name)
                     account.name = name
                 if standalone is not None:
                     standalone["name"] = name

@@ -19,9 +19,13 @@ HTTP API (JSON in and out):
   DELETE /_orgsync/faults
   POST /_orgsync/handshakes/<id>/accept   (or /decline) as the invited account
   POST /_orgsync/reset                    back to the seeded state (runtime options stay)
-  GET  /_orgsync/options                  {"latency_ms": 0.0, "throttle": {}}
-  POST /_orgsync/options                  {"latency_ms": 50, "throttle": {"organizations": 2}}
-                                          (either key may be left out; throttle {} turns it off)
+  GET  /_orgsync/options                  {"latency_ms": 0.0, "throttle": {}, "iam_lag_s": 0.0, ...}
+  POST /_orgsync/options                  {"latency_ms": 50, "throttle": {"organizations": 2},
+                                           "account_ready_lag_s": 2, "iam_lag_s": 1,
+                                           "close_lag_s": 1, "rename_lag_s": 1,
+                                           "org_concurrency": 1, "concurrent_modification": 0.05,
+                                           "seed": 7}
+                                          (any key may be left out; throttle {} turns it off)
   GET  /_orgsync/cost                     {"cpu_s": CPU seconds the sandbox process has used}
   POST /_orgsync/root-access-keys         {"account_id": "..."}: a new working access key of that
                                           account's root user {"AccessKeyId", "SecretAccessKey"}
@@ -36,7 +40,7 @@ import urllib.request
 from typing import TYPE_CHECKING, Any
 
 from reconciler.sandbox import organizations
-from reconciler.sandbox.options import SandboxOptions
+from reconciler.sandbox.options import RUNTIME_OPTIONS, SandboxOptions
 from reconciler.sandbox.protocol import Response
 from reconciler.sandbox.state import Fault
 
@@ -79,11 +83,14 @@ class Control:
             self._sandbox.state.faults.clear()
 
     def set_options(self, *, latency_ms: float | None = None,
-                    throttle: dict[str, float] | None = None) -> dict[str, Any]:
-        """Change latency (ms added to every AWS call) and throttling (service -> requests per
-        second; {} for none) at runtime, keeping the sandbox's state."""
-        return _options_document(self._sandbox.set_options(latency_ms=latency_ms,
-                                                           throttle=throttle))
+                    throttle: dict[str, float] | None = None,
+                    **consistency_options: float | int | None) -> dict[str, Any]:
+        """Change latency (ms added to every AWS call), throttling (service -> requests per
+        second; {} for none), the lags and the Organizations limits (``account_ready_lag_s``,
+        ``iam_lag_s``, ``close_lag_s``, ``rename_lag_s``, ``org_concurrency``,
+        ``concurrent_modification``, ``seed``) at runtime, keeping the sandbox's state."""
+        return _options_document(self._sandbox.set_options(
+            latency_ms=latency_ms, throttle=throttle, **consistency_options))
 
     def options(self) -> dict[str, Any]:
         return _options_document(self._sandbox.options)
@@ -193,15 +200,17 @@ class Control:
         if parts == ["options"] and method == "GET":
             return self.options()
         if parts == ["options"] and method == "POST":
-            unknown = sorted(set(body) - {"latency_ms", "throttle"})
+            unknown = sorted(set(body) - set(RUNTIME_OPTIONS))
             if unknown:
-                raise ValueError(f"unknown option {unknown[0]!r}: expected latency_ms, throttle")
+                raise ValueError(f"unknown option {unknown[0]!r}: expected one of "
+                                 f"{', '.join(RUNTIME_OPTIONS)}")
             latency = body.get("latency_ms")
             throttle = body.get("throttle")
             if throttle is not None and not isinstance(throttle, dict):
                 raise TypeError("throttle must be an object: {\"organizations\": 2, ...}")
+            others = {k: v for k, v in body.items() if k not in ("latency_ms", "throttle")}
             return self.set_options(latency_ms=float(latency) if latency is not None else None,
-                                    throttle=throttle)
+                                    throttle=throttle, **others)
         if parts == ["cost"] and method == "GET":
             return {"cpu_s": self.cpu_seconds()}
         if parts == ["root-access-keys"] and method == "POST":
@@ -210,7 +219,11 @@ class Control:
 
 
 def _options_document(options: SandboxOptions) -> dict[str, Any]:
-    return {"latency_ms": options.latency_ms, "throttle": dict(options.throttle)}
+    document: dict[str, Any] = {"latency_ms": options.latency_ms,
+                                "throttle": dict(options.throttle)}
+    document.update({name: getattr(options, name) for name in RUNTIME_OPTIONS
+                     if name not in document})
+    return document
 
 
 def _json(status: int, document: Any) -> Response:
@@ -275,8 +288,9 @@ class RemoteControl:
         self._call("POST", "reset", {})
 
     def set_options(self, *, latency_ms: float | None = None,
-                    throttle: dict[str, float] | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {}
+                    throttle: dict[str, float] | None = None,
+                    **consistency_options: float | int | None) -> dict[str, Any]:
+        body: dict[str, Any] = {k: v for k, v in consistency_options.items() if v is not None}
         if latency_ms is not None:
             body["latency_ms"] = latency_ms
         if throttle is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 MANAGEMENT_ACCOUNT_ID = "123456789012"
@@ -88,6 +88,63 @@ class SandboxOptions:
     # IAM users seeded in the management account (``--users alice,bob``): the users a file's
     # groups name as members, so a tutorial's groups can be applied without creating them first
     users: tuple[str, ...] = ()
+    # AWS's eventual consistency and concurrency limits (consistency.py cites each); 0 = off
+    account_ready_lag_s: float = 0.0  # a new account refuses AssumeRole/AssumeRoot this long
+    iam_lag_s: float = 0.0  # a role, trust policy or group grant takes effect this late
+    close_lag_s: float = 0.0  # a closing account keeps reading ACTIVE this long
+    rename_lag_s: float = 0.0  # Organizations shows a new account name this late
+    org_concurrency: int = 0  # Organizations requests in flight at once (0: no limit)
+    concurrent_modification: float = 0.0  # fraction of Organizations writes failing once
+    seed: int = 0  # makes the concurrent-modification draws reproducible
+
+
+# What ``--realistic`` turns on: AWS's behaviours at values that keep a test run short. Each knob
+# and what it stands for in AWS is in docs/sandbox.md. Explicit options win over the preset.
+REALISTIC: dict[str, float | int] = {
+    "account_ready_lag_s": 2.0,  # AWS: "a few minutes" after CreateAccount SUCCEEDED
+    "iam_lag_s": 1.0,  # AWS: seconds (IAM is eventually consistent)
+    "close_lag_s": 1.0,  # AWS: DescribeAccount can read ACTIVE for over ten minutes
+    "rename_lag_s": 1.0,  # AWS: "up to four hours" to propagate
+    "org_concurrency": 1,  # AWS: "another request is already in progress"
+    "concurrent_modification": 0.05,  # AWS: seen around account creation
+    "create_delay_s": 1.0,  # AWS: CreateAccount stays IN_PROGRESS for minutes
+}
+LAG_OPTIONS = ("account_ready_lag_s", "iam_lag_s", "close_lag_s", "rename_lag_s")
+RUNTIME_OPTIONS = ("latency_ms", "throttle", *LAG_OPTIONS, "org_concurrency",
+                   "concurrent_modification", "seed")
+
+
+def realistic(options: SandboxOptions, **explicit: Any) -> SandboxOptions:
+    """``options`` with the ``--realistic`` preset, then ``explicit`` values (not None) on top."""
+    changes: dict[str, Any] = dict(REALISTIC)
+    changes.update({k: v for k, v in explicit.items() if v is not None})
+    return replace(options, **changes)
+
+
+def check_runtime_options(changes: dict[str, Any]) -> dict[str, Any]:
+    """Validated values of the lag and concurrency options (ValueError names the bad one)."""
+    result: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name in LAG_OPTIONS:
+            seconds = float(value)
+            if not seconds >= 0:
+                raise ValueError(f"{name} must be 0 or more seconds")
+            result[name] = seconds
+        elif name == "org_concurrency":
+            count = int(value)
+            if count < 0 or count != float(value):
+                raise ValueError("org_concurrency must be a whole number, 0 or more (0: no limit)")
+            result[name] = count
+        elif name == "concurrent_modification":
+            fraction = float(value)
+            if not 0.0 <= fraction <= 1.0:
+                raise ValueError("concurrent_modification must be a fraction between 0 and 1")
+            result[name] = fraction
+        elif name == "seed":
+            result[name] = int(value)
+        else:
+            raise ValueError(f"unknown option {name!r}")
+    return result
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from moto.organizations.models import (
 )
 from moto.organizations.responses import OrganizationsResponse
 
+from reconciler.sandbox import consistency
 from reconciler.sandbox.common import aws_error, current_state, epoch, naive_utc
 from reconciler.sandbox.state import (
     CLOSE_QUOTA_WINDOW,
@@ -207,6 +208,8 @@ def _complete_creation(state: SandboxState, request: CreateRequest) -> None:
         root.password_created = now
     state.root_users[account_id] = root
     request.state, request.account_id = "SUCCEEDED", account_id
+    consistency.record_account_created(state, account_id)
+    consistency.record_role(state, account_id, request.role_name, json.dumps(trust))
 
 
 # --- handshakes ----------------------------------------------------------------------------
@@ -528,6 +531,7 @@ def _close_account(self: OrganizationsResponse) -> str:
                             Reason="CLOSE_ACCOUNT_QUOTA_EXCEEDED")
         account.state = "PENDING_CLOSURE"
         account.status = "PENDING_CLOSURE"
+        consistency.record_close(state, account_id)
         state.closures[account_id] = Closure(
             account_id=account_id, requested=now,
             completes=now + timedelta(seconds=state.options.close_delay_s))
@@ -554,9 +558,19 @@ def _list_accounts_for_parent(self: OrganizationsResponse) -> str:
 def _accounts_page(accounts, params, *, operation: str) -> str:
     # describe only the page's accounts: describing all of them per 20-item page made listing a
     # large organization quadratic
+    state = current_state()
     page = paginate(_sorted_accounts(accounts), params, key="Accounts", operation=operation)
-    page["Accounts"] = [a.describe() for a in page["Accounts"]]
+    page["Accounts"] = [consistency.as_organizations_shows(state, a.describe())
+                        for a in page["Accounts"]]
     return json.dumps(page)
+
+
+def _describe_account(self: OrganizationsResponse) -> str:
+    """moto's DescribeAccount, showing what has propagated (consistency.py)."""
+    state = current_state()
+    document = self.organizations_backend.describe_account(**_params(self))
+    document["Account"] = consistency.as_organizations_shows(state, document["Account"])
+    return json.dumps(document)
 
 
 def _list_organizational_units_for_parent(self: OrganizationsResponse) -> str:
@@ -609,6 +623,7 @@ HANDLERS = {
     "list_create_account_status": _list_create_account_status,
     "close_account": _close_account,
     "list_accounts": _list_accounts,
+    "describe_account": _describe_account,
     "list_accounts_for_parent": _list_accounts_for_parent,
     "list_organizational_units_for_parent": _list_organizational_units_for_parent,
     "list_children": _list_children,

@@ -19,7 +19,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from reconciler.sandbox import cloudformation as cfn_ext
-from reconciler.sandbox import delegated, keys, resources
+from reconciler.sandbox import consistency, delegated, keys, resources
 from reconciler.sandbox import iam as iam_ext
 from reconciler.sandbox import organizations as org_ext
 from reconciler.sandbox import sts as sts_ext
@@ -36,6 +36,7 @@ from reconciler.sandbox.options import (
     SandboxInfo,
     SandboxOptions,
     StandaloneAccount,
+    check_runtime_options,
     stable_access_key_id,
     stable_secret_access_key,
     standalone_accounts,
@@ -105,6 +106,7 @@ class Sandbox:
             iam_ext.install()
             sts_ext.install()
             cfn_ext.install()
+            consistency.install()
             keys.install(self.state)
             self._reset_moto_and_seed()
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -200,11 +202,16 @@ class Sandbox:
 
     def set_options(self, *, latency_ms: float | None = None,
                     throttle: dict[str, float] | None = None,
-                    create_delay_s: float | None = None) -> SandboxOptions:
+                    create_delay_s: float | None = None,
+                    **consistency_options: float | int | None) -> SandboxOptions:
         """Change the added latency and the per-service throttling of a running sandbox,
         keeping its state (a benchmark seeds thousands of accounts, then adds latency).
-        ``throttle`` replaces the whole map ({} turns throttling off); None keeps a setting."""
-        changes: dict[str, Any] = {}
+        ``throttle`` replaces the whole map ({} turns throttling off); None keeps a setting.
+        Also the lags and Organizations limits (consistency.py): ``account_ready_lag_s``,
+        ``iam_lag_s``, ``close_lag_s``, ``rename_lag_s``, ``org_concurrency``,
+        ``concurrent_modification``, ``seed``."""
+        changes: dict[str, Any] = check_runtime_options(
+            {k: v for k, v in consistency_options.items() if v is not None})
         if create_delay_s is not None:  # for requests made from now on
             if create_delay_s < 0:
                 raise ValueError("create_delay_s must be 0 or more")

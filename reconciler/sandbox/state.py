@@ -195,6 +195,16 @@ class SandboxState:
         # CreateAccount concurrency as AWS saw it: the most requests IN_PROGRESS at once, and
         # how many calls were refused with ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED
         self.creations: dict[str, int] = {"peak_in_flight": 0, "refused_rate_limit": 0}
+        # eventual consistency and concurrency (consistency.py); times are the clock's
+        self.accounts_created: dict[str, float] = {}  # account id -> when SUCCEEDED
+        # (account id, role name) -> [(when, trust policy or None once deleted)]
+        self.role_versions: dict[tuple[str, str], list[tuple[float, Any]]] = {}
+        self.identity_writes: dict[tuple[str, str, str], float] = {}  # (account, kind, name)
+        self.closes_visible: dict[str, float] = {}  # account id -> when its closure shows
+        self.renames_visible: dict[str, tuple[str, float]] = {}  # id -> (old name, shows at)
+        self.org_in_flight = 0
+        self.cme_seen: dict[str, int] = {}  # request digest -> times seen
+        self.cme_failed: set[str] = set()  # requests whose last attempt failed
         self.root_keys: dict[str, str] = {}  # root users' access key id -> account id
         # CloudFormation stack sets (reconciler.sandbox.cloudformation), by owner:region:id
         self.stack_sets: dict[str, Any] = {}

@@ -25,6 +25,7 @@ from moto.iam.utils import random_alphanumeric
 from moto.sts.responses import TokenResponse
 from moto.sts.utils import random_session_token
 
+from reconciler.sandbox import consistency
 from reconciler.sandbox.common import aws_error, current_state, remote_addr
 from reconciler.sandbox.identity import (
     Caller,
@@ -163,14 +164,21 @@ def _assume_role(self: TokenResponse) -> ActionResult:
         raise denied
     role = next((r for r in iam_backends[match.group(1)]["aws"].roles.values()
                  if r.name == match.group(2)), None)
-    if role is None:
+    if role is None or consistency.account_not_ready(state, match.group(1)):
+        raise denied
+    trust = consistency.effective_trust(state, match.group(1), role.name,
+                                        role.assume_role_policy_document)
+    if trust is None or (caller.kind in ("user", "user-session") and caller.user_name and
+                         consistency.grants_unsettled(state, caller.account_id,
+                                                      caller.user_name,
+                                                      _groups_of(caller))):
         raise denied
     mfa = _mfa_passed(self, caller)
     context = request_context(caller, resource_account=match.group(1), now=state.clock.now(),
                               mfa_in_request=mfa)
     decision = authorize(principal=principal_of(caller),
                          identity_policies=identity_policies(caller),
-                         resource_policy=role.assume_role_policy_document,
+                         resource_policy=trust,
                          resource_account=match.group(1), action="sts:AssumeRole",
                          resource=role.arn, context=context, resource_policy_required=True)
     if not decision.allowed:
@@ -179,6 +187,12 @@ def _assume_role(self: TokenResponse) -> ActionResult:
     # the role session carries no MFA, even when this call passed it (AWS: "The temporary
     # credentials returned by AssumeRole do not include MFA information in the context")
     return original(self)
+
+
+def _groups_of(caller: Caller) -> list[str]:
+    iam = iam_backends[caller.account_id]["aws"]
+    return [group.name for group in iam.groups.values()
+            if any(u.name == caller.user_name for u in group.users)]
 
 
 def _get_session_token(self: TokenResponse) -> ActionResult:
@@ -258,7 +272,8 @@ def _assume_root(self: TokenResponse) -> ActionResult:
     if caller.account_id != backend.account_id and not delegated:
         raise denied
     member = next((a for a in backend.accounts if a.id == target_id), None)
-    if member is None or target_id == backend.account_id:
+    if member is None or target_id == backend.account_id \
+            or consistency.account_not_ready(state, target_id):
         raise denied
     with state.lock:
         if "RootSessions" not in state.org_features[backend.account_id]:
