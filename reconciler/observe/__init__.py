@@ -58,6 +58,7 @@ class _MemberResult:
     role: ObservedRole | None = None
     root: ObservedRootCredentials | None = None
     tags: dict[str, str] | None = None
+    name: str | None = None  # the Account Management API's name, where Organizations differs
 
 
 def _file_accounts(desired: DesiredState) -> Callable[[ObservedAccount], AccountSpec | None]:
@@ -115,9 +116,10 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
             if spec is None:
                 return
             if observed.id == management_id:
-                # no access role or root policy here, but the file may manage its tags
-                if spec.tags is not None:
-                    submit(_tags_job(aws, account_id=observed.id))
+                # no access role or root policy here, but the file may manage its tags and name
+                if spec.tags is not None or spec.name != observed.name:
+                    submit(_tags_job(aws, account_id=observed.id, tags=spec.tags is not None,
+                                     name=spec.name != observed.name))
                 return
             job = _member_job(aws, spec=spec, observed=observed, default_role=default_role,
                               root_possible=root_possible, read_roles=not delegated)
@@ -157,6 +159,8 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         "foreign_groups": management.foreign_groups,
         "similar_users": management.similar_users}
     accounts = tuple(replace(a, tags=tags[a.id]) if a.id in tags else a for a in accounts)
+    names = {r.account_id: r.name for r in results if r.name}
+    accounts = tuple(replace(a, name=names[a.id]) if a.id in names else a for a in accounts)
     return ObservedState(
         organization=observed_org,
         ous=ous,
@@ -186,7 +190,8 @@ def _member_job(aws: Aws, *, spec: AccountSpec, observed: ObservedAccount, defau
     read_role = active and read_roles
     read_root = active and root_possible and spec.root_credentials in MANAGED_ROOT_POLICIES
     read_tags = spec.tags is not None and observed.state != "CLOSED"
-    if not (read_role or read_root or read_tags):
+    read_name = spec.name != observed.name and observed.state == "ACTIVE"
+    if not (read_role or read_root or read_tags or read_name):
         return None
 
     def job() -> _MemberResult:
@@ -198,15 +203,24 @@ def _member_job(aws: Aws, *, spec: AccountSpec, observed: ObservedAccount, defau
                 if read_root else None)
         tags = (dict(account.read_tags(aws.client("organizations"), account_id=account_id))
                 if read_tags else None)
-        return _MemberResult(account_id=account_id, role=role, root=root, tags=tags)
+        usable_role = role.via_role or role.name if role is not None and role.status != \
+            "not_assumable" else None
+        name = (account.read_account_name(aws, account_id=account_id, management=False,
+                                          role_name=usable_role) if read_name else None)
+        return _MemberResult(account_id=account_id, role=role, root=root, tags=tags, name=name)
 
     return job
 
 
-def _tags_job(aws: Aws, *, account_id: str) -> Callable[[], _MemberResult]:
+def _tags_job(aws: Aws, *, account_id: str, tags: bool = True,
+              name: bool = False) -> Callable[[], _MemberResult]:
+    """The management account's tags and (where Organizations shows another name) name."""
     def job() -> _MemberResult:
-        tags = dict(account.read_tags(aws.client("organizations"), account_id=account_id))
-        return _MemberResult(account_id=account_id, tags=tags)
+        read = (dict(account.read_tags(aws.client("organizations"), account_id=account_id))
+                if tags else None)
+        found = (account.read_account_name(aws, account_id=account_id, management=True,
+                                           role_name=None) if name else None)
+        return _MemberResult(account_id=account_id, tags=read, name=found)
 
     return job
 

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from reconciler.aws import Client, paginate
+from reconciler.aws import Aws, Client, paginate
+from reconciler.errors import AwsError, Throttled
 from reconciler.model import DesiredState
 from reconciler.observe.ou import PlacedAccount
 from reconciler.observed import (
@@ -26,7 +27,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
         "organizations:ListTagsForResource",
         "organizations:ListCreateAccountStatus",
         "organizations:ListHandshakesForOrganization",
+        "account:GetAccountInformation",
     ),
+    "member": ("account:GetAccountInformation",),
 }
 
 
@@ -46,6 +49,34 @@ def to_observed_accounts(placed: Iterable[PlacedAccount]) -> tuple[ObservedAccou
             joined_at=_iso(raw.get("JoinedTimestamp")),
         ))
     return tuple(result)
+
+
+def read_account_name(aws: Aws, *, account_id: str, management: bool,
+                      role_name: str | None) -> str | None:
+    """The account's name as the Account Management API has it (GetAccountInformation), or None
+    when it cannot be read. Read only where Organizations shows a name other than the file's:
+    a rename (PutAccountName) takes time to show in Organizations ("up to four hours", Account
+    Management reference, "Update your AWS account name"), and a plan made from the stale name
+    would plan the same rename again. The management account asks for itself without AccountId
+    (AWS refuses its own id there); a member account is asked about from the management account
+    (needs trusted access for account.amazonaws.com), else from inside through its access role."""
+    try:
+        if management:
+            return str(aws.client("account").get_account_information()["AccountName"])
+        return str(aws.client("account").get_account_information(
+            AccountId=account_id)["AccountName"])
+    except Throttled:
+        raise
+    except AwsError:
+        if management or role_name is None:
+            return None
+    try:
+        member = aws.member_client("account", account_id=account_id, role_name=role_name)
+        return str(member.get_account_information()["AccountName"])
+    except Throttled:
+        raise
+    except AwsError:
+        return None
 
 
 def read_tags(org: Client, *, account_id: str) -> Mapping[str, str]:

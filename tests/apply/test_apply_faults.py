@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.sandbox.options import REALISTIC
+
 from .conftest import (
     SMALL,
     Workdir,
@@ -25,6 +27,11 @@ from .conftest import (
 from .test_apply_refusals import mutating_calls
 
 FAULT = "InjectedFault"  # a 400 that no SDK retries and that orgsync has no special case for
+# The sweeps run against AWS as slow and concurrent as --realistic makes it (lags of about a
+# second, Organizations concurrency 1, a ConcurrentModificationException rate): a re-run must
+# converge there too. Lags shortened to keep the sweep's runtime down.
+REALISTIC_SWEEP: dict[str, Any] = {**REALISTIC, "account_ready_lag_s": 1.0,
+                                   "create_delay_s": 0.5}
 
 
 def _fresh(sandbox: Any) -> None:
@@ -91,7 +98,7 @@ def test_sweep_list_is_every_mutating_call(workdir: Workdir, sandbox_options: An
     for op, nth in SWEEP])
 def test_failing_call_then_rerun_converges(workdir: Workdir, sandbox_options: Any,
                                            operation: str, nth: int) -> None:
-    with sandbox_options(auto_accept_invites=True) as sandbox:
+    with sandbox_options(auto_accept_invites=True, **REALISTIC_SWEEP) as sandbox:
         workdir.write(SMALL)
         _fresh(sandbox)
         sandbox.control.inject_fault(operation, code=FAULT, nth=nth)
@@ -145,7 +152,7 @@ KILL_POINTS = [
 @pytest.mark.parametrize("operation,nth", KILL_POINTS, ids=[op for op, _ in KILL_POINTS])
 def test_killed_after_a_write_then_rerun_converges(workdir: Workdir, sandbox_options: Any,
                                                    operation: str, nth: int) -> None:
-    with sandbox_options(auto_accept_invites=True) as sandbox:
+    with sandbox_options(auto_accept_invites=True, **REALISTIC_SWEEP) as sandbox:
         workdir.write(SMALL)
         _fresh(sandbox)
         assert _kill_when(workdir, operation, nth), f"apply finished before {operation}"
