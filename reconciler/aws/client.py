@@ -287,7 +287,8 @@ class Client:
                 finally:
                     CURRENT_CALL.reset(token)
             if failure is not None:
-                delay = next(delays, None) if failure.code in CONFLICT_CODES else None
+                conflict = isinstance(failure, AwsError) and failure.code in CONFLICT_CODES
+                delay = next(delays, None) if conflict else None
                 if delay is None:
                     raise failure from None
                 # go on from the page that failed (botocore's resume token), as if nothing was
