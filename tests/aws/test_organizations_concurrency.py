@@ -1,6 +1,7 @@
 """The AWS boundary against Organizations' concurrency: every Organizations call of a run is
-serial whatever the threads (so --parallelism never multiplies them), ConcurrentModificationException
-is retried (botocore does not), and AWS's modeled ``Reason`` reaches the error. botocore's own
+serial whatever the threads (so --parallelism never multiplies them),
+ConcurrentModificationException is retried (botocore does not), and AWS's modeled ``Reason``
+reaches the error. botocore's own
 retries are off here (one attempt), so any second request in flight or any unretried conflict
 would fail the test."""
 
