@@ -191,7 +191,8 @@ class ObservedState:
     roles: Mapping[str, ObservedRole] = field(default_factory=dict)  # by account id
     root_credentials: Mapping[str, ObservedRootCredentials] = field(default_factory=dict)
     groups: tuple[ObservedGroup, ...] = ()  # groups under the managed paths
-    managed_policies: tuple[ObservedManagedPolicy, ...] = ()  # orgsync's, under managed paths
+    # orgsync's (under managed paths), and others attached to a group under them
+    managed_policies: tuple[ObservedManagedPolicy, ...] = ()
     existing_users: tuple[str, ...] = ()  # referenced IAM users that exist, sorted
     # (name, path) of groups outside the managed paths named like a group of the file, sorted
     foreign_groups: tuple[tuple[str, str], ...] = ()

@@ -472,3 +472,79 @@ def _quota_error(group: str, total: int, fit: int, foreign: int) -> str:
             f"{INLINE_GROUP_QUOTA:,} characters, {MANAGED_PER_GROUP_QUOTA} managed policies of "
             f"{MANAGED_POLICY_QUOTA:,} characters per group{foreign_note}); at most {fit} fit: "
             "split the grants over several groups")
+
+
+# --- reading grants back (export, and grants in policies orgsync did not write) -------------
+
+_MFA_CONDITION = {"Bool": {"aws:multifactorauthpresent": ["true"]}}
+_GRANT_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}|\*):role/([\w+=,.@-]+)$")
+# (account id, role name, require_mfa, sorted source IPs): one account reachable in one way
+GrantAtom = tuple[str, str, bool, tuple[str, ...]]
+
+
+def grant_statement(
+    statement: Mapping[str, JSON],
+) -> tuple[list[tuple[str, str]], bool, tuple[str, ...]] | None:
+    """((account id, role name) pairs, require_mfa, source_ips) of a normalized grant statement,
+    or None when it is not the kind of statement orgsync writes."""
+    if set(statement) - {"Effect", "Action", "Resource", "Condition"}:
+        return None
+    if statement.get("Effect") != "Allow" or statement.get("Action") != ["sts:assumerole"]:
+        return None
+    condition = dict(statement.get("Condition") or {})
+    require_mfa = False
+    if condition.get("Bool") == _MFA_CONDITION["Bool"]:
+        require_mfa = True
+        condition.pop("Bool")
+    source_ips: tuple[str, ...] = ()
+    ip = condition.pop("IpAddress", None)
+    if ip is not None:
+        if set(ip) != {"aws:sourceip"}:
+            return None
+        source_ips = tuple(sorted(ip["aws:sourceip"]))
+    resource_accounts: list[str] | None = None
+    equals = condition.pop("StringEquals", None)
+    if equals is not None:
+        if set(equals) != {"aws:resourceaccount"}:
+            return None
+        resource_accounts = list(equals["aws:resourceaccount"])
+    if condition:
+        return None
+    pairs: list[tuple[str, str]] = []
+    for resource in statement.get("Resource", []):
+        match = _GRANT_ROLE_ARN.match(str(resource))
+        if match is None:
+            return None
+        account, role = match.groups()
+        if account == "*":
+            if resource_accounts is None:
+                return None  # a wildcard account: never something orgsync grants
+            pairs.extend((a, role) for a in resource_accounts)
+        elif resource_accounts is not None:
+            return None
+        else:
+            pairs.append((account, role))
+    return pairs, require_mfa, source_ips
+
+
+def grant_atoms(document: Mapping[str, JSON] | None) -> tuple[set[GrantAtom], int]:
+    """The grants a policy document makes in the form orgsync writes them (any policy name: a
+    group built by another tool grants the same way), and how many statements are something
+    else (left as they are)."""
+    atoms: set[GrantAtom] = set()
+    other = 0
+    normalized = normalize(document)
+    for statement in (normalized or {}).get("Statement") or ():
+        parsed = grant_statement(statement)
+        if parsed is None:
+            other += 1
+            continue
+        pairs, require_mfa, source_ips = parsed
+        atoms.update((account, role, require_mfa, source_ips) for account, role in pairs)
+    return atoms, other
+
+
+def is_grant_policy_name(group: str, name: str) -> bool:
+    """An inline (``orgsync-assume``, ``orgsync-assume-N``) or managed grant policy of orgsync's."""
+    return name == INLINE_GRANT_POLICY or name.startswith(INLINE_GRANT_POLICY + "-") or \
+        is_managed_grant_policy_name(group, name)

@@ -142,6 +142,7 @@ class Aws:
         self._organizations_serial = threading.RLock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._proxies: dict[tuple[str, str], Client] = {}
+        self._caller_identity: dict[str, str] | None = None
         self._credentials: dict[tuple[str, str, str], _Cached] = {}
         self._key_locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._partition: str | None = None
@@ -498,9 +499,21 @@ class Aws:
             return self._proxies.setdefault(("sts", "management:regional"),
                                             Client(client, binding=Binding(MANAGEMENT)))
 
+    def caller_identity(self) -> dict[str, str]:
+        """The runner's own identity (sts:GetCallerIdentity: Account, Arn, UserId), asked once
+        per ``Aws``: the credentials do not change while it lives."""
+        with self._lock:
+            known = self._caller_identity
+        if known is None:
+            response = self.client("sts").get_caller_identity()
+            known = {k: str(response.get(k, "")) for k in ("Account", "Arn", "UserId")}
+            with self._lock:
+                self._caller_identity = known
+        return dict(known)
+
     def caller_account_id(self) -> str:
         """The account the runner's own credentials belong to (sts:GetCallerIdentity)."""
-        return str(self.client("sts").get_caller_identity()["Account"])
+        return self.caller_identity()["Account"]
 
 
 def _checked_endpoint(endpoint_url: str | None) -> str | None:

@@ -34,6 +34,7 @@ from reconciler.policy import (
     INLINE_GRANT_POLICY,
     aws_managed_policy_in,
     effective_role_policies,
+    grant_statement,
     is_managed_grant_policy_name,
     normalize,
     partition_of,
@@ -47,7 +48,6 @@ ROLE_CANDIDATES = (DEFAULT_ACCESS_ROLE, "AWSControlTowerExecution")
 CLOSED_STATES = ("SUSPENDED", "CLOSED", "PENDING_CLOSURE")
 _ROOT_AUDIT_NEEDS = ("RootCredentialsManagement", "RootSessions")
 _MFA = {"Bool": {"aws:multifactorauthpresent": ["true"]}}
-_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}|\*):role/([\w+=,.@-]+)$")
 _PLAIN = re.compile(r"^[A-Za-z0-9_./@+$~-][A-Za-z0-9_ ./@+=:$~-]*$")
 
 
@@ -197,28 +197,38 @@ def reverse_grants(
     """The ``assume:`` entries that give ``group`` its grant policies, and notes on what cannot
     be expressed (the plan will change those parts)."""
     notes: list[str] = []
-    documents: list[Mapping[str, JSON]] = []
+    # (document, written by orgsync?): grants in policies of any name are read back, so that a
+    # group built by another tool exports with its access (orgsync adopts those grants into its
+    # own policy and never deletes the other tool's)
+    documents: list[tuple[Mapping[str, JSON], bool]] = []
     for policy_name, document in sorted(group.inline_policies.items()):
         if policy_name == INLINE_GRANT_POLICY or policy_name.startswith(INLINE_GRANT_POLICY + "-"):
-            documents.append(document)
+            documents.append((document, True))
         else:
-            notes.append(f"inline policy {policy_name} is not orgsync's: plan will delete it")
+            documents.append((document, False))
+            notes.append(f"inline policy {policy_name} is not orgsync's: its grants are listed "
+                         "here; orgsync keeps the policy as it is")
     managed = {p.arn: p for p in observed.managed_policies}
     for arn in group.attached_policies:
         policy = managed.get(arn)
         if policy is not None and is_managed_grant_policy_name(group.name, policy.name):
-            documents.append(policy.document)
+            documents.append((policy.document, True))
+        elif policy is not None:
+            documents.append((policy.document, False))
+            notes.append(f"attached policy {arn} is not orgsync's: its grants are listed here; "
+                         "orgsync leaves it attached")
         else:
-            notes.append(f"attached policy {arn} is not orgsync's: plan will detach it")
+            notes.append(f"attached policy {arn} is not orgsync's: orgsync leaves it attached")
     closed = {a.id for a in observed.accounts if file_state(a) == "closed"}
     management = observed.organization.management_account_id
     targets: set[tuple[str, str | None, bool, tuple[str, ...]]] = set()
-    for document in documents:
+    for document, owned in documents:
         for statement in _statements(document):
             parsed = _grant_statement(statement)
             if parsed is None:
-                notes.append("statement not expressible as a grant: plan will replace it: "
-                              + json.dumps(statement, sort_keys=True))
+                if owned:
+                    notes.append("statement not expressible as a grant: plan will replace it: "
+                                 + json.dumps(statement, sort_keys=True))
                 continue
             pairs, require_mfa, source_ips = parsed
             for account_id, role in pairs:
@@ -261,49 +271,7 @@ def granted_roles(observed: ObservedState) -> dict[str, set[str]]:
     return found
 
 
-def _grant_statement(
-    statement: Mapping[str, JSON],
-) -> tuple[list[tuple[str, str]], bool, tuple[str, ...]] | None:
-    """((account id, role name) pairs, require_mfa, source_ips) of a normalized grant statement,
-    or None when it is not the kind of statement orgsync writes."""
-    if set(statement) - {"Effect", "Action", "Resource", "Condition"}:
-        return None
-    if statement.get("Effect") != "Allow" or statement.get("Action") != ["sts:assumerole"]:
-        return None
-    condition = dict(statement.get("Condition") or {})
-    require_mfa = False
-    if condition.get("Bool") == _MFA["Bool"]:
-        require_mfa = True
-        condition.pop("Bool")
-    source_ips: tuple[str, ...] = ()
-    ip = condition.pop("IpAddress", None)
-    if ip is not None:
-        if set(ip) != {"aws:sourceip"}:
-            return None
-        source_ips = tuple(sorted(ip["aws:sourceip"]))
-    resource_accounts: list[str] | None = None
-    equals = condition.pop("StringEquals", None)
-    if equals is not None:
-        if set(equals) != {"aws:resourceaccount"}:
-            return None
-        resource_accounts = list(equals["aws:resourceaccount"])
-    if condition:
-        return None
-    pairs: list[tuple[str, str]] = []
-    for resource in statement.get("Resource", []):
-        match = _ROLE_ARN.match(str(resource))
-        if match is None:
-            return None
-        account, role = match.groups()
-        if account == "*":
-            if resource_accounts is None:
-                return None  # a wildcard account: never something orgsync grants
-            pairs.extend((a, role) for a in resource_accounts)
-        elif resource_accounts is not None:
-            return None
-        else:
-            pairs.append((account, role))
-    return pairs, require_mfa, source_ips
+_grant_statement = grant_statement
 
 
 # ----------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from reconciler.aws import Aws
+from reconciler.errors import Refusal
 from reconciler.model import AccountSpec, DesiredState
 from reconciler.observe import (
     access_role,
@@ -37,6 +38,7 @@ from reconciler.observed import (
     ObservedRootCredentials,
     ObservedState,
 )
+from reconciler.policy import partition_of, role_arn
 
 MODULES = (organization, ou, account, access_role, group, root_credentials, delegated_admin,
            stack_set)
@@ -80,6 +82,7 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
     Member accounts are read while the tree walk goes on: each account's job is submitted to the
     pool as soon as ListAccountsForParent returns it, so the serial Organizations calls overlap
     the parallel per-account reads instead of adding to them."""
+    caller_arn = organization.read_caller(aws)
     org = aws.client("organizations")
     management_id = desired.organization.management_account_id
     # Only IAM's delegated administrator may stand in for the management account, and only for
@@ -148,6 +151,8 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         results: list[_MemberResult] = sorted((f.result() for f in futures[1:]),
                                               key=lambda r: r.account_id)
 
+    _refuse_when_no_role_is_assumable(aws, results, accounts, caller_arn=caller_arn,
+                                      default_role=default_role)
     observed_stack_set = (stack_set.read_stack_set(aws.client("cloudformation"),
                                                    region=aws.region)
                           if desired.organization.invited_bootstrap == "stackset"
@@ -177,6 +182,33 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         stack_set=observed_stack_set,
         observed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+
+
+def _refuse_when_no_role_is_assumable(aws: Aws, results: list[_MemberResult],
+                                      accounts: tuple[ObservedAccount, ...], *, caller_arn: str,
+                                      default_role: str) -> None:
+    """When not one member account's access role could be assumed although CreateAccount made
+    the organization's default role in some of them, ask IAM whether the caller's own policies
+    allow ``sts:AssumeRole`` on those roles (AWS needs them as well as the role's trust policy,
+    STS AssumeRole reference). If they do not, say so rather than plan a bootstrap for every
+    account; if IAM cannot tell, plan as usual."""
+    roles = [r.role for r in results if r.role is not None]
+    if not roles or any(role.status != "not_assumable" for role in roles):
+        return
+    created = {a.id for a in accounts if a.joined_method == "CREATED"}
+    made_by_aws = [r for r in roles if r.account_id in created and r.name == default_role]
+    if not made_by_aws:
+        return
+    samples = [role_arn(r.account_id, r.name, partition=partition_of(caller_arn))
+               for r in made_by_aws[:20]]
+    if access_role.caller_may_assume(aws, caller_arn=caller_arn, role_arns=samples) is not False:
+        return
+    raise Refusal(
+        f"could not assume the access role of any of the {len(roles)} member account(s): the "
+        f"credentials in use ({caller_arn}) have no permission for sts:AssumeRole on "
+        f"{samples[0]}{' and the others' if len(samples) > 1 else ''} (their IAM policies do "
+        "not allow it); grant it, e.g. with an sts:AssumeRole policy on "
+        f"arn:aws:iam::*:role/{default_role}, and run again")
 
 
 def _member_job(aws: Aws, *, spec: AccountSpec, observed: ObservedAccount, default_role: str,

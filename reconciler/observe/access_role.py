@@ -17,7 +17,7 @@ from reconciler.errors import AccessDenied, AwsError
 from reconciler.observed import ObservedRole
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "management": ("sts:AssumeRole",),
+    "management": ("sts:AssumeRole", "iam:SimulatePrincipalPolicy"),
     "member": ("iam:GetAccountAuthorizationDetails",),
 }
 
@@ -44,6 +44,38 @@ def read_access_role(aws: Aws, *, account_id: str, role_name: str,
                 raise
     return ObservedRole(account_id=account_id, name=role_name, status="not_assumable",
                         error=f"{first_error.code}: {first_error.aws_message}")
+
+
+def _policy_source_arn(caller_arn: str) -> str | None:
+    """The IAM principal whose policies apply to ``caller_arn``: the user itself, or the role
+    behind an assumed-role session (assumed to have no path: GetCallerIdentity does not say)."""
+    parts = caller_arn.split(":", 5)
+    if len(parts) != 6:
+        return None
+    partition, service, account, resource = parts[1], parts[2], parts[4], parts[5]
+    if service == "iam" and resource.startswith("user/"):
+        return caller_arn
+    if service == "sts" and resource.startswith("assumed-role/"):
+        return f"arn:{partition}:iam::{account}:role/{resource.split('/')[1]}"
+    return None
+
+
+def caller_may_assume(aws: Aws, *, caller_arn: str, role_arns: list[str]) -> bool | None:
+    """Whether the caller's identity policies allow sts:AssumeRole on any of ``role_arns``
+    (iam:SimulatePrincipalPolicy); None when IAM cannot tell (no permission to ask, an unknown
+    principal, or a condition that needs request context such as MFA or source IP)."""
+    source = _policy_source_arn(caller_arn)
+    if source is None:
+        return None
+    try:
+        response = aws.client("iam").simulate_principal_policy(
+            PolicySourceArn=source, ActionNames=[ASSUME_ROLE], ResourceArns=role_arns)
+    except AwsError:
+        return None
+    results = response.get("EvaluationResults") or []
+    if not results or any(r.get("MissingContextValues") for r in results):
+        return None
+    return any(r.get("EvalDecision") == "allowed" for r in results)
 
 
 def _read_through(aws: Aws, *, account_id: str, role_name: str, via: str) -> ObservedRole:

@@ -6,7 +6,8 @@ managed policy with its versions, and every user with the groups it belongs to (
 membership comes from; ListGroupsForUser/GetGroup per group would cost a call each). Only what
 lies at exactly one of the managed paths is kept, plus the name and path of any group elsewhere
 that is named like a group of the file (the planner reports the clash instead of planning a create
-that apply would have to refuse).
+that apply would have to refuse), and the documents of customer managed policies attached to
+orgsync's groups wherever they live (grants another tool wrote there are adopted, not deleted).
 """
 
 from __future__ import annotations
@@ -77,13 +78,18 @@ def read_management_iam(iam: Client, *, desired: DesiredState) -> ManagementIam:
             elif str(group["GroupName"]) in wanted:
                 foreign.add((str(group["GroupName"]), path))
         for policy in page.get("Policies") or ():
-            if _owned(str(policy.get("Path", "/")), managed_paths):
-                raw_policies.append(policy)
+            raw_policies.append(policy)
         for user in page.get("UserDetailList") or ():
             name = str(user["UserName"])
             users.add(name)
             for group_name in user.get("GroupList") or ():
                 members.setdefault(str(group_name), set()).add(name)
+    # orgsync's policies (under its paths), and any customer managed policy attached to one of
+    # its groups: another tool's grants live there, and are adopted rather than deleted
+    attached = {str(p["PolicyArn"]) for g in raw_groups
+                for p in g.get("AttachedManagedPolicies") or ()}
+    raw_policies = [p for p in raw_policies if _owned(str(p.get("Path", "/")), managed_paths)
+                    or str(p.get("Arn")) in attached]
     groups = tuple(sorted(
         (ObservedGroup(
             name=str(g["GroupName"]),

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reconciler.aws import Client, paginate
+from reconciler.aws import Aws, Client, paginate
 from reconciler.errors import AwsError, Refusal
 from reconciler.observed import ObservedOrganization
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "management": (
+        "sts:GetCallerIdentity",
         "organizations:DescribeOrganization",
         "organizations:ListRoots",
         "organizations:ListAWSServiceAccessForOrganization",
@@ -30,6 +31,23 @@ _FEATURES_UNREADABLE = frozenset({
     "AccountNotManagementOrDelegatedAdministrator", "CallerIsNotManagementAccount",
     "OrganizationNotFound",
 })
+
+
+def read_caller(aws: Aws) -> str:
+    """The ARN of the credentials in use (sts:GetCallerIdentity, which needs no permission);
+    refuses an account's root user up front: AWS does not let root users assume roles ("Roles
+    may not be assumed by root accounts", STS AssumeRole reference) nor call AssumeRoot, so
+    orgsync could not enter a single member account, and AWS advises against root access keys
+    (IAM User Guide, "Root user best practices for your AWS account")."""
+    identity = aws.caller_identity()
+    arn = identity["Arn"]
+    if arn.endswith(":root") and ":iam::" in arn:
+        raise Refusal(
+            f"the AWS credentials in use are the root user of account "
+            f"{identity.get('Account', '?')} ({arn}): AWS does not let root users assume roles, "
+            "so orgsync cannot reach member accounts; use an IAM user or role of the "
+            "management account (and delete the root access keys)")
+    return arn
 
 
 def read_organization(org: Client, *, expected_management_account_id: str,

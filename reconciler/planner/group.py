@@ -14,12 +14,21 @@ Loose policies are shown in ``before`` with ``"attached": false``: one the group
 attached, any other is deleted, by the group's own create/update when the group is in the file,
 else by a ``group.<name>`` delete (whose ``before.path`` is null when there is no group of
 orgsync's to delete), so nothing orgsync made is left behind forever.
+
+Grants another tool wrote (a group built by Terraform, with an inline policy ``assume-prod`` and
+a managed policy attached) are *adopted*, never deleted: the group's policies that orgsync did not
+write are kept exactly as they are, and when the file's grants are all among the grants those
+policies make already, orgsync writes no policy of its own (export then plan shows no change).
+When orgsync must write its grant policy, it holds every grant of the file, the adopted ones
+included. A grant such a policy makes that the file does not is reported (a warning), since
+orgsync does not edit policies it did not write.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from reconciler import policy
 from reconciler.model import GroupSpec
@@ -57,6 +66,61 @@ def observed_shape(ctx: PlanContext, group: ObservedGroup) -> dict[str, JSON]:
         "managed_policies": [{"name": p.name, "path": p.path, "document": dict(p.document)}
                              for p in owned],
     }
+
+
+@dataclass(frozen=True)
+class _Foreign:
+    """What policies orgsync did not write give a group: their inline documents (kept as they
+    are) and the grants they make, by the policy that makes each."""
+
+    inline: dict[str, JSON]
+    grants: dict[policy.GrantAtom, str]
+
+
+def _foreign(ctx: PlanContext, group: ObservedGroup) -> _Foreign:
+    inline = {name: dict(doc) for name, doc in sorted(group.inline_policies.items())
+              if not policy.is_grant_policy_name(group.name, name)}
+    documents: list[tuple[str, Mapping[str, JSON]]] = [
+        (f"inline policy {name}", doc) for name, doc in inline.items()]
+    by_arn = {p.arn: p for p in ctx.observed.managed_policies}
+    for arn in group.attached_policies:
+        managed = by_arn.get(arn)
+        if managed is not None and not policy.is_managed_grant_policy_name(group.name,
+                                                                            managed.name):
+            documents.append((f"managed policy {arn}", managed.document))
+    grants: dict[policy.GrantAtom, str] = {}
+    for where, document in documents:
+        for atom in sorted(policy.grant_atoms(document)[0]):
+            grants.setdefault(atom, where)
+    return _Foreign(inline=inline, grants=grants)
+
+
+def _atoms(grants: list[policy.Grant]) -> set[policy.GrantAtom]:
+    return {(g.account_id, g.role, g.require_mfa, tuple(sorted(g.source_ips))) for g in grants}
+
+
+def _adopt(ctx: PlanContext, spec: GroupSpec, current: ObservedGroup, after: dict[str, JSON],
+           grants: list[policy.Grant]) -> None:
+    """Keep the policies orgsync did not write in ``after``; write none of orgsync's when they
+    already make every grant of the file (see the module docstring)."""
+    foreign = _foreign(ctx, current)
+    if not foreign.inline and not foreign.grants:
+        return
+    owned_inline = [n for n in current.inline_policies if n not in foreign.inline]
+    owned_managed = _owned_managed(ctx, current)[0]
+    wanted = _atoms(grants)
+    if not owned_inline and not owned_managed and wanted <= set(foreign.grants):
+        after["inline_policies"] = {}
+        after["managed_policies"] = []
+    after["inline_policies"] = {**dict(after["inline_policies"]), **foreign.inline}
+    partition = policy.partition_of(ctx.observed.organization.arn)
+    for atom, where in sorted(foreign.grants.items()):
+        if atom not in wanted:
+            account_id, role, _mfa, _ips = atom
+            ctx.warnings.append(
+                f"group {spec.name}: {where} (not orgsync's) grants sts:AssumeRole on "
+                f"{policy.role_arn(account_id, role, partition=partition)} in a way the file "
+                "does not; orgsync never edits policies it did not write: change it there")
 
 
 def _loose_policies(ctx: PlanContext) -> dict[str, list[ObservedManagedPolicy]]:
@@ -224,6 +288,7 @@ def plan_groups(ctx: PlanContext) -> None:
                 before=_no_group_shape(spec.name, mine) if mine else None, after=after,
                 reason=reason, depends_on=depends))
             continue
+        _adopt(ctx, spec, current, after, grants)
         before = observed_shape(ctx, current)
         before["managed_policies"] = [*before["managed_policies"], *_loose_shape(mine)]
         diff, what = _compare(before, after)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from collections.abc import Callable
 from functools import lru_cache
@@ -17,12 +18,13 @@ from typing import Any, cast
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iam.aws_managed_policies import aws_managed_policies_data
-from moto.iam.models import AccountSummary, AWSManagedPolicy, IAMBackend
+from moto.iam.models import AccountSummary, AWSManagedPolicy, IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
 
 from reconciler.sandbox.common import aws_error, current_state
-from reconciler.sandbox.identity import identify
+from reconciler.sandbox.identity import Caller, default_document, identify, identity_policies
 from reconciler.sandbox.organizations import IAM_PRINCIPAL, management_backend
+from reconciler.sandbox.policy_eval import Decision, condition_keys, evaluate
 from reconciler.sandbox.state import RootUser, SandboxState
 
 FEATURES = ("RootCredentialsManagement", "RootSessions")
@@ -200,6 +202,53 @@ def _delete_virtual_mfa_device(self: IamResponse, root: RootUser) -> EmptyResult
     return EmptyResult()
 
 
+def _simulate_principal_policy(self: IamResponse) -> ActionResult:
+    """iam:SimulatePrincipalPolicy for a user (with its groups), group or role of the calling
+    account, with the sandbox's policy evaluator (IAM API reference, SimulatePrincipalPolicy:
+    identity-based policies only unless a resource policy is given; context keys a statement
+    tests but the request does not supply are reported in MissingContextValues)."""
+    source = str(self._get_param("PolicySourceArn") or "")
+    actions = [str(a) for a in self._get_param("ActionNames", [])]
+    resources = [str(r) for r in self._get_param("ResourceArns", [])] or ["*"]
+    context = {str(e.get("ContextKeyName", "")).lower(): [str(v) for v in
+                                                          e.get("ContextKeyValues") or []]
+               for e in self._get_param("ContextEntries", []) or []}
+    match = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):(user|group|role)/(?:.*/)?([^/]+)", source)
+    if match is None or match.group(1) != self.current_account:
+        raise aws_error("InvalidInput", f"Invalid PolicySourceArn: {source}")
+    iam = iam_backends[self.current_account]["aws"]
+    kind, name = match.group(2), match.group(3)
+    policies: list[Any]
+    if kind == "user":
+        if name not in iam.users:
+            raise aws_error("NoSuchEntity", f"The user with name {name} cannot be found.")
+        policies = identity_policies(Caller(self.current_account, source, "user",
+                                            user_name=name))
+    elif kind == "role":
+        if not any(r.name == name for r in iam.roles.values()):
+            raise aws_error("NoSuchEntity", f"The role with name {name} cannot be found.")
+        policies = identity_policies(Caller(self.current_account, source, "assumed-role",
+                                            role_arn=source))
+    else:
+        group = iam.groups.get(name)
+        if group is None:
+            raise aws_error("NoSuchEntity", f"The group with name {name} cannot be found.")
+        policies = [*group.policies.values(),
+                    *(default_document(p) for p in group.managed_policies.values())]
+    decisions = {Decision.ALLOW: "allowed", Decision.DENY: "explicitDeny",
+                 Decision.NONE: "implicitDeny"}
+    results = []
+    for action in actions:
+        for resource in resources:
+            decision = evaluate(policies, action=action, resource=resource, context=context)
+            missing = sorted(condition_keys(policies, action=action, resource=resource)
+                             - set(context))
+            results.append({"EvalActionName": action, "EvalResourceName": resource,
+                            "EvalDecision": decisions[decision], "MatchedStatements": [],
+                            "MissingContextValues": missing})
+    return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+
 def _get_account_summary(self: IamResponse) -> ActionResult:
     original = IamResponse._orgsync_original_get_account_summary  # type: ignore[attr-defined]
     result = original(self)
@@ -331,6 +380,8 @@ def install() -> None:
     setattr(AccountSummary, "_policies", property(_customer_policies))  # noqa: B010
     for name in _POLICY_CHANGES:
         _copy_on_change(name)
+    setattr(IamResponse, "simulate_principal_policy",  # noqa: B010
+            _simulate_principal_policy)
     setattr(IamResponse, "list_organizations_features",  # noqa: B010
             _feature_handler(None, enable=False))
     for feature in FEATURES:

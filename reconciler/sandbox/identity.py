@@ -91,7 +91,7 @@ def principal_of(caller: Caller) -> Principal:
     return Principal(account_id=caller.account_id, arn=caller.arn, role_arn=caller.role_arn)
 
 
-def _default_document(policy: Any) -> str:
+def default_document(policy: Any) -> str:
     for version in policy.versions:
         if version.version_id == policy.default_version_id:
             return str(version.document)
@@ -118,5 +118,5 @@ def identity_policies(caller: Caller) -> list[str | dict[str, Any]]:
             holders.append(role)
     for holder in holders:
         documents.extend(holder.policies.values())
-        documents.extend(_default_document(p) for p in holder.managed_policies.values())
+        documents.extend(default_document(p) for p in holder.managed_policies.values())
     return documents

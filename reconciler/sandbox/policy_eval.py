@@ -38,6 +38,9 @@ API (all pure functions; no sandbox state is touched):
         same-account either suffices, unless ``resource_policy_required`` (role trust policies):
         then the resource policy must allow, and the identity policy must allow too unless the
         resource policy named the principal itself.
+    condition_keys(policies, *, action, resource) -> set[str]
+        the condition keys (lower case) that the statements applying to ``action`` on
+        ``resource`` test: what a simulation must be given (IAM's MissingContextValues).
     Principal(account_id, arn, role_arn=None): who is asking (``role_arn`` for role sessions,
         which a policy may name by role ARN or by session ARN).
 
@@ -62,8 +65,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["Decision", "Principal", "ResourceDecision", "authorize", "evaluate",
-           "evaluate_resource_policy", "parse_document"]
+__all__ = ["Decision", "Principal", "ResourceDecision", "authorize", "condition_keys",
+           "evaluate", "evaluate_resource_policy", "parse_document"]
 
 Context = Mapping[str, "str | list[str]"]
 
@@ -338,6 +341,21 @@ def evaluate(policies: Iterable[str | Mapping[str, Any]], *, action: str, resour
             if statement.get("Effect") == "Allow":
                 allowed = True
     return Decision.ALLOW if allowed else Decision.NONE
+
+
+def condition_keys(policies: Iterable[str | Mapping[str, Any]], *, action: str,
+                   resource: str) -> set[str]:
+    """The condition keys the statements for ``action`` on ``resource`` test (lower case)."""
+    keys: set[str] = set()
+    for document in policies:
+        for statement in _as_list(parse_document(document).get("Statement")):
+            if not isinstance(statement, Mapping) or not _action_matches(statement, action) \
+                    or not _resource_matches(statement, resource, {}):
+                continue
+            for block in (statement.get("Condition") or {}).values():
+                if isinstance(block, Mapping):
+                    keys.update(str(k).lower() for k in block)
+    return keys
 
 
 def evaluate_resource_policy(document: str | Mapping[str, Any], *, principal: Principal,

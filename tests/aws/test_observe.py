@@ -146,7 +146,9 @@ def test_another_organization_is_refused_before_anything_else(sandbox: Any, aws:
     desired = load_text(_file(["one"], management="999999999999"), filename="a.yaml")
     with pytest.raises(Refusal, match="999999999999"):
         observe(desired, aws)
-    assert aws.calls.by_operation() == {"organizations:DescribeOrganization": 1}
+    # only who is asking (needs no permission), then the organization: nothing of it is read
+    assert aws.calls.by_operation() == {"sts:GetCallerIdentity": 1,
+                                        "organizations:DescribeOrganization": 1}
 
 
 def test_observed_state_is_stable_and_fingerprinted(sandbox: Any, aws: Aws) -> None:

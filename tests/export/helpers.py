@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 ORGSYNC = [sys.executable, "-m", "reconciler.cli"]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def base_env(sandbox: Any, home: Path, **extra: str) -> dict[str, str]:
     """The sandbox's management credentials, with AWS config files of our own (never the
-    user's) and no colour."""
+    user's) and no colour; the CLI runs this checkout's code (PYTHONPATH), whatever the cwd."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(sandbox.env())
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                      env.get("PYTHONPATH")]))
     env.update(HOME=str(home), NO_COLOR="1",
                AWS_CONFIG_FILE=str(home / "aws-config"),
                AWS_SHARED_CREDENTIALS_FILE=str(home / "aws-credentials"))

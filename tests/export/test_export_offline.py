@@ -174,8 +174,10 @@ def test_foreign_statements_and_policies_are_reported() -> None:
     entries, notes = reverse_grants(group, observed, names={}, roles={})
     assert entries == []
     assert len(notes) == 4
-    assert any("not orgsync's: plan will delete" in n for n in notes)
-    assert any("not orgsync's: plan will detach" in n for n in notes)
+    # policies orgsync did not write are kept (their grants are adopted), never deleted
+    assert any("inline policy extra is not orgsync's: its grants are listed here; orgsync "
+               "keeps the policy" in n for n in notes)
+    assert any("ReadOnlyAccess is not orgsync's: orgsync leaves it attached" in n for n in notes)
 
 
 def test_scalars_read_back_exactly() -> None:

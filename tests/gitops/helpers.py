@@ -12,9 +12,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 def _env(env: Mapping[str, str] | None, extra_env: Mapping[str, str] | None) -> dict[str, str]:
-    return {**(os.environ if env is None else env), **(extra_env or {}), "NO_COLOR": "1"}
+    """``env`` plus ``extra_env``, no colour, and this checkout's code first on PYTHONPATH
+    (whatever the working directory)."""
+    merged = {**(os.environ if env is None else env), **(extra_env or {}), "NO_COLOR": "1"}
+    merged["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                         merged.get("PYTHONPATH")]))
+    return merged
 
 
 def orgsync(args: Sequence[str], *, env: Mapping[str, str] | None = None,
