@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from reconciler.sandbox import cloudformation, consistency, organizations, resources, signing
+from reconciler.sandbox import (
+    cloudformation,
+    consistency,
+    constraints,
+    organizations,
+    resources,
+    signing,
+)
 from reconciler.sandbox.common import ENVIRON_KEY, epoch
 from reconciler.sandbox.keys import account_of_key
 from reconciler.sandbox.protocol import (
@@ -225,7 +232,7 @@ class SandboxApp:
             if action not in ALWAYS_ALLOWED and root_task_denies(
                     session.task, action=action, resource=resource,
                     account_id=session.account_id):
-                arn = f"arn:aws:iam::{session.account_id}:root"
+                arn = f"arn:{state.partition}:iam::{session.account_id}:root"
                 return error_response(service, ACCESS_DENIED.get(service, "AccessDenied"),
                                       f"User: {arn} is not authorized to perform: {action} on "
                                       f"resource: {resource} with an explicit deny in a "
@@ -233,6 +240,9 @@ class SandboxApp:
         denial = _user_session_denial(state, access_key, service, operation)
         if denial is not None:
             return denial
+        invalid = constraints.check_request(service, operation, body)
+        if invalid is not None:
+            return invalid
         if service == "account":
             return self._account(state, account_id, operation, body)
         if service == "organizations" and consistency.concurrent_modification(state, operation,

@@ -187,7 +187,7 @@ Response = tuple[int, list[tuple[str, str]], bytes]
 
 
 def error_response(service: str, code: str, message: str, *,
-                   extra: dict[str, str] | None = None, status: int | None = None) -> Response:
+                   extra: dict[str, Any] | None = None, status: int | None = None) -> Response:
     """An AWS error in ``service``'s wire protocol, parseable by botocore (``status``: for
     errors the model does not declare, such as authentication errors)."""
     status = status or error_status(service, code)
