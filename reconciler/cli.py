@@ -302,6 +302,10 @@ def force_unlock(**kwargs: Any) -> None:
 @click.option("--realistic", is_flag=True,
               help="Short lags, Organizations concurrency 1 and a ConcurrentModificationException "
               "rate (explicit options win; see docs/sandbox.md).")
+@click.option("--partition", type=click.Choice(["aws", "aws-cn", "aws-us-gov"]), default="aws",
+              show_default=True,
+              help="The AWS partition of the seeded organization: ARNs follow it and the "
+              "region is us-east-1, cn-north-1 or us-gov-west-1.")
 @_common
 @click.pass_context
 def sandbox(ctx: click.Context, **kwargs: Any) -> None:

@@ -38,7 +38,8 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         account_ready_lag_s: float | None = None, iam_lag_s: float | None = None,
         close_lag_s: float | None = None, rename_lag_s: float | None = None,
         org_concurrency: int | None = None, concurrent_modification: float | None = None,
-        seed: int | None = None, realistic: bool = False) -> int:
+        seed: int | None = None, realistic: bool = False,
+        partition: str = "aws") -> int:
     user_names = _parse_users(users)
     try:
         throttles = parse_throttle(list(throttle))
@@ -53,7 +54,7 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         host=host, port=port, standalone_accounts=standalone_accounts, latency_ms=latency_ms,
         throttle=throttles, create_delay_s=create_delay_s,
         auto_accept_invites=auto_accept_invites, close_quota=close_quota, users=user_names,
-        stackset_operation_s=stackset_operation_s)
+        stackset_operation_s=stackset_operation_s, partition=partition)
     lags: dict[str, Any] = {"account_ready_lag_s": account_ready_lag_s, "iam_lag_s": iam_lag_s,
                             "close_lag_s": close_lag_s, "rename_lag_s": rename_lag_s,
                             "org_concurrency": org_concurrency,

@@ -67,13 +67,13 @@ def _send(start_response: StartResponse, response: Response) -> Iterable[bytes]:
     return [body]
 
 
-def _resource_of(service: str, account_id: str, body: bytes) -> str:
+def _resource_of(service: str, account_id: str, body: bytes, *, partition: str) -> str:
     """The ARN a root session's call acts on, for the task policy's resource checks: an IAM call
     without UserName acts on the root user itself; with UserName, on that IAM user."""
     if service == "iam":
         user = form_params(body).get("UserName") if body else None
-        return f"arn:aws:iam::{account_id}:user/{user}" if user else \
-            f"arn:aws:iam::{account_id}:root"
+        return f"arn:{partition}:iam::{account_id}:user/{user}" if user else \
+            f"arn:{partition}:iam::{account_id}:root"
     return "*"
 
 
@@ -228,10 +228,11 @@ class SandboxApp:
                 return error_response(service, EXPIRED.get(service, "ExpiredToken"),
                                       "The security token included in the request is expired")
             action = iam_action(service, operation)
-            resource = _resource_of(service, session.account_id, body)
+            resource = _resource_of(service, session.account_id, body,
+                                    partition=state.partition)
             if action not in ALWAYS_ALLOWED and root_task_denies(
                     session.task, action=action, resource=resource,
-                    account_id=session.account_id):
+                    account_id=session.account_id, partition=state.partition):
                 arn = f"arn:{state.partition}:iam::{session.account_id}:root"
                 return error_response(service, ACCESS_DENIED.get(service, "AccessDenied"),
                                       f"User: {arn} is not authorized to perform: {action} on "

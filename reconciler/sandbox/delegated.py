@@ -25,7 +25,7 @@ from typing import Any
 from moto.organizations.models import OrganizationsBackend, organizations_backends
 from moto.organizations.responses import OrganizationsResponse
 
-from reconciler.sandbox.common import aws_error
+from reconciler.sandbox.common import aws_error, current_state
 from reconciler.sandbox.organizations import IAM_PRINCIPAL
 
 # Operations a delegated administrator may call (read-only Organizations data).
@@ -54,7 +54,7 @@ DENIED = "You don't have permissions to access this resource."
 def _owner(account_id: str) -> OrganizationsBackend | None:
     """The management backend of the organization ``account_id`` is a member of (None when it
     is the management account itself or in no organization)."""
-    if organizations_backends[account_id]["aws"].org is not None:
+    if organizations_backends[account_id][current_state().partition].org is not None:
         return None
     place = organizations_backends.master_accounts.get(account_id)
     if place is None:
@@ -101,7 +101,7 @@ def _check_register(self: OrganizationsResponse) -> None:
     params = self.request_params
     if params.get("ServicePrincipal") != IAM_PRINCIPAL:
         return
-    backend = organizations_backends[self.current_account]["aws"]
+    backend = organizations_backends[self.current_account][current_state().partition]
     if not any(s["ServicePrincipal"] == IAM_PRINCIPAL for s in backend.services):
         raise aws_error("ConstraintViolationException",
                         "You attempted to register a delegated administrator for a service "

@@ -276,28 +276,40 @@ class SharedAWSManagedPolicy(AWSManagedPolicy):
         raise RuntimeError(f"shared AWS managed policy {self.name} detached without a copy")
 
 
-@lru_cache(maxsize=1)
-def _aws_managed_prototypes() -> tuple[SharedAWSManagedPolicy, ...]:
+# a region of each partition: moto builds a managed policy's ARN from it
+_PARTITION_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+
+
+@lru_cache(maxsize=3)
+def _aws_managed_prototypes(partition: str) -> tuple[SharedAWSManagedPolicy, ...]:
+    """AWS's managed policies as ``partition`` names them (``arn:aws-cn:iam::aws:policy/...``
+    in China, IAM User Guide "AWS managed policies"; moto's data holds the aws ones)."""
     data = json.loads(aws_managed_policies_data)
     return tuple(cast(SharedAWSManagedPolicy, SharedAWSManagedPolicy.from_data(
-        name, "000000000000", "us-east-1", document)) for name, document in data.items())
+        name, "000000000000", _PARTITION_REGION[partition], document))
+        for name, document in data.items())
 
 
-@lru_cache(maxsize=1)
-def _aws_managed_by_arn() -> dict[str, SharedAWSManagedPolicy]:
-    return {p.arn: p for p in _aws_managed_prototypes()}
+@lru_cache(maxsize=3)
+def _aws_managed_by_arn(partition: str) -> dict[str, SharedAWSManagedPolicy]:
+    return {p.arn: p for p in _aws_managed_prototypes(partition)}
 
 
-def _init_aws_policies(self: IAMBackend) -> list[Any]:
-    if self.partition != "aws":  # moto may look keys up in every partition: keep those cheap
-        return []
-    return list(_aws_managed_prototypes())
+def _managed_policy_inits(state: SandboxState) -> tuple[
+        Callable[[IAMBackend], list[Any]], Callable[[IAMBackend], dict[str, Any]]]:
+    """moto's hooks that give a new account its AWS managed policies: only in the sandbox's
+    partition (moto may look keys up in every partition: keep those backends cheap)."""
+    def init_aws_policies(self: IAMBackend) -> list[Any]:
+        if self.partition != state.partition:
+            return []
+        return list(_aws_managed_prototypes(state.partition))
 
+    def init_managed_policies(self: IAMBackend) -> dict[str, Any]:
+        if self.partition != state.partition:
+            return {}
+        return dict(_aws_managed_by_arn(state.partition))
 
-def _init_managed_policies(self: IAMBackend) -> dict[str, Any]:
-    if self.partition != "aws":
-        return {}
-    return dict(_aws_managed_by_arn())
+    return init_aws_policies, init_managed_policies
 
 
 def _privatize(backend: IAMBackend, policy_arn: Any) -> None:
@@ -371,10 +383,11 @@ def _copy_on_change(name: str) -> None:
     setattr(IAMBackend, name, method)
 
 
-def install() -> None:
-    """Patch moto's IAM (idempotent)."""
-    setattr(IAMBackend, "_init_aws_policies", _init_aws_policies)  # noqa: B010
-    setattr(IAMBackend, "_init_managed_policies", _init_managed_policies)  # noqa: B010
+def install(state: SandboxState) -> None:
+    """Patch moto's IAM (idempotent; the newest sandbox's state wins, one per process)."""
+    init_aws_policies, init_managed_policies = _managed_policy_inits(state)
+    setattr(IAMBackend, "_init_aws_policies", init_aws_policies)  # noqa: B010
+    setattr(IAMBackend, "_init_managed_policies", init_managed_policies)  # noqa: B010
     setattr(IAMBackend, "get_account_authorization_details",  # noqa: B010
             _get_account_authorization_details)
     setattr(AccountSummary, "_policies", property(_customer_policies))  # noqa: B010

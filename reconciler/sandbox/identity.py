@@ -39,6 +39,14 @@ class Caller:
     mfa_authenticated: datetime | None = None  # when MFA authenticated these credentials
     user_name: str | None = None  # the IAM user behind "user" and "user-session" callers
 
+    @property
+    def partition(self) -> str:
+        return self.arn.split(":", 2)[1] if self.arn.startswith("arn:") else "aws"
+
+    @property
+    def account_root_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
+
 
 def identify(state: SandboxState, access_key_id: str | None) -> Caller:
     """``kind``: user (long-term keys), user-session (GetSessionToken), assumed-role,
@@ -48,28 +56,29 @@ def identify(state: SandboxState, access_key_id: str | None) -> Caller:
     with state.lock:
         session = state.root_sessions.get(key)
         user_session = state.user_sessions.get(key)
+    partition = state.partition
     if session is not None:
-        return Caller(session.account_id, f"arn:aws:iam::{session.account_id}:root", "root-session",
-                      temporary=True)
+        return Caller(session.account_id, f"arn:{partition}:iam::{session.account_id}:root",
+                      "root-session", temporary=True)
     if user_session is not None:
         return Caller(user_session.account_id, user_session.user_arn, "user-session",
                       temporary=True, user_name=user_session.user_name,
                       mfa_authenticated=user_session.issued if user_session.mfa_serial else None)
     root_key = state.root_key(key)
     if root_key is not None:
-        return Caller(root_key[0], f"arn:aws:iam::{root_key[0]}:root", "root")
+        return Caller(root_key[0], f"arn:{partition}:iam::{root_key[0]}:root", "root")
     account_id = account_of_key(state, key)
-    iam = iam_backends[account_id]["aws"]
+    iam = iam_backends[account_id][partition]
     access_key = iam.access_keys.get(key)
     if access_key is None:
-        return Caller(account_id, f"arn:aws:iam::{account_id}:root", "unknown")
+        return Caller(account_id, f"arn:{partition}:iam::{account_id}:root", "unknown")
     if access_key.role_arn:
-        assumed = sts_backends[account_id]["aws"].get_assumed_role_from_access_key(key)
+        assumed = sts_backends[account_id][partition].get_assumed_role_from_access_key(key)
         arn = assumed.arn if assumed else access_key.role_arn
         return Caller(account_id, arn, "assumed-role", role_arn=access_key.role_arn,
                       temporary=True)
     user = iam.users.get(access_key.user_name or "")
-    arn = user.arn if user else f"arn:aws:iam::{account_id}:root"
+    arn = user.arn if user else f"arn:{partition}:iam::{account_id}:root"
     return Caller(account_id, arn, "user", user_name=user.name if user else None)
 
 
@@ -103,7 +112,7 @@ def identity_policies(caller: Caller) -> list[str | dict[str, Any]]:
     evaluation logic": the user's inline and attached policies and those of every group it is
     in; for a role session, the role's inline and attached policies). The root user and root
     sessions have none (their access is not granted by policies); unknown keys have none."""
-    iam = iam_backends[caller.account_id]["aws"]
+    iam = iam_backends[caller.account_id][caller.partition]
     documents: list[str | dict[str, Any]] = []
     holders: list[Any] = []
     if caller.kind in ("user", "user-session") and caller.user_name:

@@ -18,6 +18,9 @@ MANAGEMENT_ACCOUNT_EMAIL = "aws+management@example.com"
 ADMIN_USER_NAME = "admin"
 ADMIN_MFA_SERIAL = f"arn:aws:iam::{MANAGEMENT_ACCOUNT_ID}:mfa/{ADMIN_USER_NAME}"
 REGION = "us-east-1"
+# the region a sandbox of each partition answers in (and its clients sign for): Organizations,
+# IAM and STS of each partition (AWS General Reference, "AWS service endpoints")
+PARTITION_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
 THROTTLED_SERVICES = ("organizations", "iam", "sts", "account")
 
 _NAMED_STANDALONE = (
@@ -25,6 +28,11 @@ _NAMED_STANDALONE = (
     ("310987654321", "acquired-startup", "aws+acquired@example.com"),
     ("410987654321", "partner-sandbox", "aws+partner@example.com"),
 )
+
+
+def admin_mfa_serial(partition: str = "aws") -> str:
+    """The management admin's virtual MFA device in a sandbox of ``partition``."""
+    return f"arn:{partition}:iam::{MANAGEMENT_ACCOUNT_ID}:mfa/{ADMIN_USER_NAME}"
 
 
 def _digest(*parts: str) -> bytes:
@@ -96,6 +104,16 @@ class SandboxOptions:
     org_concurrency: int = 0  # Organizations requests in flight at once (0: no limit)
     concurrent_modification: float = 0.0  # fraction of Organizations writes failing once
     seed: int = 0  # makes the concurrent-modification draws reproducible
+    partition: str = "aws"  # aws | aws-cn | aws-us-gov: ARNs and the region follow it
+
+    def __post_init__(self) -> None:
+        if self.partition not in PARTITION_REGIONS:
+            raise ValueError(f"partition {self.partition!r}: expected one of "
+                             f"{', '.join(PARTITION_REGIONS)}")
+
+    @property
+    def region(self) -> str:
+        return PARTITION_REGIONS[self.partition]
 
 
 # What ``--realistic`` turns on: AWS's behaviours at values that keep a test run short. Each knob

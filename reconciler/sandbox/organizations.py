@@ -48,19 +48,26 @@ IAM_PRINCIPAL = "iam.amazonaws.com"
 
 # --- helpers -------------------------------------------------------------------------------
 
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+
 def management_backend(account_id: str) -> OrganizationsBackend | None:
-    """The backend holding the organization ``account_id`` belongs to (None: no organization)."""
-    own = organizations_backends[account_id]["aws"]
-    if own.org is not None:
-        return own
+    """The backend holding the organization ``account_id`` belongs to (None: no organization),
+    in whichever partition it lives (members are indexed with their partition; a management
+    account's own backend is looked up without creating backends that do not exist)."""
     owner = organizations_backends.master_accounts.get(account_id)
-    if owner is None:
-        return None
-    return organizations_backends[owner[0]]["aws"]
+    if owner is not None:
+        return organizations_backends[owner[0]][owner[1]]
+    account = dict.get(organizations_backends, account_id)
+    for partition in PARTITIONS:
+        own = dict.get(account, partition) if account is not None else None
+        if own is not None and own.org is not None:
+            return own
+    return None
 
 
 def _require_management(response: OrganizationsResponse) -> OrganizationsBackend:
-    backend = organizations_backends[response.current_account]["aws"]
+    backend = organizations_backends[response.current_account][current_state().partition]
     if backend.org is not None:
         return backend
     if response.current_account in organizations_backends.master_accounts:
@@ -98,8 +105,9 @@ def paginate(items: list[Any], params: dict[str, Any], *, key: str,
 def used_emails(state: SandboxState) -> set[str]:
     emails = {a["email"].lower() for a in state.standalone.values()}
     for account_backends in list(organizations_backends.values()):
-        backend = account_backends["aws"]
-        emails.update(a.email.lower() for a in backend.accounts)
+        backend = dict.get(account_backends, state.partition)
+        if backend is not None:
+            emails.update(a.email.lower() for a in backend.accounts)
     return emails
 
 
@@ -181,7 +189,7 @@ def advance(state: SandboxState) -> None:
 def _complete_creation(state: SandboxState, request: CreateRequest) -> None:
     now = state.clock.now()
     request.completed = now
-    backend = organizations_backends[request.owner]["aws"]
+    backend = organizations_backends[request.owner][state.partition]
     if backend.org is None:
         request.state, request.failure_reason = "FAILED", "INTERNAL_FAILURE"
         return
@@ -196,9 +204,10 @@ def _complete_creation(state: SandboxState, request: CreateRequest) -> None:
     account.create_account_status_id = request.id
     account.tags = {t["Key"]: t["Value"] for t in request.tags}
     trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{backend.account_id}:root"},
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{state.partition}:iam::{backend.account_id}:root"},
         "Action": "sts:AssumeRole"}]}
-    iam = iam_backends[account_id]["aws"]
+    iam = iam_backends[account_id][state.partition]
     iam.create_role(role_name=request.role_name, assume_role_policy_document=json.dumps(trust),
                     path="/", permissions_boundary=None, description="", tags=[],
                     max_session_duration="3600")
@@ -214,7 +223,7 @@ def _complete_creation(state: SandboxState, request: CreateRequest) -> None:
 
 # --- handshakes ----------------------------------------------------------------------------
 
-def _handshake_document(h: Handshake) -> dict[str, Any]:
+def _handshake_document(h: Handshake, *, partition: str) -> dict[str, Any]:
     target_party = {"Id": h.target_id, "Type": h.target_type}
     resources: list[dict[str, Any]] = [
         {"Value": h.organization_id, "Type": "ORGANIZATION", "Resources": [
@@ -228,7 +237,7 @@ def _handshake_document(h: Handshake) -> dict[str, Any]:
         resources.append({"Value": h.notes, "Type": "NOTES"})
     return {
         "Id": h.id,
-        "Arn": f"arn:aws:organizations::{h.management_account_id}:handshake/"
+        "Arn": f"arn:{partition}:organizations::{h.management_account_id}:handshake/"
                f"{h.organization_id}/invite/{h.id}",
         "Parties": [{"Id": h.organization_id.removeprefix("o-"), "Type": "ORGANIZATION"},
                     target_party],
@@ -256,7 +265,7 @@ def _visible_to(handshake: Handshake, account_id: str) -> bool:
 
 
 def invite(state: SandboxState, caller_account: str, params: dict[str, Any]) -> dict[str, Any]:
-    backend = organizations_backends[caller_account]["aws"]
+    backend = organizations_backends[caller_account][state.partition]
     org = backend.org
     assert org is not None
     target = params.get("Target") or {}
@@ -278,7 +287,7 @@ def invite(state: SandboxState, caller_account: str, params: dict[str, Any]) -> 
     with state.lock:
         if target_account is not None and (
                 target_account in organizations_backends.master_accounts
-                or organizations_backends[target_account]["aws"].org is not None):
+                or management_backend(target_account) is not None):
             raise aws_error("HandshakeConstraintViolationException",
                             "The requested operation would violate the constraint identified "
                             "in the reason code.", Reason="ALREADY_IN_AN_ORGANIZATION")
@@ -306,7 +315,7 @@ def invite(state: SandboxState, caller_account: str, params: dict[str, Any]) -> 
             expires=now + HANDSHAKE_TTL, tags=list(params.get("Tags") or []),
         )
         state.handshakes[handshake.id] = handshake
-        document = _handshake_document(handshake)
+        document = _handshake_document(handshake, partition=state.partition)
         if state.options.auto_accept_invites and target_account in state.standalone:
             respond(state, handshake.id, target_account, accept=True)
     return {"Handshake": document}
@@ -329,12 +338,13 @@ def respond(state: SandboxState, handshake_id: str, caller_account: str, *,
                             f"is {handshake.state}.")
         if accept:
             if caller_account in organizations_backends.master_accounts or \
-                    organizations_backends[caller_account]["aws"].org is not None:
+                    management_backend(caller_account) is not None:
                 raise aws_error("HandshakeConstraintViolationException",
                                 "The requested operation would violate the constraint "
                                 "identified in the reason code.",
                                 Reason="ALREADY_IN_AN_ORGANIZATION")
-            backend = organizations_backends[handshake.management_account_id]["aws"]
+            backend = organizations_backends[handshake.management_account_id][
+                state.partition]
             info = state.standalone.get(caller_account, {})
             join_organization(backend, account_id=caller_account,
                               name=info.get("name", caller_account),
@@ -343,7 +353,7 @@ def respond(state: SandboxState, handshake_id: str, caller_account: str, *,
             handshake.state = "ACCEPTED"
         else:
             handshake.state = "DECLINED"
-        return {"Handshake": _handshake_document(handshake)}
+        return {"Handshake": _handshake_document(handshake, partition=state.partition)}
 
 
 def _invite_account_to_organization(self: OrganizationsResponse) -> str:
@@ -359,7 +369,8 @@ def _describe_handshake(self: OrganizationsResponse) -> str:
         if not _visible_to(handshake, self.current_account):
             raise aws_error("HandshakeNotFoundException",
                             "We can't find a handshake with the HandshakeId that you specified.")
-        return json.dumps({"Handshake": _handshake_document(handshake)})
+        return json.dumps({"Handshake": _handshake_document(handshake,
+                                                            partition=state.partition)})
 
 
 def _filtered(handshakes: list[Handshake], params: dict[str, Any]) -> list[Handshake]:
@@ -381,7 +392,8 @@ def _list_handshakes_for_organization(self: OrganizationsResponse) -> str:
     with state.lock:
         handshakes = _filtered([h for h in state.handshakes.values()
                                 if h.management_account_id == self.current_account], params)
-        documents = [_handshake_document(h) for h in handshakes]
+        documents = [_handshake_document(h, partition=state.partition)
+                     for h in handshakes]
     return json.dumps(paginate(documents, params, key="Handshakes",
                                operation="ListHandshakesForOrganization"))
 
@@ -392,7 +404,8 @@ def _list_handshakes_for_account(self: OrganizationsResponse) -> str:
     with state.lock:
         handshakes = _filtered([h for h in state.handshakes.values()
                                 if _visible_to(h, self.current_account)], params)
-        documents = [_handshake_document(h) for h in handshakes]
+        documents = [_handshake_document(h, partition=state.partition)
+                     for h in handshakes]
     return json.dumps(paginate(documents, params, key="Handshakes",
                                operation="ListHandshakesForAccount"))
 
@@ -423,7 +436,8 @@ def _cancel_handshake(self: OrganizationsResponse) -> str:
             raise aws_error("InvalidHandshakeTransitionException",
                             f"You can't cancel a handshake that is {handshake.state}.")
         handshake.state = "CANCELED"
-        return json.dumps({"Handshake": _handshake_document(handshake)})
+        return json.dumps({"Handshake": _handshake_document(handshake,
+                                                            partition=state.partition)})
 
 
 # --- accounts ------------------------------------------------------------------------------
@@ -610,7 +624,85 @@ def _list_roots(self: OrganizationsResponse) -> str:
                                operation="ListRoots"))
 
 
+# --- organizational units ------------------------------------------------------------------
+
+OU_NESTING_LIMIT = 5  # "You can nest OUs up to five levels deep" (Organizations quotas)
+
+
+def _ou_depth(backend: OrganizationsBackend, parent_id: str) -> int:
+    """How many OUs deep ``parent_id`` is (the root is 0)."""
+    by_id = {ou.id: ou for ou in backend.ou}
+    depth, current = 0, by_id.get(parent_id)
+    while current is not None and current.type == "ORGANIZATIONAL_UNIT":
+        depth += 1
+        current = by_id.get(str(current.parent_id))
+    return depth
+
+
+def _check_sibling_name(backend: OrganizationsBackend, parent_id: str, name: str,
+                        *, except_id: str | None = None) -> None:
+    """AWS refuses a second OU of the same name under one parent (moto compares every OU of
+    the organization on rename, and none on create). DuplicateOrganizationalUnitException:
+    "An OU with the same name already exists." (CreateOrganizationalUnit and
+    UpdateOrganizationalUnit API references)."""
+    for ou in backend.ou:
+        if (ou.type == "ORGANIZATIONAL_UNIT" and ou.parent_id == parent_id and ou.name == name
+                and ou.id != except_id):
+            raise aws_error("DuplicateOrganizationalUnitException",
+                            "An OU with the same name already exists.")
+
+
+def _create_organizational_unit(self: OrganizationsResponse) -> str:
+    backend = _require_management(self)
+    params = _params(self)
+    parent_id = backend.validate_parent_id(params.get("ParentId", ""))
+    with current_state().lock:
+        _check_sibling_name(backend, parent_id, params.get("Name", ""))
+        if _ou_depth(backend, parent_id) >= OU_NESTING_LIMIT:
+            raise aws_error("ConstraintViolationException",
+                            "You can't nest OUs more than five levels deep.",
+                            Reason="OU_DEPTH_LIMIT_EXCEEDED")
+        return json.dumps(backend.create_organizational_unit(**params))
+
+
+def _update_organizational_unit(self: OrganizationsResponse) -> str:
+    backend = _require_management(self)
+    params = _params(self)
+    with current_state().lock:
+        ou = backend.get_organizational_unit_by_id(params.get("OrganizationalUnitId", ""))
+        name = params.get("Name")
+        if name:
+            _check_sibling_name(backend, str(ou.parent_id), name, except_id=ou.id)
+            ou.name = name
+        return json.dumps(ou.describe())
+
+
+def _delete_organizational_unit(self: OrganizationsResponse) -> str:
+    """DeleteOrganizationalUnit: "You must first remove all accounts and child OUs from the OU
+    that you want to delete" (API reference). Closed accounts count: AWS keeps a closed account
+    in its parent for 90 days, which is why teams move accounts to a "closed" OU before they
+    close them (ministryofjustice/modernisation-platform#1233)."""
+    backend = _require_management(self)
+    ou_id = _params(self).get("OrganizationalUnitId", "")
+    with current_state().lock:
+        ou = backend.get_organizational_unit_by_id(ou_id)
+        if any(a.parent_id == ou.id for a in backend.accounts) or any(
+                child.parent_id == ou.id for child in backend.ou):
+            raise aws_error("OrganizationalUnitNotEmptyException",
+                            "The specified OU is not empty. Move all accounts to another root "
+                            "or to other OUs, remove all child OUs, and try the operation "
+                            "again.")
+        for policy in list(ou.attached_policies):
+            if ou in policy.attachments:
+                policy.attachments.remove(ou)
+        backend.ou.remove(ou)
+    return "{}"
+
+
 HANDLERS = {
+    "create_organizational_unit": _create_organizational_unit,
+    "update_organizational_unit": _update_organizational_unit,
+    "delete_organizational_unit": _delete_organizational_unit,
     "invite_account_to_organization": _invite_account_to_organization,
     "describe_handshake": _describe_handshake,
     "list_handshakes_for_organization": _list_handshakes_for_organization,

@@ -26,16 +26,15 @@ from reconciler.sandbox import sts as sts_ext
 from reconciler.sandbox.app import SandboxApp
 from reconciler.sandbox.control import Control
 from reconciler.sandbox.options import (
-    ADMIN_MFA_SERIAL,
     ADMIN_USER_NAME,
     MANAGEMENT_ACCOUNT_EMAIL,
     MANAGEMENT_ACCOUNT_ID,
     MANAGEMENT_ACCOUNT_NAME,
-    REGION,
     THROTTLED_SERVICES,
     SandboxInfo,
     SandboxOptions,
     StandaloneAccount,
+    admin_mfa_serial,
     check_runtime_options,
     stable_access_key_id,
     stable_secret_access_key,
@@ -50,7 +49,6 @@ from reconciler.sandbox.state import (
 )
 
 SEED = 20161128
-ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -85,9 +83,9 @@ class Sandbox:
         self.control = Control(self)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._info: SandboxInfo | None = None
+        self._endpoint_url: str | None = None
         self._owns_lock = False
-        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._clients: dict[tuple[str, str | None, str], Any] = {}
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -103,7 +101,7 @@ class Sandbox:
             org_ext.install()
             delegated.install()
             resources.install()
-            iam_ext.install()
+            iam_ext.install(self.state)
             sts_ext.install()
             cfn_ext.install()
             consistency.install()
@@ -121,7 +119,7 @@ class Sandbox:
             self._release()
             raise
         host, port = self._server.server_address[:2]
-        self._info = self._make_info(f"http://{_url_host(str(host))}:{port}")
+        self._endpoint_url = f"http://{_url_host(str(host))}:{port}"
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="orgsync-sandbox", daemon=True)
         self._thread.start()
@@ -159,9 +157,11 @@ class Sandbox:
 
     @property
     def info(self) -> SandboxInfo:
-        if self._info is None:
+        """What the sandbox publishes (follows options changed with a reset, e.g. the
+        partition, whose region clients must sign for)."""
+        if self._endpoint_url is None:
             raise SandboxError("the sandbox is not running")
-        return self._info
+        return self._make_info(self._endpoint_url)
 
     @property
     def endpoint_url(self) -> str:
@@ -185,10 +185,10 @@ class Sandbox:
         (clients without extra arguments are cached: they stay valid across resets)."""
         import boto3
 
-        key = (service, account.id if account else None)
+        info = self.info
+        key = (service, account.id if account else None, info.region)
         if not kwargs and key in self._clients:
             return self._clients[key]
-        info = self.info
         client = boto3.client(
             service, endpoint_url=info.endpoint_url, region_name=info.region,
             aws_access_key_id=account.access_key_id if account else info.access_key_id,
@@ -271,32 +271,37 @@ class Sandbox:
 
         state = self.state
         now = self.clock.now()
-        org_backend = organizations_backends[MANAGEMENT_ACCOUNT_ID]["aws"]
-        org_backend.create_organization(region=REGION, FeatureSet="ALL")
+        partition, region = self.options.partition, self.options.region
+        org_backend = organizations_backends[MANAGEMENT_ACCOUNT_ID][partition]
+        # moto derives every ARN's partition from the region (the organization's, a request's)
+        org_backend.create_organization(region=region, FeatureSet="ALL")
         assert org_backend.org is not None
         org_backend.org.master_account_email = MANAGEMENT_ACCOUNT_EMAIL
         management = org_backend.accounts[0]
         management.name, management.email = MANAGEMENT_ACCOUNT_NAME, MANAGEMENT_ACCOUNT_EMAIL
         org_backend.enable_aws_service_access(ServicePrincipal="account.amazonaws.com")
-        management_iam = iam_backends[MANAGEMENT_ACCOUNT_ID]["aws"]
-        _seed_admin(management_iam, MANAGEMENT_ACCOUNT_ID)
+        management_iam = iam_backends[MANAGEMENT_ACCOUNT_ID][partition]
+        _seed_admin(management_iam, MANAGEMENT_ACCOUNT_ID, region=region)
         keys.remember(state, stable_access_key_id(MANAGEMENT_ACCOUNT_ID),
-                      account_id=MANAGEMENT_ACCOUNT_ID)
+                      account_id=MANAGEMENT_ACCOUNT_ID, partition=partition)
         device = management_iam.create_virtual_mfa_device(ADMIN_USER_NAME, "/")
-        assert device.serial_number == ADMIN_MFA_SERIAL
-        management_iam.enable_mfa_device(ADMIN_USER_NAME, ADMIN_MFA_SERIAL, "123456", "654321")
+        assert device.serial_number == admin_mfa_serial(partition)
+        management_iam.enable_mfa_device(ADMIN_USER_NAME, device.serial_number, "123456",
+                                         "654321")
         state.root_users[MANAGEMENT_ACCOUNT_ID] = RootUser(
             account_id=MANAGEMENT_ACCOUNT_ID, password_created=now,
-            mfa_devices=[RootMfaDevice(f"arn:aws:iam::{MANAGEMENT_ACCOUNT_ID}:mfa/root-account-"
-                                       "mfa-device", now)])
+            mfa_devices=[RootMfaDevice(f"arn:{partition}:iam::{MANAGEMENT_ACCOUNT_ID}:mfa/"
+                                       "root-account-mfa-device", now)])
         for user_name in self.options.users:
-            management_iam.create_user(region_name=REGION, user_name=user_name)
+            management_iam.create_user(region_name=region, user_name=user_name)
         for index, account in enumerate(standalone_accounts(self.options.standalone_accounts)):
             state.standalone[account.id] = {"name": account.name, "email": account.email}
-            _seed_admin(iam_backends[account.id]["aws"], account.id)
-            keys.remember(state, account.access_key_id, account_id=account.id)
+            _seed_admin(iam_backends[account.id][partition], account.id, region=region)
+            keys.remember(state, account.access_key_id, account_id=account.id,
+                          partition=partition)
             root = RootUser(account_id=account.id, password_created=now, mfa_devices=[
-                RootMfaDevice(f"arn:aws:iam::{account.id}:mfa/root-account-mfa-device", now)])
+                RootMfaDevice(f"arn:{partition}:iam::{account.id}:mfa/root-account-mfa-device",
+                              now)])
             if index == 0:  # an old root access key that still works (see Control)
                 key_id = stable_access_key_id(account.id, purpose="root")
                 root.access_keys.append(RootAccessKey(
@@ -307,23 +312,24 @@ class Sandbox:
 
     def _make_info(self, endpoint_url: str) -> SandboxInfo:
         return SandboxInfo(
-            endpoint_url=endpoint_url, region=REGION,
+            endpoint_url=endpoint_url, region=self.options.region,
             management_account_id=MANAGEMENT_ACCOUNT_ID,
             access_key_id=stable_access_key_id(MANAGEMENT_ACCOUNT_ID),
             secret_access_key=stable_secret_access_key(MANAGEMENT_ACCOUNT_ID),
             standalone_accounts=standalone_accounts(self.options.standalone_accounts),
-            mfa_serial=ADMIN_MFA_SERIAL)
+            mfa_serial=admin_mfa_serial(self.options.partition))
 
 
-def _seed_admin(iam: Any, account_id: str) -> None:
+def _seed_admin(iam: Any, account_id: str, *, region: str) -> None:
     """An IAM user ``admin`` with administrator access and the account's stable keys."""
-    iam.create_user(region_name=REGION, user_name=ADMIN_USER_NAME)
+    iam.create_user(region_name=region, user_name=ADMIN_USER_NAME)
     key = iam.create_access_key(ADMIN_USER_NAME)
     del iam.access_keys[key.physical_resource_id]
     key.access_key_id = stable_access_key_id(account_id)
     key.secret_access_key = stable_secret_access_key(account_id)
     iam.access_keys[key.access_key_id] = key
-    iam.attach_user_policy(ADMINISTRATOR_ACCESS, ADMIN_USER_NAME)
+    iam.attach_user_policy(f"arn:{iam.partition}:iam::aws:policy/AdministratorAccess",
+                           ADMIN_USER_NAME)
 
 
 def _url_host(host: str) -> str:

@@ -73,7 +73,7 @@ def _secret_and_token(state: SandboxState, access_key: str) -> tuple[str, str | 
         secret = root_key[1].secret_access_key
         return (secret, None) if secret else None
     account_id = account_of_key(state, access_key)
-    key = iam_backends[account_id]["aws"].access_keys.get(access_key)
+    key = iam_backends[account_id][state.partition].access_keys.get(access_key)
     if key is None:
         return None
     with state.lock:
@@ -84,7 +84,8 @@ def _secret_and_token(state: SandboxState, access_key: str) -> tuple[str, str | 
     if user_session is not None:
         return key.secret_access_key, user_session.session_token
     if key.role_arn:
-        assumed = sts_backends[account_id]["aws"].get_assumed_role_from_access_key(access_key)
+        assumed = sts_backends[account_id][state.partition].get_assumed_role_from_access_key(
+            access_key)
         if assumed is None:
             return None
         return assumed.secret_access_key, assumed.session_token

@@ -223,6 +223,11 @@ class SandboxState:
                 return None
             return (root.account_id, key) if key.status == "Active" else None
 
+    @property
+    def partition(self) -> str:
+        """The AWS partition the sandbox's organization lives in (``aws``, ``aws-cn``, ...)."""
+        return self.options.partition
+
     def count(self, operation: str, account_id: str) -> None:
         with self.lock:
             self.counters[operation] += 1

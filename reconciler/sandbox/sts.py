@@ -34,12 +34,10 @@ from reconciler.sandbox.identity import (
     mfa_context,
     principal_of,
 )
-from reconciler.sandbox.options import REGION
 from reconciler.sandbox.organizations import IAM_PRINCIPAL, management_backend
 from reconciler.sandbox.policy_eval import Decision, authorize, evaluate
 from reconciler.sandbox.state import RootSession, UserSession
 
-ROOT_TASK_PREFIX = "arn:aws:iam::aws:policy/root-task/"
 ROOT_TASK_NAMES = ("IAMAuditRootUserCredentials", "IAMDeleteRootUserCredentials",
                    "IAMCreateRootUserPassword", "S3UnlockBucketPolicy", "SQSUnlockQueuePolicy")
 
@@ -65,12 +63,21 @@ def _task_actions(document: dict[str, Any]) -> frozenset[str]:
 ROOT_TASKS = {name: _task_actions(document) for name, document in root_task_policies().items()}
 
 
-def root_task_denies(task: str, *, action: str, resource: str, account_id: str) -> bool:
+@lru_cache(maxsize=16)
+def _task_policy(task: str, partition: str) -> dict[str, Any]:
+    """``task``'s policy as ``partition`` publishes it (its ARNs name the partition)."""
+    text = json.dumps(root_task_policies()[task]).replace("arn:aws:", f"arn:{partition}:")
+    return dict(json.loads(text))
+
+
+def root_task_denies(task: str, *, action: str, resource: str, account_id: str,
+                     partition: str) -> bool:
     """Whether task policy ``task`` denies a root session of ``account_id`` doing ``action`` on
-    ``resource`` (an ARN; ``arn:aws:iam::<id>:root`` when an IAM call omits UserName)."""
-    context = {"aws:PrincipalArn": f"arn:aws:iam::{account_id}:root",
+    ``resource`` (an ARN; ``arn:<partition>:iam::<id>:root`` when an IAM call omits
+    UserName)."""
+    context = {"aws:PrincipalArn": f"arn:{partition}:iam::{account_id}:root",
                "aws:PrincipalAccount": account_id, "aws:ResourceAccount": account_id}
-    return evaluate([root_task_policies()[task]], action=action, resource=resource,
+    return evaluate([_task_policy(task, partition)], action=action, resource=resource,
                     context=context) is Decision.DENY
 
 
@@ -111,7 +118,7 @@ def _mfa_passed(self: TokenResponse, caller: Caller) -> bool:
         raise _validation("tokenCode", code, "satisfy regular expression pattern: [\\d]*")
     user = None
     if caller.kind in ("user", "user-session") and caller.user_name:
-        user = iam_backends[caller.account_id]["aws"].users.get(caller.user_name)
+        user = iam_backends[caller.account_id][caller.partition].users.get(caller.user_name)
     if user is None or str(serial) not in user.mfa_devices:
         raise aws_error("AccessDenied", MFA_WRONG_DEVICE)
     return True
@@ -130,7 +137,8 @@ def request_context(caller: Caller, *, resource_account: str, now: datetime,
     context = {"aws:sourceip": remote_addr(), "aws:principalaccount": caller.account_id,
                "aws:principalarn": caller.role_arn or caller.arn,
                "aws:principaltype": principal_type, "aws:resourceaccount": resource_account,
-               "aws:securetransport": "true", "aws:requestedregion": REGION,
+               "aws:securetransport": "true",
+               "aws:requestedregion": current_state().options.region,
                "aws:currenttime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                "aws:epochtime": str(int(now.timestamp())),
                **mfa_context(caller, now=now, mfa_in_request=mfa_in_request)}
@@ -159,10 +167,11 @@ def _assume_role(self: TokenResponse) -> ActionResult:
         raise aws_error("AccessDenied", ROOT_CANNOT_ASSUME)
     denied = aws_error("AccessDenied", f"User: {caller.arn} is not authorized to perform: "
                                        f"sts:AssumeRole on resource: {role_arn}")
-    match = re.fullmatch(r"arn:aws:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)", role_arn)
+    match = re.fullmatch(rf"arn:{state.partition}:iam::(\d{{12}}):role/(?:.*/)?([\w+=,.@-]+)",
+                         role_arn)
     if caller.kind in ("root-session", "unknown") or match is None:
         raise denied
-    role = next((r for r in iam_backends[match.group(1)]["aws"].roles.values()
+    role = next((r for r in iam_backends[match.group(1)][state.partition].roles.values()
                  if r.name == match.group(2)), None)
     if role is None or consistency.account_not_ready(state, match.group(1)):
         raise denied
@@ -216,7 +225,7 @@ def _get_session_token(self: TokenResponse) -> ActionResult:
     if duration > high:
         raise _validation("durationSeconds", duration, f"have value less than or equal to {high}")
     mfa = _mfa_passed(self, caller)
-    iam = iam_backends[caller.account_id]["aws"]
+    iam = iam_backends[caller.account_id][state.partition]
     key = iam.create_temp_access_key()
     now = state.clock.now()
     expiration = now + timedelta(seconds=duration)
@@ -232,6 +241,11 @@ def _get_session_token(self: TokenResponse) -> ActionResult:
         "SessionToken": token, "Expiration": expiration}})
 
 
+def root_task_prefix(partition: str) -> str:
+    """Root-task policies are AWS managed policies: ``arn:<partition>:iam::aws:policy/...``."""
+    return f"arn:{partition}:iam::aws:policy/root-task/"
+
+
 def _assume_root(self: TokenResponse) -> ActionResult:
     state = current_state()
     caller = identify(state, self.get_access_key())
@@ -245,11 +259,12 @@ def _assume_root(self: TokenResponse) -> ActionResult:
                                            f"'{duration}' at 'durationSeconds' failed to "
                                            "satisfy constraint: Member must have value less "
                                            "than or equal to 900")
-    task = task_arn.removeprefix(ROOT_TASK_PREFIX)
-    if not task_arn.startswith(ROOT_TASK_PREFIX) or task not in ROOT_TASKS:
+    prefix = root_task_prefix(state.partition)
+    task = task_arn.removeprefix(prefix)
+    if not task_arn.startswith(prefix) or task not in ROOT_TASKS:
         raise aws_error("ValidationError", f"The task policy ARN {task_arn} is not a valid "
                                            "root task policy.")
-    match = re.fullmatch(r"(?:arn:aws:iam::)?(\d{12})(?::root)?", target)
+    match = re.fullmatch(rf"(?:arn:{state.partition}:iam::)?(\d{{12}})(?::root)?", target)
     denied = aws_error("AccessDenied", f"User: {caller.arn} is not authorized to perform: "
                                        f"sts:AssumeRoot on resource: {target}")
     if caller.kind in ("root", "root-session", "unknown") or match is None:
@@ -262,7 +277,8 @@ def _assume_root(self: TokenResponse) -> ActionResult:
     context = request_context(caller, resource_account=target_id, now=state.clock.now())
     context["sts:taskpolicyarn"] = task_arn
     if not evaluate(identity_policies(caller), action="sts:AssumeRoot",
-                    resource=f"arn:aws:iam::{target_id}:root", context=context).allowed:
+                    resource=f"arn:{state.partition}:iam::{target_id}:root",
+                    context=context).allowed:
         raise denied
     backend = management_backend(caller.account_id)
     if backend is None or backend.org is None:
@@ -278,7 +294,7 @@ def _assume_root(self: TokenResponse) -> ActionResult:
     with state.lock:
         if "RootSessions" not in state.org_features[backend.account_id]:
             raise denied
-    key = iam_backends[target_id]["aws"].create_temp_access_key()
+    key = iam_backends[target_id][state.partition].create_temp_access_key()
     key.secret_access_key = random_alphanumeric(40)
     expiration = state.clock.now() + timedelta(seconds=duration)
     token = random_session_token()
@@ -298,7 +314,7 @@ def _get_caller_identity(self: TokenResponse) -> ActionResult:
         return ActionResult({"UserId": caller.account_id, "Account": caller.account_id,
                              "Arn": caller.arn})
     if caller.kind == "user-session" and caller.user_name:
-        user = iam_backends[caller.account_id]["aws"].users.get(caller.user_name)
+        user = iam_backends[caller.account_id][state.partition].users.get(caller.user_name)
         if user is not None:
             return ActionResult({"UserId": user.id, "Account": caller.account_id,
                                  "Arn": user.arn})
