@@ -31,6 +31,7 @@ from reconciler.model import (
     RootCredentialsSpec,
     frozen_mapping,
 )
+from reconciler.policy import MANAGED_PER_GROUP_QUOTA, managed_grant_policy_name
 
 # A root policy is carried out through sts:AssumeRoot sessions (RootSessions) running the root
 # credential tasks (RootCredentialsManagement): both features must be on.
@@ -43,6 +44,11 @@ MAX_OU_NAME = 128
 RESERVED_GROUP_PATHS = ("/orgsync-lock/",)
 MAX_OU_DEPTH = 5  # OU levels under the root (an AWS Organizations quota)
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
+# Account Management's PutAccountName takes names matching [ -;=?-~]+: printable ASCII without
+# < and > (botocore's account model; CreateAccount allows them, but orgsync renames accounts
+# with PutAccountName, which would then fail)
+RENAME_REFUSED = frozenset("<>")
+MAX_POLICY_NAME = 128  # IAM policy names (inline and managed): 1-128 characters
 
 
 def _items(value: Any, path: DocPath) -> Iterator[tuple[DocPath, dict[str, Any]]]:
@@ -177,6 +183,10 @@ class _Checker:
         if name == "*":
             self.value((*path, "name"), "'*' cannot be an account name: in grants it means "
                        "every active member account")
+        elif name is not None and RENAME_REFUSED & set(name):
+            self.value((*path, "name"), f"account name {name!r} holds < or >, which AWS "
+                       "refuses in account names (Account Management PutAccountName allows "
+                       "printable ASCII except < and >)")
         if source == "invited" and "id" not in account:
             self.value((*path, "source"), "an invited account needs its 'id' (the 12-digit id "
                        "of the standalone account to invite)")
@@ -226,6 +236,14 @@ class _Checker:
         self, path: DocPath, group: dict[str, Any],
         accounts: dict[str, tuple[dict[str, Any], DocPath]], management: str | None,
     ) -> None:
+        name = _str(group, "name")
+        longest = managed_grant_policy_name(name or "", MANAGED_PER_GROUP_QUOTA)
+        if name is not None and len(longest) > MAX_POLICY_NAME:
+            most = len(name) - (len(longest) - MAX_POLICY_NAME)
+            self.value((*path, "name"), f"group name {name[:20]!r}... is {len(name)} characters: "
+                       f"its grant policy names ({longest[:28]}...) would pass IAM's "
+                       f"{MAX_POLICY_NAME}-character limit for policy names; use at most "
+                       f"{most} characters")
         if group.get("path") == "/":
             self.value((*path, "path"), "path '/' would make orgsync own (and delete) every "
                        "IAM group not in the file; use a path of its own such as /orgsync/")

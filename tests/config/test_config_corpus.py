@@ -24,6 +24,9 @@ CORPUS = Path(__file__).parent / "corpus"
 EXPECTED: list[tuple[str, int, int, str, str]] = [
     ("account_name_not_ascii", 5, 11, "accounts[0].name",
      "'prød' is not a valid account name (1-50 printab"),
+    ("account_name_angle_bracket", 5, 11, "accounts[0].name",
+     "account name '<prod>' holds < or >, which AWS refuses in account names (Account "
+     "Management PutAccountName allows printable ASCII except < and >)"),
     ("account_name_star", 5, 11, "accounts[0].name",
      "'*' cannot be an account name: in grants it mean"),
     ("account_name_too_long", 5, 11, "accounts[0].name",
@@ -86,6 +89,10 @@ EXPECTED: list[tuple[str, int, int, str, str]] = [
      "'bob smith' is not a valid IAM user name (1-64 l"),
     ("group_bad_name", 8, 11, "groups[0].name",
      "'prod admins' is not a valid IAM group name (1-1"),
+    ("group_name_policy_too_long", 8, 11, "groups[0].name",
+     "group name 'platform-aaaaaaaaaaa'... is 111 characters: its grant policy names "
+     "(orgsync-platform-aaaaaaaaaaa...) would pass IAM's 128-character limit for policy names; "
+     "use at most 110 characters"),
     ("group_bad_path", 9, 11, "groups[0].path",
      "'orgsync' is not a valid IAM path (starts and en"),
     ("group_duplicate_name_case", 9, 11, "groups[1].name",
@@ -130,6 +137,10 @@ EXPECTED: list[tuple[str, int, int, str, str]] = [
      "'absent' needs the features RootCredentialsManagement and RootSessions"),
     ("tag_key_aws_prefix", 7, 12, 'accounts[0].tags["aws:team"]',
      "tag key 'aws:team': the aws: prefix is reserved"),
+    ("tag_key_bad_characters", 7, 12, 'accounts[0].tags["team<1>"]',
+     "tag key 'team<1>' may only hold letters, numbers, spaces and _.:/=+-@"),
+    ("tag_value_too_long", 7, 18, "accounts[0].tags.team",
+     "must be at most 256 characters long"),
     ("tag_value_bad_characters", 7, 18, "accounts[0].tags.team",
      "tag value 'pay#ments' may only hold letters, num"),
     ("unknown_account_key", 7, 5, "accounts[0].emial",
