@@ -16,6 +16,17 @@ since when, as JSON; a description cannot be changed after creation, so the lock
 the one that was written when the lock was taken. The policy grants nothing that is not already
 granted (``sts:GetCallerIdentity``), so attaching it by mistake changes nothing.
 
+The lock lives in the organization's partition (``arn:aws-cn:iam::...`` in China,
+``arn:aws-us-gov:iam::...`` in GovCloud), read from the caller's ARN.
+
+Correctness never depends on reading our own writes: IAM is eventually consistent ("Changes that
+I make are not always immediately visible", IAM User Guide, troubleshooting), so a GetPolicy
+right after a CreatePolicy or DeletePolicy may show the old state. Ownership is decided by the
+one strongly consistent answer IAM gives, CreatePolicy's success or EntityAlreadyExists on the
+name; reads are only used to name the holder and, before a delete, to check that the lock is
+still ours, and a read that disagrees with what this run wrote is repeated for a bounded time
+(``READ_SETTLE_S``) before it is believed. Every wait is bounded by the caller's timeout.
+
 A run that dies without releasing leaves the lock behind on purpose (as Terraform's state lock
 does): an automatic expiry could let a slow but live apply be overtaken. ``force_unlock`` releases
 it, and only when given the lock id, so that a user cannot release a lock they have not looked at.
@@ -44,7 +55,7 @@ if TYPE_CHECKING:
 LOCK_PATH = "/orgsync-lock/"
 LOCK_NAME = "orgsync-apply-lock"
 DESCRIPTION_LIMIT = 1000  # IAM's maximum policy description length
-_READ_BACK_ATTEMPTS = 5
+READ_SETTLE_S = 5.0  # how long a read of the lock may lag this run's own write to it
 
 # A policy must allow something; GetCallerIdentity needs no permission, so this grants nothing.
 _LOCK_DOCUMENT = json.dumps({
@@ -63,9 +74,15 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 class LockHeld(Refusal):
     """Another run holds the apply lock (and kept it past the wait timeout)."""
 
-    def __init__(self, info: LockInfo, *, waited_s: float) -> None:
+    def __init__(self, info: LockInfo | None, *, waited_s: float, arn: str = "") -> None:
         self.info = info
         waited = f" after waiting {waited_s:.0f}s" if waited_s > 0 else ""
+        if info is None:  # IAM says the lock exists, but no read shows it yet
+            super().__init__(
+                f"another apply holds the lock{waited} ({arn} exists but IAM does not show it "
+                "yet). Retry in a moment (see --lock-timeout); orgsync force-unlock needs the "
+                "lock id, which a later run will show")
+            return
         super().__init__(
             f"another apply holds the lock{waited}: {info.describe()}. Wait and retry (see "
             f"--lock-timeout), or if that run is gone for good: orgsync force-unlock {info.lock_id}"
@@ -127,8 +144,14 @@ def default_holder() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def lock_arn(management_account_id: str) -> str:
-    return f"arn:aws:iam::{management_account_id}:policy{LOCK_PATH}{LOCK_NAME}"
+def lock_arn(management_account_id: str, *, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{management_account_id}:policy{LOCK_PATH}{LOCK_NAME}"
+
+
+def partition_of_arn(arn: str, *, default: str) -> str:
+    """``arn:aws-cn:iam::...`` -> ``aws-cn``; ``default`` for anything that is not an ARN."""
+    parts = arn.split(":", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "arn" and parts[1] else default
 
 
 def caller_identity(aws: Aws) -> tuple[str, str]:
@@ -137,18 +160,40 @@ def caller_identity(aws: Aws) -> tuple[str, str]:
     return str(identity["Account"]), str(identity["Arn"])
 
 
-def read_lock(aws: Aws, *, account_id: str) -> LockInfo | None:
-    """The lock as it is now, or None when nobody holds it."""
+def read_lock(aws: Aws, *, account_id: str, partition: str | None = None) -> LockInfo | None:
+    """The lock as IAM shows it now (possibly lagging writes), or None when none shows.
+    ``partition``: the organization's (default: the partition of ``aws``'s region)."""
+    arn = lock_arn(account_id, partition=partition or aws.partition)
     try:
-        policy = aws.client("iam").get_policy(PolicyArn=lock_arn(account_id))["Policy"]
+        policy = aws.client("iam").get_policy(PolicyArn=arn)["Policy"]
     except NotFound:
         return None
     return LockInfo.from_policy(policy)
 
 
+def _read_settled(aws: Aws, *, account_id: str, partition: str | None, lock_id: str,
+                  patience_s: float) -> LockInfo | None:
+    """Read the lock until it shows ``lock_id`` (a lock this run wrote) or ``patience_s`` runs
+    out; the last read otherwise. A lagging read shows no lock or an older one."""
+    deadline = time.monotonic() + max(0.0, patience_s)
+    delay = 0.1
+    while True:
+        current = read_lock(aws, account_id=account_id, partition=partition)
+        left = deadline - time.monotonic()
+        if (current is not None and current.lock_id == lock_id) or left <= 0:
+            return current
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 1.0)
+
+
 def try_acquire(aws: Aws, *, holder: str, account_id: str, caller_arn: str,
-                lock_id: str | None = None) -> LockInfo | None:
-    """Take the lock if it is free: our LockInfo, or None when someone else holds it."""
+                lock_id: str | None = None, settle_s: float | None = None) -> LockInfo | None:
+    """Take the lock if it is free: our LockInfo, or None when someone else holds it.
+
+    CreatePolicy's success is the proof of ownership: IAM refuses a second policy of one name
+    atomically (EntityAlreadyExists), and the sandbox serializes creates as IAM does. No read
+    back: a read right after the create may lag it and show no lock, or a released one."""
+    partition = partition_of_arn(caller_arn, default=aws.partition)
     info = LockInfo(lock_id=lock_id or str(uuid.uuid4()), holder=holder, pid=os.getpid(),
                     caller_arn=caller_arn,
                     since=datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -161,20 +206,16 @@ def try_acquire(aws: Aws, *, holder: str, account_id: str, caller_arn: str,
             raise
         # A lost reply to our own CreatePolicy: botocore retried and met the policy it had just
         # made. The lock id in the description says whose it is (ids are random per attempt).
-        current = read_lock(aws, account_id=account_id)
+        # A lock that exists but does not show yet may be that one: read until it settles.
+        current = read_lock(aws, account_id=account_id, partition=partition)
+        if current is None:
+            current = _read_settled(aws, account_id=account_id, partition=partition,
+                                    lock_id=info.lock_id,
+                                    patience_s=READ_SETTLE_S if settle_s is None else settle_s)
         if current is None or current.lock_id != info.lock_id:
             return None
         return LockInfo(**{**asdict(info), "policy_arn": current.policy_arn})
-    mine = LockInfo(**{**asdict(info), "policy_arn": str(created["Policy"]["Arn"])})
-    # Read it back: a store that did not serialize two creates (an emulator) lets the last writer
-    # win, and only the run whose id is there holds the lock. IAM reads are eventually
-    # consistent, so a lock not yet visible is given a few moments before it counts as ours.
-    for attempt in range(_READ_BACK_ATTEMPTS):
-        current = read_lock(aws, account_id=account_id)
-        if current is not None:
-            return mine if current.lock_id == mine.lock_id else None
-        time.sleep(0.1 * (attempt + 1))
-    return mine
+    return LockInfo(**{**asdict(info), "policy_arn": str(created["Policy"]["Arn"])})
 
 
 def release(aws: Aws, info: LockInfo, *, account_id: str) -> bool:
@@ -186,23 +227,26 @@ def release(aws: Aws, info: LockInfo, *, account_id: str) -> bool:
     force-unlocked *and* taken by another run between this read and the delete would be deleted.
     Both a person's force-unlock and the other run's CreatePolicy must land inside those
     milliseconds; ``force_unlock`` has the same window after its own check."""
-    current = read_lock(aws, account_id=account_id)
+    partition = partition_of_arn(info.policy_arn, default=aws.partition)
+    current = _read_settled(aws, account_id=account_id, partition=partition,
+                            lock_id=info.lock_id, patience_s=READ_SETTLE_S)
     if current is None or current.lock_id != info.lock_id:
         return False
-    _delete(aws, account_id=account_id)
+    _delete(aws, account_id=account_id, partition=partition)
     return True
 
 
 def force_unlock(aws: Aws, *, lock_id: str) -> LockInfo:
     """Release the lock, but only when its id is ``lock_id``; returns what was released."""
-    account_id, _ = caller_identity(aws)
-    current = read_lock(aws, account_id=account_id)
+    account_id, caller_arn = caller_identity(aws)
+    partition = partition_of_arn(caller_arn, default=aws.partition)
+    current = read_lock(aws, account_id=account_id, partition=partition)
     if current is None:
         raise Refusal(f"no apply lock is held in account {account_id}; nothing to unlock")
     if current.lock_id != lock_id:
         raise Refusal(f"the apply lock has another id ({current.describe()}); nothing released. "
                       f"Check that the holder is gone, then pass that id")
-    _delete(aws, account_id=account_id)
+    _delete(aws, account_id=account_id, partition=partition)
     return current
 
 
@@ -219,24 +263,31 @@ def apply_lock(aws: Aws, *, timeout_s: float, holder: str | None = None, poll_s:
     or could not be released.
     """
     account_id, caller_arn = caller_identity(aws)
+    partition = partition_of_arn(caller_arn, default=aws.partition)
     who = holder or default_holder()
     started = time.monotonic()
     told = False
     attempt = ""
     while True:
         attempt = str(uuid.uuid4())
+        left = timeout_s - (time.monotonic() - started)
         try:
             mine = try_acquire(aws, holder=who, account_id=account_id, caller_arn=caller_arn,
-                               lock_id=attempt)
+                               lock_id=attempt, settle_s=min(READ_SETTLE_S, max(0.0, left)))
         except KeyboardInterrupt:  # Ctrl-C / SIGTERM while taking it: do not leave it behind
-            _release_attempt(aws, attempt, account_id=account_id)
+            _release_attempt(aws, attempt, account_id=account_id, partition=partition)
             raise
         if mine is not None:
             break
-        current = read_lock(aws, account_id=account_id)
+        current = read_lock(aws, account_id=account_id, partition=partition)
         waited = time.monotonic() - started
-        if current is None:  # released between our create and our read: try again soon
-            time.sleep(0.1)
+        if current is None:
+            # released between our create and our read, or held but not readable yet (a read
+            # lagging the holder's create): try again soon, within the timeout
+            if waited >= timeout_s:
+                raise LockHeld(None, waited_s=waited,
+                               arn=lock_arn(account_id, partition=partition))
+            time.sleep(min(0.2, max(0.05, timeout_s - waited)))
             continue
         if waited >= timeout_s:
             raise LockHeld(current, waited_s=waited)
@@ -250,12 +301,13 @@ def apply_lock(aws: Aws, *, timeout_s: float, holder: str | None = None, poll_s:
         _release_quietly(aws, mine, account_id=account_id, on_warning=on_warning)
 
 
-def _release_attempt(aws: Aws, lock_id: str, *, account_id: str) -> None:
+def _release_attempt(aws: Aws, lock_id: str, *, account_id: str,
+                     partition: str | None = None) -> None:
     """Release the lock if the interrupted attempt ``lock_id`` took it (best effort)."""
     try:
-        current = read_lock(aws, account_id=account_id)
+        current = read_lock(aws, account_id=account_id, partition=partition)
         if current is not None and current.lock_id == lock_id:
-            _delete(aws, account_id=account_id)
+            _delete(aws, account_id=account_id, partition=partition or aws.partition)
     except (OrgsyncError, KeyboardInterrupt):
         pass
 
@@ -273,13 +325,14 @@ def _release_quietly(aws: Aws, info: LockInfo, *, account_id: str,
              f"orgsync force-unlock {info.lock_id}")
 
 
-def _delete(aws: Aws, *, account_id: str) -> None:
+def _delete(aws: Aws, *, account_id: str, partition: str) -> None:
+    arn = lock_arn(account_id, partition=partition)
     try:
-        aws.client("iam").delete_policy(PolicyArn=lock_arn(account_id))
+        aws.client("iam").delete_policy(PolicyArn=arn)
     except NotFound:
         return
     except AwsError as error:
         if error.code == "DeleteConflict":
-            raise LockError(f"the apply lock policy {lock_arn(account_id)} is attached to an "
+            raise LockError(f"the apply lock policy {arn} is attached to an "
                             "identity; detach it, then retry") from error
         raise

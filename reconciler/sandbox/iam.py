@@ -383,6 +383,21 @@ def _copy_on_change(name: str) -> None:
     setattr(IAMBackend, name, method)
 
 
+def _atomic_create_policy() -> None:
+    """CreatePolicy is atomic on the policy's name in IAM (a second create of the name gets
+    EntityAlreadyExists); moto checks then stores, and two threads of the sandbox's server can
+    both pass the check. Serialize creates per account, as orgsync's apply lock relies on."""
+    original = getattr(IAMBackend, "_orgsync_original_create_policy", None) or \
+        IAMBackend.create_policy
+    IAMBackend._orgsync_original_create_policy = original  # type: ignore[attr-defined]
+
+    def create_policy(self: IAMBackend, *args: Any, **kwargs: Any) -> Any:
+        lock = self.__dict__.setdefault("_orgsync_policy_lock", threading.RLock())
+        with lock:
+            return original(self, *args, **kwargs)
+    setattr(IAMBackend, "create_policy", create_policy)  # noqa: B010
+
+
 def install(state: SandboxState) -> None:
     """Patch moto's IAM (idempotent; the newest sandbox's state wins, one per process)."""
     init_aws_policies, init_managed_policies = _managed_policy_inits(state)
@@ -395,6 +410,7 @@ def install(state: SandboxState) -> None:
         _copy_on_change(name)
     setattr(IamResponse, "simulate_principal_policy",  # noqa: B010
             _simulate_principal_policy)
+    _atomic_create_policy()
     setattr(IamResponse, "list_organizations_features",  # noqa: B010
             _feature_handler(None, enable=False))
     for feature in FEATURES:
