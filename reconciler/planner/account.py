@@ -2,7 +2,9 @@
 
 An account's identity is its id when the file gives one, else its email (see ``context``). Closing
 is only ever explicit (``state: closed``) and is the one destructive account action; an account
-already closed, suspended or gone is never re-created.
+already closed, suspended or gone is never re-created. In an AWS GovCloud (US) organization both
+are plan errors that say where AWS does them: accounts are created and closed from the paired
+commercial organization.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Mapping
 
 from reconciler.plan import Action, AttributeDiff, Change, Deferred, Unmanaged
 from reconciler.planner.context import AccountMatch, PlanContext
+from reconciler.policy import partition_of
 
 
 def _tags(values: Mapping[str, str] | None) -> dict[str, str] | None:
@@ -21,13 +24,40 @@ def _billing(value: bool | None) -> str | None:
     return None if value is None else ("ALLOW" if value else "DENY")
 
 
+GOVCLOUD = "aws-us-gov"
+# Organizations API reference, CreateGovCloudAccount: "You call this action from the management
+# account of your organization in the commercial Region to create a standalone Amazon Web
+# Services account in the Amazon Web Services GovCloud (US) Region. After the account is created,
+# the management account of an organization in the Amazon Web Services GovCloud (US) Region can
+# invite it to that organization."
+GOVCLOUD_CREATE = (
+    "account {name}: accounts cannot be created in an AWS GovCloud (US) organization: "
+    "CreateGovCloudAccount, called from the management account of the paired commercial "
+    "organization, makes a standalone GovCloud account (and its commercial pair); then list it "
+    "here with source: invited and its id, and orgsync invites it")
+# Organizations API reference, CloseAccount: "If the Amazon Web Services account you attempt to
+# close is linked to an Amazon Web Services GovCloud (US) account, the CloseAccount request will
+# close both accounts" (see "Closing an AWS GovCloud (US) account", GovCloud User Guide).
+GOVCLOUD_CLOSE = (
+    "account {name}: an AWS GovCloud (US) account is closed through the commercial account it "
+    "is paired with: CloseAccount on that account, in the commercial organization, closes both; "
+    "close it there, and this file's state: closed then matches")
+
+
+def _in_govcloud(ctx: PlanContext) -> bool:
+    return partition_of(ctx.observed.organization.arn) == GOVCLOUD
+
+
 def plan_account_creation(ctx: PlanContext) -> None:
     """``create`` and ``invite`` changes, and the deferrals of accounts AWS is working on."""
+    govcloud = _in_govcloud(ctx)
     for name in sorted(ctx.matches):
         match = ctx.matches[name]
         spec = match.spec
         ou_dependency = ctx.needs(f"ou.{spec.ou}")
-        if match.disposition == "create":
+        if match.disposition == "create" and govcloud:
+            ctx.errors.append(GOVCLOUD_CREATE.format(name=name))
+        elif match.disposition == "create":
             before = None
             if match.pending_request is not None:
                 before = {"create_request_id": match.pending_request, "state": "IN_PROGRESS"}
@@ -120,6 +150,9 @@ def plan_account_closures(ctx: PlanContext) -> None:
         observed = match.observed
         if ctx.is_management(match):
             ctx.errors.append(f"account {name}: the management account cannot be closed")
+            continue
+        if _in_govcloud(ctx):
+            ctx.errors.append(GOVCLOUD_CLOSE.format(name=name))
             continue
         ctx.changes.append(Change(
             kind="account", key=name, action=Action.CLOSE,

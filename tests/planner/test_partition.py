@@ -157,3 +157,31 @@ def test_apply_names_group_policies_in_the_organizations_partition() -> None:
                                    management_account_id=b.MGMT)
         assert _policy_arn(ctx, "/orgsync/", "orgsync-admins-assume-1") == (
             f"arn:{partition}:iam::{b.MGMT}:policy/orgsync/orgsync-admins-assume-1")
+
+
+GOV_ORG = "arn:aws-us-gov:organizations::123456789012:organization/o-example"
+
+
+@pytest.mark.parametrize(("desired", "observed_accounts", "error_start"), [
+    (b.desired(b.account("prod")), (), "account prod: accounts cannot be created in an AWS "
+     "GovCloud (US) organization: CreateGovCloudAccount"),
+    (b.desired(b.account("prod", state="closed")), (PROD,), "account prod: an AWS GovCloud (US) "
+     "account is closed through the commercial account it is paired with: CloseAccount"),
+])
+def test_govcloud_create_and_close_are_explained_plan_errors(desired: Any,
+                                                            observed_accounts: Any,
+                                                            error_start: str) -> None:
+    result = plan(desired, b.observed(*observed_accounts, organization=_org(GOV_ORG)))
+    assert [e for e in result.errors if e.startswith(error_start)], result.errors
+    assert not [c for c in result.changes if c.kind == "account"]
+
+
+@pytest.mark.parametrize("org_arn", [CN_ORG, "arn:aws:organizations::123456789012:"
+                                     "organization/o-example"])
+def test_create_and_close_elsewhere_are_changes(org_arn: str) -> None:
+    created = plan(b.desired(b.account("prod")), b.observed(organization=_org(org_arn)))
+    assert [c.action.value for c in created.changes if c.kind == "account"] == ["create"]
+    closed = plan(b.desired(b.account("prod", state="closed")),
+                  b.observed(PROD, organization=_org(org_arn)))
+    assert [c.action.value for c in closed.changes if c.kind == "account"] == ["close"]
+    assert not closed.errors and not created.errors

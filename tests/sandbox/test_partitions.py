@@ -130,3 +130,22 @@ def test_orgsync_converges_in_china(sandbox_options: Any, aws_env: dict[str, str
         resources = json.dumps(document)
         assert f"arn:aws-cn:iam::{app['Id']}:role/" in resources
         assert "arn:aws:" not in resources
+
+
+def test_orgsync_plan_in_govcloud_explains_created_accounts(sandbox_options: Any,
+                                                            aws_env: dict[str, str],
+                                                            orgsync: Any, tmp_path: Any) -> None:
+    with sandbox_options(partition="aws-us-gov") as sandbox:
+        env = {**aws_env, **sandbox.env()}
+        sandbox.client("iam").create_user(UserName="alice")
+        (tmp_path / "accounts.yaml").write_text(FILE, encoding="utf-8")
+        planned = orgsync("plan", env=env, cwd=str(tmp_path))
+        assert planned.returncode == 1, planned.stdout + planned.stderr
+        shown = planned.stdout + planned.stderr
+        assert "accounts cannot be created in an AWS GovCloud (US) organization" in shown
+        assert "CreateGovCloudAccount" in shown and "Traceback" not in shown
+        applied = orgsync("apply", "--auto-approve", env=env, cwd=str(tmp_path))
+        assert applied.returncode == 1
+        assert sandbox.client("organizations").list_accounts()["Accounts"][0]["Id"] == \
+            "123456789012"
+        assert len(sandbox.client("organizations").list_accounts()["Accounts"]) == 1
