@@ -61,7 +61,7 @@ def test_second_holder_is_refused_naming_holder_id_since_and_force_unlock(sandbo
         with pytest.raises(LockHeld) as refused, apply_lock(_new_aws(sandbox), timeout_s=1.0,
                                                             holder="bob@laptop", poll_s=0.2):
             pytest.fail("got a lock that is held")
-        assert 1.0 <= time.monotonic() - started < 5.0
+        assert 1.0 <= time.monotonic() - started < 30.0  # generous: a loaded machine
     message = str(refused.value)
     assert "alice@ci" in message
     assert first.lock_id in message
