@@ -163,7 +163,7 @@ def test_orgsync_sandbox_command(tmp_path: Path) -> None:
          str(info_file), "--standalone-accounts", "4", "--throttle", "iam=50"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # generous: a loaded machine took 54 s to start
         while not info_file.exists() and time.monotonic() < deadline:
             assert process.poll() is None, process.communicate()
             time.sleep(0.05)
