@@ -47,6 +47,19 @@ class GlobalOptions:
 _MFA_CODE = re.compile(r"\d{6}")
 
 
+def _output(func: F) -> F:
+    """``--no-color`` / ``--debug`` alone: for the commands that never call AWS through the
+    user's settings (validate, show, permissions, sandbox, demo), which so do not list
+    ``--profile`` / ``--region`` / ``--endpoint-url`` they would ignore."""
+    decorators = [
+        click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR)."),
+        click.option("--debug", is_flag=True, help="Tracebacks and AWS call counts on stderr."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
 def _common(func: F) -> F:
     decorators = [
         click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default: AWS_PROFILE)."),
@@ -145,7 +158,7 @@ def cli() -> None:
 
 @cli.command()
 @_file_option
-@_common
+@_output
 def validate(**kwargs: Any) -> None:
     """Check the desired-state file offline (schema and semantics)."""
     _run("validate", kwargs)
@@ -155,7 +168,7 @@ def validate(**kwargs: Any) -> None:
 @_file_option
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan to this file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
+              show_default=True, help="How to print the plan (json: CONTRACT section 4).")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
@@ -171,7 +184,8 @@ def plan(**kwargs: Any) -> None:
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False))
 @_apply_file_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
-@click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
+@click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
+              help="Member accounts read and changed at once.")
 @click.option("--lock-timeout", type=click.FloatRange(0), default=0.0, show_default=True,
               help="Seconds to wait for another apply's lock.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -187,8 +201,8 @@ def apply(**kwargs: Any) -> None:
 @cli.command()
 @click.argument("planfile", type=click.Path(dir_okay=False, exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
-@_common
+              show_default=True, help="How to print the saved plan.")
+@_output
 def show(**kwargs: Any) -> None:
     """Render a saved plan."""
     _run("show", kwargs)
@@ -197,7 +211,8 @@ def show(**kwargs: Any) -> None:
 @cli.command()
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write here, not stdout.")
 @click.option("--force", is_flag=True, help="Let --out replace an existing file.")
-@click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True)
+@click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
+              help="Member accounts read at once.")
 @click.option("--access-role", "role_names", multiple=True, metavar="NAME",
               help="Another access role name to look for in member accounts (repeatable).")
 @_mfa
@@ -212,7 +227,7 @@ def export(**kwargs: Any) -> None:
 @click.option("--source-profile", default="default", show_default=True,
               help="The profile holding management-account credentials.")
 @click.option("--format", "fmt", type=click.Choice(["ini", "links"]), default="ini",
-              show_default=True)
+              show_default=True, help="ini: AWS CLI profiles; links: console switch-role links.")
 @click.option("--markdown", is_flag=True, help="With --format links: a markdown table.")
 @click.option("--mfa-serial", help="MFA device ARN to put in every profile.")
 @click.option("--prefix", default="", help="Prefix for every profile name.")
@@ -232,7 +247,8 @@ def profiles(**kwargs: Any) -> None:
 @_file_option
 @click.option("--credential-process", is_flag=True,
               help="Print AWS CLI credential_process JSON instead of shell exports.")
-@click.option("--duration", type=click.IntRange(900, 43200), default=3600, show_default=True)
+@click.option("--duration", type=click.IntRange(900, 43200), default=3600, show_default=True,
+              help="Session length in seconds.")
 @_mfa
 @_common
 def assume(**kwargs: Any) -> None:
@@ -248,7 +264,7 @@ def assume(**kwargs: Any) -> None:
               "runner; member: what the access role needs for orgsync's reads; root: the "
               "break-glass role for `orgsync root` (unlock tasks, root audit).")
 @_file_option  # gitops: narrows the policy's resources to the file's names (when it exists)
-@_common
+@_output
 def permissions(**kwargs: Any) -> None:
     """The least-privilege IAM policy orgsync needs."""
     _run("permissions", kwargs)
@@ -264,17 +280,22 @@ def force_unlock(**kwargs: Any) -> None:
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (a loopback address).")
 @click.option("--port", type=click.IntRange(0, 65535), default=4566, show_default=True,
               help="0 picks a free port.")
 @click.option("--info-file", type=click.Path(dir_okay=False),
               help="Write endpoint and credentials here as JSON once the endpoint answers.")
-@click.option("--standalone-accounts", type=click.IntRange(0, 999), default=3, show_default=True)
-@click.option("--latency-ms", type=click.FloatRange(0), default=0, show_default=True)
+@click.option("--standalone-accounts", type=click.IntRange(0, 999), default=3, show_default=True,
+              help="Accounts outside the organization that can be invited.")
+@click.option("--latency-ms", type=click.FloatRange(0), default=0, show_default=True,
+              help="Added to every response.")
 @click.option("--throttle", multiple=True, metavar="SERVICE=RPS",
               help="Throttle a service (organizations, iam, sts) to RPS requests a second.")
-@click.option("--create-delay-s", type=click.FloatRange(0), default=0, show_default=True)
-@click.option("--auto-accept-invites", is_flag=True)
+@click.option("--create-delay-s", type=click.FloatRange(0), default=0, show_default=True,
+              help="Seconds CreateAccount stays IN_PROGRESS.")
+@click.option("--auto-accept-invites", is_flag=True,
+              help="Invited standalone accounts accept by themselves.")
 @click.option("--stackset-operation-s", type=click.FloatRange(0), default=1.0, show_default=True,
               help="How long a CloudFormation stack-set operation stays RUNNING.")
 @click.option("--close-quota", type=click.IntRange(0), default=None,
@@ -306,7 +327,7 @@ def force_unlock(**kwargs: Any) -> None:
               show_default=True,
               help="The AWS partition of the seeded organization: ARNs follow it and the "
               "region is us-east-1, cn-north-1 or us-gov-west-1.")
-@_common
+@_output
 @click.pass_context
 def sandbox(ctx: click.Context, **kwargs: Any) -> None:
     """A local AWS organization emulator on loopback (Organizations, IAM, STS).
@@ -389,7 +410,7 @@ def unlock_sqs_queue(**kwargs: Any) -> None:
 @root.command("audit")
 @_file_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
+              show_default=True, help="How to print the audit.")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
               help="Member accounts read at once.")
 @_common
@@ -401,7 +422,7 @@ def root_audit(**kwargs: Any) -> None:
 
 @cli.command()
 @click.option("--keep", is_flag=True, help="Keep the sandbox running at the end until Ctrl-C.")
-@_common
+@_output
 def demo(**kwargs: Any) -> None:
     """Try orgsync with no AWS account: sandbox, plan, apply, re-plan of the example."""
     _run("demo", kwargs)
@@ -449,7 +470,26 @@ def main(argv: list[str] | None = None) -> None:
             signal.signal(number, handler)
 
 
+def _misplaced_option_hint(error: click.ClickException, args: list[str]) -> str:
+    """``orgsync --profile x plan``: click says "no such option"; say where it goes instead."""
+    if not isinstance(error, click.NoSuchOption) or error.ctx is None \
+            or error.ctx.command is not cli:
+        return ""
+    command = next((a for a in args if a in cli.commands), None)
+    if command is None:
+        return ""
+    option = error.option_name
+    names = {n for p in cli.commands[command].params for n in getattr(p, "opts", [])}
+    if option not in names:
+        return ""
+    return f"; options go after the command: orgsync {command} {option} ..."
+
+
 def _main(args: list[str], *, debug: bool) -> None:
+    if not args:  # `orgsync` alone: the help, as a successful answer
+        with click.Context(cli, info_name="orgsync") as context:
+            click.echo(cli.get_help(context))
+        sys.exit(0)
     try:
         cli.main(args=args, prog_name="orgsync", standalone_mode=False)
     except SystemExit as exit_:
@@ -464,7 +504,11 @@ def _main(args: list[str], *, debug: bool) -> None:
             click.echo(f"orgsync: {'interrupted' if interrupted else 'aborted'}", err=True)
         sys.exit(1)
     except click.ClickException as error:
-        click.echo(f"orgsync: error: {printable(error.format_message())}", err=True)
+        message = error.format_message()
+        hint = _misplaced_option_hint(error, args)
+        if hint:
+            message = message.rstrip(".") + hint
+        click.echo(f"orgsync: error: {printable(message)}", err=True)
         sys.exit(1)
     except ConfigError as error:
         for diagnostic in error.diagnostics:

@@ -163,6 +163,8 @@ def _message(error: ValidationError, sub: dict[str, Any]) -> str:
         return f"{_short(instance)} is not one of: {', '.join(map(str, rule))}"
     if kind == "const":
         if rule == 1:
+            if instance == "1":
+                return 'the string "1": write 1 without quotes'
             return f"unsupported format version {_short(instance)}: this orgsync reads version 1"
         return f"{_short(instance)} is not {rule!r}"
     if kind == "minItems":

@@ -193,7 +193,7 @@ def test_non_utf8_file_is_one_diagnostic(tmp_path: Path) -> None:
 
 def test_version_must_be_1_even_if_the_rest_is_fine() -> None:
     assert diagnostics(HEAD.replace("version: 1", "version: '1'")) == [
-        "f.yaml:1:10: version: unsupported format version '1': this orgsync reads version 1"]
+        'f.yaml:1:10: version: the string "1": write 1 without quotes']
 
 
 def test_patterns_do_not_accept_a_trailing_newline() -> None:
