@@ -46,7 +46,7 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
     except ValueError as error:
         raise OrgsyncError(str(error)) from None
     try:
-        from reconciler.sandbox.server import Sandbox, SandboxError
+        from reconciler.sandbox import Sandbox, SandboxError
     except ImportError as error:
         raise OrgsyncError(f"the sandbox needs moto[server] ({error}); install "
                            "'orgsync[sandbox]'") from None

@@ -7,6 +7,9 @@ on AWS's behaviour (see docs/ARCHITECTURE.md "Sandbox" and CONTRACT.md section 5
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from reconciler.sandbox.options import (
@@ -27,9 +30,24 @@ __all__ = ["MANAGEMENT_ACCOUNT_ID", "Control", "RemoteControl", "Sandbox", "Sand
            "standalone_accounts"]
 
 
+@contextlib.contextmanager
+def _without_user_profile() -> Iterator[None]:
+    """moto builds boto3 sessions while its modules import (moto.ec2 lists regions through
+    ``boto3.Session()``), and a session fails with ProfileNotFound when the user's AWS_PROFILE
+    names a profile the config file lacks. The sandbox never uses the user's profile, so the
+    import runs without it and the variables are put back afterwards."""
+    saved = {k: os.environ.pop(k) for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+             if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def __getattr__(name: str) -> Any:
     if name in ("Sandbox", "SandboxError"):
-        from reconciler.sandbox import server
+        with _without_user_profile():
+            from reconciler.sandbox import server
 
         return getattr(server, name)
     if name in ("Control", "RemoteControl"):

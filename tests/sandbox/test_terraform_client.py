@@ -194,6 +194,7 @@ def _fill(text: str, **values: str) -> str:
     return text
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(2400)  # ~4 minutes on an idle machine; far more when 2 cores are shared
 def test_terraform_creates_updates_imports_and_destroys(sandbox: Sandbox,
                                                         tmp_path: Path) -> None:
