@@ -84,7 +84,10 @@ def _create(name: str, email: str) -> Change:
 
 def test_create_does_not_continue_someone_elses_request_with_the_name(
         sandbox_options: Any, aws: Aws) -> None:
-    with sandbox_options(create_delay_s=1) as sandbox:
+    # Someone else's request must still be IN_PROGRESS when apply lists requests in flight: a
+    # 1 s delay lost that race on a loaded machine (the request had finished, so orgsync rightly
+    # requested its own account); 5 s leaves room and costs the test about 5 s.
+    with sandbox_options(create_delay_s=5) as sandbox:
         orgs = sandbox.client("organizations")
         orgs.create_account(Email="someone-else@example.com", AccountName="app")
         result = _apply(sandbox, aws, _create("app", "aws+app@example.com"))
