@@ -524,10 +524,10 @@ def _main(args: list[str], *, debug: bool) -> None:
         sys.exit(1)
     except Terminated as stop:
         click.echo(f"orgsync: terminated by {stop.signal_name}", err=True)
-        sys.exit(1)
+        _exit_now(1)
     except KeyboardInterrupt:  # CONTRACT section 3 has no code of its own for this: an error
         click.echo("orgsync: interrupted", err=True)
-        sys.exit(1)
+        _exit_now(1)
     except Exception as error:  # a bug: still one line, unless --debug
         if debug:
             traceback.print_exc()
@@ -535,6 +535,16 @@ def _main(args: list[str], *, debug: bool) -> None:
                    "(run with --debug for a traceback)", err=True)
         sys.exit(1)
     sys.exit(0)
+
+
+def _exit_now(code: int) -> None:
+    """Exit at once after an interrupt. The lock and the output files were already dealt with
+    while the interrupt unwound the run; a normal exit would also join the worker threads of the
+    read and apply pools, each finishing an AWS call in flight (seconds apiece on a slow
+    endpoint), so Ctrl-C would seem to hang."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
