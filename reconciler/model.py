@@ -7,6 +7,7 @@ what a later stage sees. Nothing here knows about AWS calls.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -122,6 +123,7 @@ class DesiredState:
     accounts: tuple[AccountSpec, ...]
     groups: tuple[GroupSpec, ...]
     source_file: str = "accounts.yaml"
+    identity_center: IdentityCenterSpec | None = None  # None: the file has no such section
     source_sha256: str = ""  # digest of the file's canonical text (config.source)
 
     def account(self, name: str) -> AccountSpec:
@@ -144,3 +146,100 @@ class DesiredState:
             for i in range(1, len(parts) + 1):
                 paths.add("/" + "/".join(parts[:i]))
         return tuple(sorted(paths, key=lambda p: (p.count("/"), p)))
+
+
+# --------------------------------------------------------------------------------------------
+# IAM Identity Center (``identity_center:``)
+
+PrincipalType = Literal["GROUP", "USER"]
+# Every key of a permission set besides its name: each is managed only when the file writes it
+# ("exact when declared"); an unwritten key is left as it is in AWS.
+PERMISSION_SET_ATTRIBUTES = ("description", "session_duration", "managed_policies",
+                             "customer_managed_policies", "inline_policy",
+                             "permissions_boundary", "relay_state")
+_DURATION = re.compile(r"^P(?!$)(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# Identity Center's permission set session duration: "from 1 to 12 hours" (CreatePermissionSet
+# reference, SessionDuration: https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html)
+MIN_SESSION_S = 3600
+MAX_SESSION_S = 12 * 3600
+
+
+def duration_seconds(text: str | None) -> int | None:
+    """Seconds of an ISO 8601 duration of hours/minutes/seconds (``PT4H``, ``PT1H30M``); ``None``
+    when ``text`` is not one (days, years, fractions are not session lengths)."""
+    if not isinstance(text, str):
+        return None
+    found = _DURATION.match(text)
+    if found is None:
+        return None
+    hours, minutes, seconds = (int(g) if g else 0 for g in found.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def canonical_duration(text: str | None) -> str | None:
+    """``PT240M`` -> ``PT4H``: the one spelling orgsync compares and writes (None stays None;
+    text that is no duration stays as it is, so that a difference still shows)."""
+    total = duration_seconds(text)
+    if total is None:
+        return text
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    body = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if v)
+    return "PT" + (body or "0S")
+
+
+@dataclass(frozen=True)
+class PolicyReference:
+    """A customer managed policy by name and path (it must exist in each target account)."""
+
+    name: str
+    path: str = "/"
+
+
+@dataclass(frozen=True)
+class PermissionSetSpec:
+    """One permission set. ``declared`` holds the attribute keys the file writes: only those are
+    compared and changed (``None`` for a declared key means "none": ``inline_policy: null``)."""
+
+    name: str
+    declared: frozenset[str] = frozenset()
+    description: str | None = None
+    session_duration: str | None = None  # canonical (``canonical_duration``)
+    managed_policies: tuple[str, ...] = ()  # sorted
+    customer_managed_policies: tuple[PolicyReference, ...] = ()  # sorted
+    inline_policy: Mapping[str, object] | None = None  # the document, decoded
+    # {"managed_policy_arn": arn} or {"name": .., "path": ..}; None: no boundary
+    permissions_boundary: Mapping[str, str] | None = None
+    relay_state: str | None = None
+    position: Position | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class AssignmentSpec:
+    """One account assignment: a principal gets a permission set in one account (the loader
+    expands ``accounts`` lists, ``"*"`` and ``users`` lists into one spec each)."""
+
+    account: str  # account name from the file
+    permission_set: str  # permission set name
+    principal_type: PrincipalType
+    principal: str  # a group's display name or a user's user name
+    # from accounts: ["*"] (not named): an account that turns out to be the management account
+    # (listed by email only) is left out, as for grants
+    wildcard: bool = field(default=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        """The plan key: ``ACCOUNT/PERMISSION_SET/group:NAME`` (or ``user:NAME``)."""
+        who = f"{self.principal_type.lower()}:{self.principal}"
+        return f"{self.account}/{self.permission_set}/{who}"
+
+
+@dataclass(frozen=True)
+class IdentityCenterSpec:
+    instance_arn: str | None = None  # None: the organization's instance (ListInstances)
+    exclusive: bool = False  # delete permission sets and assignments the file does not list
+    permission_sets: tuple[PermissionSetSpec, ...] = ()
+    assignments: tuple[AssignmentSpec, ...] = ()  # sorted by key, unique
+
+    def permission_set(self, name: str) -> PermissionSetSpec | None:
+        return next((p for p in self.permission_sets if p.name == name), None)

@@ -180,6 +180,72 @@ class ObservedStackSet:
 
 
 @dataclass(frozen=True)
+class ObservedPermissionSet:
+    """An IAM Identity Center permission set with everything orgsync can manage on it."""
+
+    arn: str
+    name: str
+    description: str | None = None
+    session_duration: str | None = None  # as AWS returned it (ISO 8601)
+    relay_state: str | None = None
+    managed_policies: tuple[str, ...] = ()  # ARNs, sorted
+    customer_managed_policies: tuple[tuple[str, str], ...] = ()  # (name, path), sorted
+    inline_policy: Mapping[str, JSON] | None = None
+    # {"managed_policy_arn": arn} or {"name": .., "path": ..}; None: no boundary
+    permissions_boundary: Mapping[str, str] | None = None
+    provisioned_accounts: tuple[str, ...] = ()  # account ids, sorted
+    # provisioned accounts that do not have its latest version (an update not provisioned yet)
+    outdated_accounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObservedAssignment:
+    account_id: str
+    permission_set_arn: str
+    principal_type: str  # GROUP | USER
+    principal_id: str
+
+
+@dataclass(frozen=True)
+class ObservedPrincipal:
+    """An identity store group (by display name) or user (by user name)."""
+
+    type: str  # GROUP | USER
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class IdentityCenterRequest:
+    """An assignment creation or deletion request still IN_PROGRESS (an earlier run was
+    stopped while it waited): a re-run follows it instead of making a second one."""
+
+    operation: str  # create | delete
+    request_id: str
+    status: str
+    account_id: str
+    permission_set_arn: str
+    principal_type: str
+    principal_id: str
+
+
+@dataclass(frozen=True)
+class ObservedIdentityCenter:
+    """The organization's IAM Identity Center instance, read when the file has the section.
+
+    ``principals`` holds every group, and the users the file names or assignments reference.
+    """
+
+    instance_arn: str | None  # None: no instance (``error`` says why)
+    identity_store_id: str | None = None
+    permission_sets: tuple[ObservedPermissionSet, ...] = ()
+    assignments: tuple[ObservedAssignment, ...] = ()
+    principals: tuple[ObservedPrincipal, ...] = ()
+    requests: tuple[IdentityCenterRequest, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class ObservedState:
     organization: ObservedOrganization
     ous: tuple[ObservedOU, ...] = ()
@@ -204,6 +270,8 @@ class ObservedState:
     # delegated administrator's (then access roles and groups were not read: see the planner)
     runner_account_id: str | None = None
     stack_set: ObservedStackSet | None = None  # None: not read (invited_bootstrap: manual)
+    # None: not read (the file has no identity_center section)
+    identity_center: ObservedIdentityCenter | None = None
     observed_at: str = field(default="", compare=False)
 
     @property
@@ -258,6 +326,8 @@ class ObservedState:
                 data.pop(key, None)
         if self.stack_set is None:
             data.pop("stack_set", None)
+        if self.identity_center is None:
+            data.pop("identity_center", None)
         return data
 
     def fingerprint(self) -> str:

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from reconciler.config import identity_center
 from reconciler.config.yamldoc import DocPath, YamlDocument
 from reconciler.errors import Diagnostic
 from reconciler.model import (
@@ -114,6 +115,7 @@ class _Checker:
         self._delegated_admin(data.get("root_credentials"), accounts, management)
         for path, group in _items(data.get("groups"), ("groups",)):
             self._group(path, group, accounts, management)
+        identity_center.check(data, accounts, self.value)
         return self.found
 
     def _root_credentials(self, section: Any) -> bool:
@@ -412,6 +414,8 @@ def build(doc: YamlDocument, *, filename: str, sha256: str) -> DesiredState:
         root_credentials=root,
         accounts=tuple(accounts),
         groups=tuple(groups),
+        identity_center=identity_center.build(data, active_members=active_members,
+                                              position=position),
         source_file=filename,
         source_sha256=sha256,
     )

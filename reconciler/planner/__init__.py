@@ -4,7 +4,8 @@ Like kopf's cause detection, planning is a purely computational function: the sa
 give the same plan, which is what lets a saved plan be reviewed and a re-plan after apply be
 checked for emptiness. One module per resource kind decides that kind's changes; this module only
 fixes the order (organization, OUs parents first, account create/invite, account updates, IAM's
-delegated administrator, access roles, groups, root credentials, account closures) and collects
+delegated administrator, access roles, groups, Identity Center, root credentials, account
+closures) and collects
 what cannot happen yet.
 """
 
@@ -25,6 +26,7 @@ from reconciler.planner.account import (
 from reconciler.planner.context import PlanContext, match_accounts
 from reconciler.planner.delegated_admin import plan_delegated_admin, restrict_to_delegated_runner
 from reconciler.planner.group import plan_groups
+from reconciler.planner.identity_center import plan_identity_center
 from reconciler.planner.organization import plan_organization
 from reconciler.planner.ou import plan_ous, unmanaged_ous
 from reconciler.planner.quotas import check_quotas
@@ -60,12 +62,13 @@ def plan(desired: DesiredState, observed: ObservedState) -> Plan:
         plan_unfinished_takeovers(ctx)
         plan_retired_instances(ctx)
         plan_groups(ctx)
+        plan_identity_center(ctx)
     plan_root_credentials(ctx)
     plan_account_closures(ctx)
     _rename_after_new_role(ctx)
     restrict_to_delegated_runner(ctx)
     check_quotas(ctx)
-    unmanaged = [*unmanaged_accounts(ctx), *unmanaged_ous(ctx)]
+    unmanaged = [*unmanaged_accounts(ctx), *unmanaged_ous(ctx), *ctx.unmanaged]
     return Plan(
         management_account_id=desired.organization.management_account_id,
         changes=tuple(ctx.changes),

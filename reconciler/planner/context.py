@@ -12,7 +12,7 @@ from typing import Literal
 
 from reconciler.model import AccountSpec, DesiredState
 from reconciler.observed import CreateAccountRequest, Handshake, ObservedAccount, ObservedState
-from reconciler.plan import Change, Deferred, how_to_accept, unknown_account_id
+from reconciler.plan import Change, Deferred, Unmanaged, how_to_accept, unknown_account_id
 
 Disposition = Literal["present", "create", "invite", "deferred", "close", "gone", "error"]
 
@@ -72,6 +72,7 @@ class PlanContext:
     deferred: list[Deferred] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unmanaged: list[Unmanaged] = field(default_factory=list)  # besides accounts and OUs
     _by_id: dict[str, ObservedAccount] = field(default_factory=dict, repr=False)
     _by_email: dict[str, ObservedAccount] = field(default_factory=dict, repr=False)
     _requests: dict[str, list[CreateAccountRequest]] = field(default_factory=dict, repr=False)
