@@ -41,6 +41,12 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         seed: int | None = None, realistic: bool = False,
         partition: str = "aws") -> int:
     user_names = _parse_users(users)
+    # This process only serves the emulator, and moto builds boto3 sessions while it serves
+    # (a backend for each new account and region): a session fails with ProfileNotFound when the
+    # shell's AWS_PROFILE names a profile its config lacks, answering every request with a 500.
+    # The sandbox never uses the user's profile.
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(name, None)
     try:
         throttles = parse_throttle(list(throttle))
     except ValueError as error:
