@@ -291,7 +291,8 @@ def force_unlock(**kwargs: Any) -> None:
 @click.option("--latency-ms", type=click.FloatRange(0), default=0, show_default=True,
               help="Added to every response.")
 @click.option("--throttle", multiple=True, metavar="SERVICE=RPS",
-              help="Throttle a service (organizations, iam, sts) to RPS requests a second.")
+              help="Throttle a service (organizations, iam, sts, account, sso-admin, "
+              "identitystore) to RPS requests a second.")
 @click.option("--create-delay-s", type=click.FloatRange(0), default=0, show_default=True,
               help="Seconds CreateAccount stays IN_PROGRESS.")
 @click.option("--auto-accept-invites", is_flag=True,
@@ -320,6 +321,11 @@ def force_unlock(**kwargs: Any) -> None:
               "DescribeOrganization) fail once with ConcurrentModificationException.")
 @click.option("--seed", type=int, default=None,
               help="Seed of the sandbox's random draws (reproducible runs).")
+@click.option("--sso-lag-s", type=click.FloatRange(0), default=None,
+              help="IAM Identity Center assignment and provisioning requests stay IN_PROGRESS "
+              "this long.")
+@click.option("--sso-groups", default="", metavar="NAME,NAME",
+              help="Groups to add to the seeded IAM Identity Center identity store.")
 @click.option("--realistic", is_flag=True,
               help="Short lags, Organizations concurrency 1 and a ConcurrentModificationException "
               "rate (explicit options win; see docs/sandbox.md).")

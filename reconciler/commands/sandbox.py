@@ -39,7 +39,7 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         close_lag_s: float | None = None, rename_lag_s: float | None = None,
         org_concurrency: int | None = None, concurrent_modification: float | None = None,
         seed: int | None = None, realistic: bool = False,
-        partition: str = "aws") -> int:
+        partition: str = "aws", sso_lag_s: float | None = None, sso_groups: str = "") -> int:
     user_names = _parse_users(users)
     # This process only serves the emulator, and moto builds boto3 sessions while it serves
     # (a backend for each new account and region): a session fails with ProfileNotFound when the
@@ -47,6 +47,7 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
     # The sandbox never uses the user's profile.
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         os.environ.pop(name, None)
+    group_names = _parse_sso_groups(sso_groups)
     try:
         throttles = parse_throttle(list(throttle))
     except ValueError as error:
@@ -60,11 +61,13 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         host=host, port=port, standalone_accounts=standalone_accounts, latency_ms=latency_ms,
         throttle=throttles, create_delay_s=create_delay_s,
         auto_accept_invites=auto_accept_invites, close_quota=close_quota, users=user_names,
-        stackset_operation_s=stackset_operation_s, partition=partition)
+        stackset_operation_s=stackset_operation_s, partition=partition,
+        sso_groups=group_names)
     lags: dict[str, Any] = {"account_ready_lag_s": account_ready_lag_s, "iam_lag_s": iam_lag_s,
                             "close_lag_s": close_lag_s, "rename_lag_s": rename_lag_s,
                             "org_concurrency": org_concurrency,
-                            "concurrent_modification": concurrent_modification, "seed": seed}
+                            "concurrent_modification": concurrent_modification, "seed": seed,
+                            "sso_lag_s": sso_lag_s}
     if realistic:
         # an explicit --create-delay-s wins over the preset's too
         explicit_delay = create_delay_s if create_delay_s else None
@@ -143,6 +146,23 @@ def _parse_users(value: str) -> tuple[str, ...]:
                                "([A-Za-z0-9_+=,.@-], 1 to 64 characters)")
         if name.lower() in (n.lower() for n in names):  # IAM names are unique ignoring case
             raise OrgsyncError(f"--users: {name!r} is given twice (IAM ignores case)")
+        names.append(name)
+    return tuple(names)
+
+
+def _parse_sso_groups(value: str) -> tuple[str, ...]:
+    """``--sso-groups``: identity-store group display names (1 to 1,024 characters, no control
+    characters other than tab and newlines: the Identity Store API's GroupDisplayName)."""
+    names: list[str] = []
+    for raw in value.split(","):
+        name = raw.strip()
+        if not name:
+            continue
+        if len(name) > 1024 or any(ord(c) < 32 for c in name):
+            raise OrgsyncError(f"--sso-groups: {name!r} is not a group display name "
+                               "(1 to 1,024 printable characters)")
+        if name in names:
+            raise OrgsyncError(f"--sso-groups: {name!r} is given twice")
         names.append(name)
     return tuple(names)
 

@@ -24,6 +24,7 @@ from reconciler.sandbox import (
     cloudformation,
     consistency,
     constraints,
+    identity_center,
     organizations,
     resources,
     signing,
@@ -50,10 +51,12 @@ if TYPE_CHECKING:
 StartResponse = Callable[..., Any]
 LOST_RESPONSE_KEY = "orgsync.lost_response"
 ACCESS_DENIED = {"organizations": "AccessDeniedException", "account": "AccessDeniedException",
-                 "iam": "AccessDenied", "sts": "AccessDenied", "cloudformation": "AccessDenied"}
+                 "iam": "AccessDenied", "sts": "AccessDenied", "cloudformation": "AccessDenied",
+                 "sso-admin": "AccessDeniedException", "identitystore": "AccessDeniedException"}
 EXPIRED = {"iam": "ExpiredToken", "sts": "ExpiredTokenException",
            "organizations": "ExpiredTokenException", "account": "ExpiredTokenException",
-           "cloudformation": "ExpiredToken"}
+           "cloudformation": "ExpiredToken", "sso-admin": "ExpiredTokenException",
+           "identitystore": "ExpiredTokenException"}
 IN_FLIGHT_KEY = "orgsync.sandbox.organizations_in_flight"
 STATUS_TEXT = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
                409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error",
@@ -249,6 +252,10 @@ class SandboxApp:
         if service == "organizations" and consistency.concurrent_modification(state, operation,
                                                                               body):
             return error_response(service, *consistency.CONCURRENT_MODIFICATION)
+        if service in identity_center.SERVICES:
+            return identity_center.serve(state, access_key=access_key, caller_account=account_id,
+                                         service=service, operation=operation, body=body,
+                                         remote=str(environ.get("REMOTE_ADDR") or "127.0.0.1"))
         if service in ("s3", "sqs"):
             return resources.denial(state, access_key=access_key, service=service,
                                     operation=operation, environ=environ, body=body)

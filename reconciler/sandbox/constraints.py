@@ -38,7 +38,7 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 from reconciler.sandbox.protocol import Response, error_response, form_params, service_model
 
-VALIDATED_SERVICES = ("organizations", "iam", "sts", "account")
+VALIDATED_SERVICES = ("organizations", "iam", "sts", "account", "sso-admin", "identitystore")
 
 
 @dataclass(frozen=True)
@@ -263,6 +263,12 @@ def violation(service: str, operation: str, params: dict[str, Any]) -> Violation
     return _check(input_shape, params, "")
 
 
+def shape_violation(shape: Shape, value: Any) -> Violation | None:
+    """The first model constraint ``value`` breaks, for any shape (a response's output shape
+    too: the sandbox's conformance tests check what it answers with the same rules)."""
+    return _check(shape, value, "")
+
+
 def _message(found: Violation) -> str:
     shown = "" if found.value is None or isinstance(found.value, (list, dict)) \
         else f"'{found.value}' "
@@ -288,7 +294,10 @@ def check_request(service: str | None, operation: str | None, body: bytes) -> Re
         return error_response(service, "ValidationException", message, extra={
             "reason": "fieldValidationFailed",
             "fieldList": [{"name": found.member, "message": found.constraint}]})
+    if service in ("sso-admin", "identitystore"):  # JSON 1.1: ValidationException
+        return error_response(service, "ValidationException", message)
     return error_response(service, "ValidationError", message)
 
 
-__all__ = ["Violation", "check_request", "compile_pattern", "request_params", "violation"]
+__all__ = ["Violation", "check_request", "compile_pattern", "request_params", "shape_violation",
+           "violation"]

@@ -21,7 +21,7 @@ REGION = "us-east-1"
 # the region a sandbox of each partition answers in (and its clients sign for): Organizations,
 # IAM and STS of each partition (AWS General Reference, "AWS service endpoints")
 PARTITION_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
-THROTTLED_SERVICES = ("organizations", "iam", "sts", "account")
+THROTTLED_SERVICES = ("organizations", "iam", "sts", "account", "sso-admin", "identitystore")
 
 _NAMED_STANDALONE = (
     ("210987654321", "legacy-analytics", "aws+legacy-analytics@example.com"),
@@ -105,6 +105,10 @@ class SandboxOptions:
     concurrent_modification: float = 0.0  # fraction of Organizations writes failing once
     seed: int = 0  # makes the concurrent-modification draws reproducible
     partition: str = "aws"  # aws | aws-cn | aws-us-gov: ARNs and the region follow it
+    # IAM Identity Center (identity_center.py): how long account assignment and provisioning
+    # requests stay IN_PROGRESS, and groups added to the seeded identity store
+    sso_lag_s: float = 0.0
+    sso_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.partition not in PARTITION_REGIONS:
@@ -126,8 +130,9 @@ REALISTIC: dict[str, float | int] = {
     "org_concurrency": 1,  # AWS: "another request is already in progress"
     "concurrent_modification": 0.05,  # AWS: seen around account creation
     "create_delay_s": 1.0,  # AWS: CreateAccount stays IN_PROGRESS for minutes
+    "sso_lag_s": 1.0,  # AWS: assignment and provisioning requests take seconds to minutes
 }
-LAG_OPTIONS = ("account_ready_lag_s", "iam_lag_s", "close_lag_s", "rename_lag_s")
+LAG_OPTIONS = ("account_ready_lag_s", "iam_lag_s", "close_lag_s", "rename_lag_s", "sso_lag_s")
 RUNTIME_OPTIONS = ("latency_ms", "throttle", *LAG_OPTIONS, "org_concurrency",
                    "concurrent_modification", "seed")
 
@@ -202,7 +207,7 @@ def parse_throttle(values: list[str] | tuple[str, ...]) -> dict[str, float]:
         service = service.strip().lower()
         if not sep or service not in THROTTLED_SERVICES:
             raise ValueError(f"--throttle {value!r}: expected SERVICE=RPS with SERVICE one of "
-                             "organizations, iam, sts, account")
+                             "organizations, iam, sts, account, sso-admin, identitystore")
         try:
             rps = float(rate)
         except ValueError:

@@ -31,7 +31,11 @@ THROTTLING_CODES = {
     "sts": ("Throttling", "Rate exceeded"),
     "account": ("TooManyRequestsException", "The request was denied due to request throttling."),
     "cloudformation": ("Throttling", "Rate exceeded"),
+    "sso-admin": ("ThrottlingException", "Rate exceeded"),
+    "identitystore": ("ThrottlingException", "Rate exceeded"),
 }
+# SigV4 signing names that are not the service's name in botocore (and in the sandbox's counters)
+SIGNING_NAMES = {"sso": "sso-admin"}
 
 
 @lru_cache(maxsize=8)
@@ -51,7 +55,8 @@ def service_of(environ: dict[str, Any]) -> str | None:
     auth = environ.get("HTTP_AUTHORIZATION", "")
     try:
         scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
-        return scope.split("/")[3].lower()
+        name = scope.split("/")[3].lower()
+        return SIGNING_NAMES.get(name, name)
     except IndexError:
         return None
 

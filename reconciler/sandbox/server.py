@@ -19,7 +19,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from reconciler.sandbox import cloudformation as cfn_ext
-from reconciler.sandbox import consistency, delegated, keys, resources
+from reconciler.sandbox import consistency, delegated, identity_center, keys, resources
 from reconciler.sandbox import iam as iam_ext
 from reconciler.sandbox import organizations as org_ext
 from reconciler.sandbox import sts as sts_ext
@@ -294,6 +294,8 @@ class Sandbox:
                                        "root-account-mfa-device", now)])
         for user_name in self.options.users:
             management_iam.create_user(region_name=region, user_name=user_name)
+        identity_center.seed(state, owner=MANAGEMENT_ACCOUNT_ID, iam_users=self.options.users,
+                             extra_groups=self.options.sso_groups)
         for index, account in enumerate(standalone_accounts(self.options.standalone_accounts)):
             state.standalone[account.id] = {"name": account.name, "email": account.email}
             _seed_admin(iam_backends[account.id][partition], account.id, region=region)

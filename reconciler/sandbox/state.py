@@ -208,6 +208,7 @@ class SandboxState:
         self.root_keys: dict[str, str] = {}  # root users' access key id -> account id
         # CloudFormation stack sets (reconciler.sandbox.cloudformation), by owner:region:id
         self.stack_sets: dict[str, Any] = {}
+        self.identity_center: Any = None  # identity_center.IdentityCenter, seeded
 
     def root_key(self, access_key_id: str) -> tuple[str, RootAccessKey] | None:
         """(account id, key) when ``access_key_id`` is an active access key of a root user

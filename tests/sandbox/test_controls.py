@@ -200,4 +200,4 @@ def test_orgsync_sandbox_rejects_a_bad_throttle() -> None:
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "orgsync: error: --throttle 'ec2=5': expected SERVICE=RPS with SERVICE one of "
-        "organizations, iam, sts, account"]
+        "organizations, iam, sts, account, sso-admin, identitystore"]
