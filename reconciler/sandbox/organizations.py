@@ -699,6 +699,40 @@ def _delete_organizational_unit(self: OrganizationsResponse) -> str:
     return "{}"
 
 
+def _move_account(self: OrganizationsResponse) -> str:
+    """MoveAccount checks its source as AWS does; moto only checks that both parents exist.
+    Errors from the API reference (MoveAccount): SourceParentNotFoundException "We can't find a
+    source root or OU with the ParentId that you specified" (the account is not in the source
+    parent you named, for example after someone else moved it), DestinationParentNotFoundException,
+    DuplicateAccountException "That account is already present in the specified destination" (so
+    a retried move whose first reply was lost fails and the caller must look), and
+    AccountNotFoundException for an account outside the organization."""
+    backend = _require_management(self)
+    params = _params(self)
+    account_id = str(params.get("AccountId", ""))
+    source = str(params.get("SourceParentId", ""))
+    destination = str(params.get("DestinationParentId", ""))
+    with current_state().lock:
+        parent_ids = {ou.id for ou in backend.ou}
+        account = _find_account(backend, account_id)
+        if account is None:
+            raise aws_error("AccountNotFoundException",
+                            "You specified an account that doesn't exist.")
+        if destination not in parent_ids:
+            raise aws_error("DestinationParentNotFoundException",
+                            "We can't find a destination root or OU with the ParentId that you "
+                            "specified.")
+        if account.parent_id == destination:
+            raise aws_error("DuplicateAccountException",
+                            "That account is already present in the specified destination.")
+        if source not in parent_ids or account.parent_id != source:
+            raise aws_error("SourceParentNotFoundException",
+                            "We can't find a source root or OU with the ParentId that you "
+                            "specified.")
+        account.parent_id = destination
+    return "{}"
+
+
 HANDLERS = {
     "create_organizational_unit": _create_organizational_unit,
     "update_organizational_unit": _update_organizational_unit,
@@ -720,6 +754,7 @@ HANDLERS = {
     "list_organizational_units_for_parent": _list_organizational_units_for_parent,
     "list_children": _list_children,
     "list_roots": _list_roots,
+    "move_account": _move_account,
 }
 
 

@@ -86,3 +86,26 @@ def test_ou_nesting_limit_five(sandbox: Sandbox, error) -> None:
     caught = error(org, "CreateOrganizationalUnit", "ConstraintViolationException",
                    ParentId=parent, Name="L6")
     assert caught.response["Reason"] == "OU_DEPTH_LIMIT_EXCEEDED"
+
+
+def test_move_account_checks_its_source_and_destination(sandbox: Sandbox, call, error) -> None:
+    """MoveAccount names the parent the account is in: a stale source (someone moved it),
+    a move to where it already is (a retry whose reply was lost) and an unknown destination
+    are AWS's modelled errors, never a silent success."""
+    org = sandbox.client("organizations")
+    root = _root(sandbox)
+    first = _ou(sandbox, root, "First")
+    second = _ou(sandbox, root, "Second")
+    account_id = _account_in(sandbox, first)
+    error(org, "MoveAccount", "DuplicateAccountException", AccountId=account_id,
+          SourceParentId=first, DestinationParentId=first)
+    error(org, "MoveAccount", "SourceParentNotFoundException", AccountId=account_id,
+          SourceParentId=root, DestinationParentId=second)
+    error(org, "MoveAccount", "DestinationParentNotFoundException", AccountId=account_id,
+          SourceParentId=first, DestinationParentId="ou-abcd-zzzzzzzz")
+    error(org, "MoveAccount", "AccountNotFoundException", AccountId="999999999999",
+          SourceParentId=first, DestinationParentId=second)
+    call(org, "MoveAccount", AccountId=account_id, SourceParentId=first,
+         DestinationParentId=second)
+    assert org.list_parents(ChildId=account_id)["Parents"] == [
+        {"Id": second, "Type": "ORGANIZATIONAL_UNIT"}]
