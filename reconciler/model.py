@@ -22,6 +22,11 @@ AccountSource = Literal["created", "invited"]
 AccountState = Literal["active", "closed"]
 RootPolicy = Literal["absent", "password_recovery", "unmanaged"]
 InvitedBootstrap = Literal["manual", "stackset"]
+# The Account Management API's alternate contact types, as the file names them (lowercase keys of
+# ``accounts[].contacts``) and as AWS does (``AlternateContactType``).
+CONTACT_TYPES = ("security", "operations", "billing")
+# ``accounts[].alias: null``: the account has no IAM account alias (a declared one is deleted).
+NO_ALIAS = ""
 
 
 def frozen_mapping(values: Mapping[str, str] | None) -> Mapping[str, str] | None:
@@ -70,6 +75,19 @@ class AccessRoleSpec:
 
 
 @dataclass(frozen=True)
+class ContactSpec:
+    """One alternate contact (Account Management ``PutAlternateContact``): every field required."""
+
+    name: str
+    title: str
+    email: str
+    phone: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "title": self.title, "email": self.email, "phone": self.phone}
+
+
+@dataclass(frozen=True)
 class AccountSpec:
     name: str
     email: str
@@ -83,6 +101,12 @@ class AccountSpec:
     root_credentials: RootPolicy  # effective: the account's override or the file's default
     bootstrap_profile: str | None
     position: Position | None = field(default=None, compare=False)
+    # The IAM account alias. None: not managed (no ``alias`` key); NO_ALIAS (``alias: null``):
+    # the account has none; else exactly this alias.
+    alias: str | None = None
+    # Alternate contacts by type (CONTACT_TYPES). None: not managed (no ``contacts`` key); a type
+    # not listed is not managed; a type mapped to None (``security: null``) is deleted.
+    contacts: Mapping[str, ContactSpec | None] | None = None
 
     @property
     def identity(self) -> str:

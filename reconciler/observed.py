@@ -243,6 +243,24 @@ class ObservedIdentityCenter:
     principals: tuple[ObservedPrincipal, ...] = ()
     requests: tuple[IdentityCenterRequest, ...] = ()
     error: str | None = None
+class ObservedAlias:
+    """An account's IAM account alias (ListAccountAliases, through its access role; the
+    management account's with its own credentials). AWS allows one alias per account."""
+
+    account_id: str
+    alias: str | None = None  # None: the account has no alias (or it could not be read)
+    error: str | None = None  # why it could not be read (the access role cannot be assumed)
+
+
+@dataclass(frozen=True)
+class ObservedContacts:
+    """An account's alternate contacts (Account Management GetAlternateContact), by type
+    (``security``, ``operations``, ``billing``): only the types that were read; None: no such
+    contact. Each contact is ``{"name", "title", "email", "phone"}``."""
+
+    account_id: str
+    contacts: Mapping[str, Mapping[str, str] | None] = field(default_factory=dict)
+    error: str | None = None  # why they could not be read
 
 
 @dataclass(frozen=True)
@@ -272,6 +290,12 @@ class ObservedState:
     stack_set: ObservedStackSet | None = None  # None: not read (invited_bootstrap: manual)
     # None: not read (the file has no identity_center section)
     identity_center: ObservedIdentityCenter | None = None
+    # IAM account aliases and alternate contacts by account id: read for the accounts whose
+    # alias / contacts the file manages (export: every active account)
+    aliases: Mapping[str, ObservedAlias] = field(default_factory=dict)
+    alternate_contacts: Mapping[str, ObservedContacts] = field(default_factory=dict)
+    # trusted access for account.amazonaws.com (None: not read, no member's contacts managed)
+    trusted_access_account: bool | None = None
     observed_at: str = field(default="", compare=False)
 
     @property
@@ -328,6 +352,11 @@ class ObservedState:
             data.pop("stack_set", None)
         if self.identity_center is None:
             data.pop("identity_center", None)
+        for key in ("aliases", "alternate_contacts"):  # likewise
+            if not data.get(key):
+                data.pop(key, None)
+        if self.trusted_access_account is None:
+            data.pop("trusted_access_account", None)
         return data
 
     def fingerprint(self) -> str:

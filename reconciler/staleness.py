@@ -38,6 +38,11 @@ def _flatten(value: JSON, prefix: str = "") -> dict[str, JSON]:
     return {prefix or "value": value}
 
 
+# ObservedState mappings keyed by account id, and the plan kind their entries belong to
+_PER_ACCOUNT = {"roles": "access_role", "root_credentials": "root_credentials",
+                "aliases": "account_alias", "alternate_contacts": "alternate_contacts"}
+
+
 def _entities(state: Mapping[str, JSON], names: Mapping[str, str]) -> dict[str, dict[str, JSON]]:
     """Observed state (``ObservedState.to_dict()``) by address -> flat attributes."""
     def account(account_id: str) -> str:
@@ -47,7 +52,7 @@ def _entities(state: Mapping[str, JSON], names: Mapping[str, str]) -> dict[str, 
     for key, value in state.items():
         if key == "organization":
             entities.setdefault("organization", {}).update(_flatten(value))
-        elif key in ("trusted_access_iam", "root_features"):
+        elif key in ("trusted_access_iam", "root_features", "trusted_access_account"):
             entities.setdefault("organization", {})[key] = value
         elif key == "ous":
             for ou in value or ():
@@ -61,8 +66,8 @@ def _entities(state: Mapping[str, JSON], names: Mapping[str, str]) -> dict[str, 
         elif key == "handshakes":
             for item in value or ():
                 entities[f"invitation.{item.get('id')}"] = _flatten(item)
-        elif key in ("roles", "root_credentials") and isinstance(value, Mapping):
-            kind = "access_role" if key == "roles" else "root_credentials"
+        elif key in _PER_ACCOUNT and isinstance(value, Mapping):
+            kind = _PER_ACCOUNT[key]
             for account_id, item in value.items():
                 entities[f"{kind}.{account(str(account_id))}"] = _flatten(item)
         elif key == "groups":

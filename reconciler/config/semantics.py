@@ -12,7 +12,8 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from reconciler.config import identity_center
@@ -20,10 +21,13 @@ from reconciler.config.yamldoc import DocPath, YamlDocument
 from reconciler.errors import Diagnostic
 from reconciler.model import (
     ADMINISTRATOR_ACCESS,
+    CONTACT_TYPES,
     DEFAULT_ACCESS_ROLE,
     DEFAULT_GROUP_PATH,
+    NO_ALIAS,
     AccessRoleSpec,
     AccountSpec,
+    ContactSpec,
     DesiredState,
     GrantTarget,
     GroupSpec,
@@ -111,6 +115,9 @@ class _Checker:
         self._unique(data.get("accounts"), "accounts", "name", "account name", fold=False)
         self._unique(data.get("accounts"), "accounts", "email", "email", fold=True)
         self._unique(data.get("accounts"), "accounts", "id", "account id", fold=False)
+        # an IAM account alias is unique across AWS (IAM User Guide, "Using an alias for your AWS
+        # account ID"): two accounts of one file can never both have it
+        self._unique(data.get("accounts"), "accounts", "alias", "account alias", fold=False)
         self._unique(data.get("groups"), "groups", "name", "group name", fold=True)
         self._delegated_admin(data.get("root_credentials"), accounts, management)
         for path, group in _items(data.get("groups"), ("groups",)):
@@ -203,6 +210,11 @@ class _Checker:
                 self.value((*path, "state"), "the management account cannot be closed")
             if source == "invited":
                 self.value((*path, "source"), "the management account cannot be invited")
+        if account.get("state") == "closed":
+            for key in ("alias", "contacts"):
+                if key in account:
+                    self.key((*path, key), f"{key} cannot be managed on a closed account "
+                             "(AWS serves it for active accounts only): remove it")
         override = account.get("root_credentials")
         if override in MANAGED_ROOT_POLICIES and not credentials_allowed and not is_management:
             self.value((*path, "root_credentials"), f"{override!r} needs the features "
@@ -331,6 +343,15 @@ def normalize_ou(ou: str) -> str:
     return "/" + "/".join(parts) if parts else "/"
 
 
+def _contacts(raw: dict[str, Any]) -> Mapping[str, ContactSpec | None]:
+    """``accounts[].contacts`` as declared: listed types only, ``null`` kept as None."""
+    return MappingProxyType({
+        kind: None if raw[kind] is None else ContactSpec(
+            name=raw[kind]["name"], title=raw[kind]["title"], email=raw[kind]["email"],
+            phone=raw[kind]["phone"])
+        for kind in CONTACT_TYPES if kind in raw})
+
+
 def build(doc: YamlDocument, *, filename: str, sha256: str) -> DesiredState:
     """The ``DesiredState`` of a document that passed every check, defaults resolved."""
     data: dict[str, Any] = doc.data
@@ -377,6 +398,8 @@ def build(doc: YamlDocument, *, filename: str, sha256: str) -> DesiredState:
             else raw.get("root_credentials", root.default),
             bootstrap_profile=raw.get("bootstrap_profile"),
             position=position(("accounts", index)),
+            alias=(raw["alias"] or NO_ALIAS) if "alias" in raw else None,
+            contacts=_contacts(raw["contacts"]) if "contacts" in raw else None,
         ))
     by_name = {account.name: account for account in accounts}
     active_members = [

@@ -5,7 +5,7 @@ give the same plan, which is what lets a saved plan be reviewed and a re-plan af
 checked for emptiness. One module per resource kind decides that kind's changes; this module only
 fixes the order (organization, OUs parents first, account create/invite, account updates, IAM's
 delegated administrator, access roles, groups, Identity Center, root credentials, account
-closures) and collects
+aliases, alternate contacts, account closures) and collects
 what cannot happen yet.
 """
 
@@ -22,6 +22,11 @@ from reconciler.planner.account import (
     plan_account_creation,
     plan_account_updates,
     unmanaged_accounts,
+)
+from reconciler.planner.account_alias import plan_account_aliases
+from reconciler.planner.alternate_contacts import (
+    plan_alternate_contacts,
+    plan_contacts_trusted_access,
 )
 from reconciler.planner.context import PlanContext, match_accounts
 from reconciler.planner.delegated_admin import plan_delegated_admin, restrict_to_delegated_runner
@@ -53,6 +58,7 @@ def plan(desired: DesiredState, observed: ObservedState) -> Plan:
     match_accounts(ctx)
     plan_organization(ctx)
     plan_trusted_access(ctx)
+    plan_contacts_trusted_access(ctx)
     plan_ous(ctx)
     plan_account_creation(ctx)
     plan_account_updates(ctx)
@@ -64,6 +70,9 @@ def plan(desired: DesiredState, observed: ObservedState) -> Plan:
         plan_groups(ctx)
         plan_identity_center(ctx)
     plan_root_credentials(ctx)
+    if not observed.delegated_runner:  # aliases and contacts were not read either
+        plan_account_aliases(ctx)
+        plan_alternate_contacts(ctx)
     plan_account_closures(ctx)
     _rename_after_new_role(ctx)
     restrict_to_delegated_runner(ctx)
