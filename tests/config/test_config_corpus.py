@@ -22,6 +22,23 @@ from reconciler.errors import ConfigError
 CORPUS = Path(__file__).parent / "corpus"
 
 EXPECTED: list[tuple[str, int, int, str, str]] = [
+    ("alias_double_hyphen", 7, 12, "accounts[0].alias",
+     "'acme--prod' is not a valid account alias (3-63 lowercase letters, digits and hyphens; no "
+     "hyphen first, last or twice in a row)"),
+    ("alias_duplicate", 10, 12, "accounts[1].alias",
+     "account alias 'acme-prod' is already used by accounts[0] (line 5)"),
+    ("alias_on_closed_account", 8, 5, "accounts[0].alias",
+     "alias cannot be managed on a closed account"),
+    ("contact_bad_email", 8, 51, "accounts[0].contacts.security.email",
+     "'sec at example.com' is not a valid contact email address"),
+    ("contact_phone_not_quoted", 8, 73, "accounts[0].contacts.billing.phone",
+     'expected a string, got the number 5550100 (put it in quotes: "5550100")'),
+    ("contact_bad_phone", 8, 74, "accounts[0].contacts.operations.phone",
+     "'call me' is not a valid phone number"),
+    ("contact_missing_title", 8, 17, "accounts[0].contacts.security",
+     "missing required key 'title'"),
+    ("contact_unknown_type", 8, 7, "accounts[0].contacts.legal",
+     "unknown key 'legal' (allowed: billing, operations, security)"),
     ("account_name_not_ascii", 5, 11, "accounts[0].name",
      "'prød' is not a valid account name (1-50 printab"),
     ("account_name_angle_bracket", 5, 11, "accounts[0].name",
