@@ -243,6 +243,9 @@ class ObservedIdentityCenter:
     principals: tuple[ObservedPrincipal, ...] = ()
     requests: tuple[IdentityCenterRequest, ...] = ()
     error: str | None = None
+
+
+@dataclass(frozen=True)
 class ObservedAlias:
     """An account's IAM account alias (ListAccountAliases, through its access role; the
     management account's with its own credentials). AWS allows one alias per account."""
