@@ -47,6 +47,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -380,6 +381,9 @@ def _complete(center: IdentityCenter, request: Request) -> str | None:
                     return failure
             elif (request.permission_set_arn, account_id) not in center.provisioned:
                 continue  # deprovisioned in the meantime
+            failure = realize(center, permission_set, account_id)
+            if failure:
+                return failure
             center.provisioned[(request.permission_set_arn, account_id)] = request.version
         return None
     assert request.target_id is not None
@@ -395,9 +399,13 @@ def _complete(center: IdentityCenter, request: Request) -> str | None:
             kind = "group" if request.principal_type == "GROUP" else "user"
             return (f"Received a 404 status error: No {kind} found with id "
                     f"{request.principal_id} in identity store {center.identity_store_id}.")
+        if (request.permission_set_arn, request.target_id) not in center.provisioned:
+            failure = realize(center, permission_set, request.target_id)
+            if failure:
+                return failure
+            center.provisioned[(request.permission_set_arn, request.target_id)] = \
+                permission_set.version
         center.assignments.setdefault(key, request.created)
-        center.provisioned.setdefault((request.permission_set_arn, request.target_id),
-                                      permission_set.version)
         return None
     # delete
     if key not in center.assignments:
@@ -405,8 +413,123 @@ def _complete(center: IdentityCenter, request: Request) -> str | None:
     del center.assignments[key]
     if not any(a[0] == request.target_id and a[1] == request.permission_set_arn
                for a in center.assignments):
-        center.provisioned.pop((request.permission_set_arn, request.target_id), None)
+        deprovision(center, request.permission_set_arn, request.target_id)
     return None
+
+
+# --- the IAM roles provisioning makes in each account ---------------------------------------------
+
+ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
+INLINE_POLICY_NAME = "AwsSSOInlinePolicy"
+
+
+def role_name(permission_set: PermissionSet, account_id: str) -> str:
+    """``AWSReservedSSO_<permission set name>_<16 hex>`` under /aws-reserved/sso.amazonaws.com/:
+    the role IAM Identity Center keeps in each account a permission set is provisioned to
+    ("Permission sets ultimately get created as IAM roles in a given AWS account, with trust
+    policies that allow users to assume the role through AWS SSO", cloudposse terraform-aws-sso
+    docs; the name and path are those AWS gives them)."""
+    suffix = _digest("role", permission_set.arn, account_id)[:16]
+    return f"AWSReservedSSO_{permission_set.name}_{suffix}"
+
+
+def _iam(center: IdentityCenter, account_id: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account_id][center.partition]
+
+
+def _policy_arn(center: IdentityCenter, account_id: str, name: str, path: str) -> str:
+    return f"arn:{center.partition}:iam::{account_id}:policy{path}{name}"
+
+
+def realize(center: IdentityCenter, permission_set: PermissionSet,
+            account_id: str) -> str | None:
+    """Make or update the account's role for ``permission_set`` (its policies, inline policy,
+    boundary and session duration); the failure reason, or None. Customer managed policies (and a
+    customer managed boundary) must exist in the account: "You must have an IAM policy that
+    matches the name and path in each AWS account where you want to deploy your permission set"
+    (API reference, AttachCustomerManagedPolicyReferenceToPermissionSet)."""
+    iam = _iam(center, account_id)
+    wanted = list(permission_set.managed)
+    references = list(permission_set.customer_managed)
+    boundary_arn = None
+    if permission_set.boundary is not None:
+        if "ManagedPolicyArn" in permission_set.boundary:
+            boundary_arn = str(permission_set.boundary["ManagedPolicyArn"])
+        else:
+            reference = permission_set.boundary["CustomerManagedPolicyReference"]
+            boundary_arn = _policy_arn(center, account_id, reference["Name"], reference["Path"])
+            references.append((reference["Name"], reference["Path"]))
+    for name, path in references:
+        arn = _policy_arn(center, account_id, name, path)
+        if arn not in iam.managed_policies:
+            return (f"Received a 404 status error: The customer managed policy {path}{name} "
+                    f"does not exist in AWS account {account_id}.")
+        if (name, path) in permission_set.customer_managed:
+            wanted.append(arn)
+    name = role_name(permission_set, account_id)
+    seconds = _session_seconds(permission_set.session_duration)
+    try:
+        role = next((r for r in iam.roles.values() if r.name == name), None)
+        if role is None:
+            saml_suffix = _digest("saml", account_id)[:16]
+            trust = {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:{center.partition}:iam::{account_id}:"
+                                           f"saml-provider/AWSSSO_{saml_suffix}_DO_NOT_DELETE"},
+                "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                "Condition": {"StringEquals": {
+                    "SAML:aud": "https://signin.aws.amazon.com/saml"}}}]}
+            role = iam.create_role(
+                role_name=name, assume_role_policy_document=json.dumps(trust), path=ROLE_PATH,
+                permissions_boundary=None, description="", tags=[],
+                max_session_duration=str(seconds))
+        role.max_session_duration = seconds
+        for arn in wanted:
+            if arn not in role.managed_policies:
+                iam.attach_role_policy(arn, name)
+        for arn in list(role.managed_policies):
+            if arn not in wanted:
+                iam.detach_role_policy(arn, name)
+        if permission_set.inline_policy:
+            iam.put_role_policy(name, INLINE_POLICY_NAME, permission_set.inline_policy)
+        elif INLINE_POLICY_NAME in role.policies:
+            iam.delete_role_policy(name, INLINE_POLICY_NAME)
+        if boundary_arn is not None:
+            iam.put_role_permissions_boundary(name, boundary_arn)
+        elif getattr(role, "permissions_boundary_arn", None):
+            iam.delete_role_permissions_boundary(name)
+    except Exception as error:  # IAM refused (a malformed inline policy, ...): the request fails
+        return f"Received a 400 status error: {getattr(error, 'message', None) or error}"
+    return None
+
+
+def deprovision(center: IdentityCenter, permission_set_arn: str, account_id: str) -> None:
+    """Take the permission set off the account: its role goes too."""
+    center.provisioned.pop((permission_set_arn, account_id), None)
+    permission_set = center.permission_sets.get(permission_set_arn)
+    if permission_set is None:
+        return
+    iam = _iam(center, account_id)
+    name = role_name(permission_set, account_id)
+    role = next((r for r in iam.roles.values() if r.name == name), None)
+    if role is None:
+        return
+    for arn in list(role.managed_policies):
+        iam.detach_role_policy(arn, name)
+    for policy_name in list(role.policies):
+        iam.delete_role_policy(name, policy_name)
+    iam.delete_role(name)
+
+
+def _session_seconds(duration: str) -> int:
+    found = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?",
+                         duration)
+    if found is None:
+        return 3600
+    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in found.groups())
+    return int(days * 86400 + hours * 3600 + minutes * 60 + seconds)
 
 
 # --- serving a request ---------------------------------------------------------------------------

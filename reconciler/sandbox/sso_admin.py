@@ -22,6 +22,7 @@ from reconciler.sandbox.identity_center import (
     PermissionSet,
     Request,
     SsoError,
+    deprovision,
     page,
 )
 from reconciler.sandbox.state import SandboxState
@@ -284,9 +285,9 @@ def _delete_permission_set(state: SandboxState, center: IdentityCenter,
         raise SsoError("ConflictException",
                        "Could not delete because PermissionSet has ApplicationProfile "
                        "associated with it (account assignments).")
+    for _ps, account_id in [k for k in center.provisioned if k[0] == permission_set.arn]:
+        deprovision(center, permission_set.arn, account_id)
     del center.permission_sets[permission_set.arn]
-    for key in [k for k in center.provisioned if k[0] == permission_set.arn]:
-        del center.provisioned[key]
     return {}
 
 

@@ -533,6 +533,88 @@ def test_provisioning_tracks_the_latest_version(sandbox: Sandbox, call: Any,
           InstanceArn=arn, ProvisionPermissionSetRequestId="00000000-0000-0000-0000-000000000000")
 
 
+def _member_iam(sandbox: Sandbox, account: str, as_session: Any) -> Any:
+    credentials = sandbox.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+        RoleSessionName="tester")["Credentials"]
+    return as_session("iam", credentials)
+
+
+def _reserved_roles(iam: Any) -> dict[str, dict[str, Any]]:
+    """The account's Identity Center roles: name -> policies, inline policy, boundary."""
+    found = {}
+    for role in iam.list_roles(PathPrefix="/aws-reserved/sso.amazonaws.com/")["Roles"]:
+        name = role["RoleName"]
+        detail = iam.get_role(RoleName=name)["Role"]
+        inline = iam.list_role_policies(RoleName=name)["PolicyNames"]
+        found[name] = {
+            "managed": sorted(p["PolicyArn"] for p in iam.list_attached_role_policies(
+                RoleName=name)["AttachedPolicies"]),
+            "inline": {n: iam.get_role_policy(RoleName=name, PolicyName=n)["PolicyDocument"]
+                       for n in inline},
+            "boundary": (detail.get("PermissionsBoundary") or {}).get(
+                "PermissionsBoundaryArn"),
+            "max_session": detail["MaxSessionDuration"],
+            "trust": detail["AssumeRolePolicyDocument"]}
+    return found
+
+
+def test_provisioning_makes_the_role_in_the_account(sandbox: Sandbox, as_session: Any) -> None:
+    sso = sandbox.client("sso-admin")
+    arn, _store = _instance(sandbox)
+    account = _member_account(sandbox)
+    iam = _member_iam(sandbox, account, as_session)
+    ps = _permission_set(sandbox, "Admin", SessionDuration="PT4H")
+    target = {"InstanceArn": arn, "PermissionSetArn": ps}
+    sso.attach_managed_policy_to_permission_set(**target, ManagedPolicyArn=ADMIN)
+    sso.attach_customer_managed_policy_reference_to_permission_set(
+        **target, CustomerManagedPolicyReference={"Name": "deploy", "Path": "/platform/"})
+    group = _group_id(sandbox, "platform-admins")
+    # the customer managed policy is missing in the account: the assignment fails
+    status = sso.create_account_assignment(InstanceArn=arn, **_assignment(ps, account, group))
+    failed = _finished(sso, arn, status["AccountAssignmentCreationStatus"], "create")
+    assert failed["Status"] == "FAILED" and "/platform/deploy" in failed["FailureReason"]
+    assert _reserved_roles(iam) == {}
+    deploy = iam.create_policy(PolicyName="deploy", Path="/platform/", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
+                                                 "Resource": "*"}]}))["Policy"]["Arn"]
+    status = sso.create_account_assignment(InstanceArn=arn, **_assignment(ps, account, group))
+    assert _finished(sso, arn, status["AccountAssignmentCreationStatus"], "create")[
+        "Status"] == "SUCCEEDED"
+    roles = _reserved_roles(iam)
+    assert len(roles) == 1
+    (name, role), = roles.items()
+    assert name.startswith("AWSReservedSSO_Admin_")
+    assert len(name) == len("AWSReservedSSO_Admin_") + 16
+    assert role["managed"] == sorted([ADMIN, deploy])
+    assert role["inline"] == {} and role["boundary"] is None
+    assert role["max_session"] == 4 * 3600
+    assert role["trust"]["Statement"][0]["Action"] == ["sts:AssumeRoleWithSAML",
+                                                       "sts:TagSession"]
+    # a change reaches the role only when provisioned
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}
+    sso.put_inline_policy_to_permission_set(**target, InlinePolicy=json.dumps(document))
+    sso.put_permissions_boundary_to_permission_set(
+        **target, PermissionsBoundary={"ManagedPolicyArn": READ_ONLY})
+    sso.detach_managed_policy_from_permission_set(**target, ManagedPolicyArn=ADMIN)
+    sso.update_permission_set(**target, SessionDuration="PT2H")
+    assert _reserved_roles(iam)[name]["managed"] == sorted([ADMIN, deploy])
+    status = sso.provision_permission_set(InstanceArn=arn, PermissionSetArn=ps,
+                                          TargetType="ALL_PROVISIONED_ACCOUNTS")
+    assert _finished(sso, arn, status["PermissionSetProvisioningStatus"], "provision")[
+        "Status"] == "SUCCEEDED"
+    role = _reserved_roles(iam)[name]
+    assert role["managed"] == [deploy]
+    assert role["inline"] == {"AwsSSOInlinePolicy": document}
+    assert role["boundary"] == READ_ONLY and role["max_session"] == 2 * 3600
+    # the last assignment gone, the role goes
+    status = sso.delete_account_assignment(InstanceArn=arn, **_assignment(ps, account, group))
+    assert _finished(sso, arn, status["AccountAssignmentDeletionStatus"], "delete")[
+        "Status"] == "SUCCEEDED"
+    assert _reserved_roles(iam) == {}
+
+
 # --- permissions, counters, faults, throttling ---------------------------------------------------
 
 def test_identity_policies_decide(sandbox: Sandbox) -> None:
