@@ -336,7 +336,7 @@ def force_unlock(**kwargs: Any) -> None:
 @_output
 @click.pass_context
 def sandbox(ctx: click.Context, **kwargs: Any) -> None:
-    """A local AWS organization emulator on loopback (Organizations, IAM, STS).
+    """A local AWS organization emulator on loopback (Organizations, IAM, STS, Identity Center).
 
     Without a subcommand it runs the sandbox in the foreground until Ctrl-C; `env` and
     `accept-invitation` talk to a sandbox already running (through its --info-file)."""
