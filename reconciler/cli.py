@@ -226,17 +226,26 @@ def export(**kwargs: Any) -> None:
 @_file_option
 @click.option("--source-profile", default="default", show_default=True,
               help="The profile holding management-account credentials.")
-@click.option("--format", "fmt", type=click.Choice(["ini", "links"]), default="ini",
-              show_default=True, help="ini: AWS CLI profiles; links: console switch-role links.")
+@click.option("--format", "fmt", type=click.Choice(["ini", "links", "aesr"]), default="ini",
+              show_default=True, help="ini: AWS CLI profiles; links: console switch-role links; "
+              "aesr: the aws-extend-switch-roles browser extension's configuration.")
 @click.option("--markdown", is_flag=True, help="With --format links: a markdown table.")
 @click.option("--mfa-serial", help="MFA device ARN to put in every profile.")
 @click.option("--prefix", default="", help="Prefix for every profile name.")
+@click.option("--group", metavar="NAME",
+              help="Only the roles this group's members may assume (a group of the file).")
+@click.option("--name-template", metavar="T",
+              help="Profile names, with {account} {role} {account_id} {ou} {alias} (default: "
+              "{account} for the access role, {account}-{role} for other roles).")
+@click.option("--color-by", default="ou", show_default=True, metavar="ou|tag:KEY",
+              help="With --format aesr: one colour per OU, or per value of the tag KEY.")
 @click.option("--write", is_flag=True, help="Update the AWS config file in place.")
 @click.option("--config-file", type=click.Path(dir_okay=False),
               help="AWS config file for --write (default: AWS_CONFIG_FILE or ~/.aws/config).")
 @_common
 def profiles(**kwargs: Any) -> None:
-    """AWS CLI profiles or console switch-role links for every account.
+    """AWS CLI profiles, console switch-role links or aws-extend-switch-roles configuration
+    for every role people may assume in the member accounts.
 
     Offline from the file; only accounts the file gives no id need one AWS read (ListAccounts)."""
     _run("profiles", kwargs)

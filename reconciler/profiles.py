@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import string
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -47,17 +48,34 @@ class ConfigFileError(OrgsyncError):
 
 @dataclass(frozen=True)
 class AccountProfile:
-    """One member account as the AWS CLI and the console will see it."""
+    """One (member account, role) pair as the AWS CLI and the console will see it."""
 
-    profile: str  # the AWS CLI profile name
+    profile: str  # the AWS CLI profile name (``--name-template`` with slugged values)
     account_name: str
     account_id: str
     role_name: str
     partition: str = "aws"
+    display: str = ""  # the console's display name (the same template, values as written)
+    ou: str = "/"
+    tags: Mapping[str, str] | None = None
+    access_role: bool = True  # the account's access role (else a role a group grants)
+    require_mfa: bool = False  # the role's trust or the group's grant needs an MFA session
 
     @property
     def role_arn(self) -> str:
         return f"arn:{self.partition}:iam::{self.account_id}:role/{self.role_name}"
+
+    @property
+    def display_name(self) -> str:
+        return self.display or self.account_name
+
+
+# ``--name-template`` placeholders, documented in docs/profiles.md.
+PLACEHOLDERS = ("account", "role", "account_id", "ou", "alias")
+DEFAULT_ACCESS_TEMPLATE = "{account}"
+DEFAULT_ROLE_TEMPLATE = "{account}-{role}"
+_TEMPLATE_LITERAL = re.compile(r"[^\[\]#;=\\]*")
+_NOT_IN_PROFILE_NAME = re.compile(r"[^A-Za-z0-9._@+-]+")
 
 
 def partition_for_region(region: str) -> str:
@@ -86,47 +104,131 @@ def accounts_without_id(desired: DesiredState) -> list[AccountSpec]:
     return [a for a in profile_accounts(desired) if a.id is None]
 
 
+def check_name_template(template: str) -> None:
+    """Refuse a ``--name-template`` with an unknown placeholder or characters a profile name
+    cannot hold, in one line that says which."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise OrgsyncError(f"--name-template {template!r}: {error}") from error
+    known = " ".join("{" + p + "}" for p in PLACEHOLDERS)
+    for literal, field_name, spec, conversion in parts:
+        if not _TEMPLATE_LITERAL.fullmatch(literal) or not literal.isprintable():
+            raise OrgsyncError(f"--name-template {template!r}: {literal!r} has characters a "
+                               "profile name cannot hold ([ ] # ; = \\ or a control character)")
+        if field_name is None:
+            continue
+        if field_name not in PLACEHOLDERS or spec or conversion:
+            raise OrgsyncError(f"--name-template {template!r}: unknown placeholder "
+                               f"{{{field_name}}}; use {known}")
+    if not any(field for _, field, _, _ in parts if field):
+        raise OrgsyncError(f"--name-template {template!r} has no placeholder; use {known}")
+
+
+def check_group(desired: DesiredState, group: str) -> None:
+    """``--group`` must name a group of the file."""
+    names = [g.name for g in desired.groups]
+    if group not in names:
+        raise OrgsyncError(f"--group {group!r}: no such group in {desired.source_file} "
+                           f"(groups: {', '.join(names) or 'none'})")
+
+
+def _grants(desired: DesiredState, group: str | None) -> dict[tuple[str, str], bool]:
+    """(account name, role) -> whether every grant of it needs MFA, for one group or all."""
+    if group is not None:
+        check_group(desired, group)
+    grants: dict[tuple[str, str], bool] = {}
+    for spec in desired.groups:
+        if group is not None and spec.name != group:
+            continue
+        for grant in spec.grants:
+            key = (grant.account, grant.role)
+            grants[key] = grants.get(key, True) and grant.require_mfa
+    return grants
+
+
 def build_profiles(
     desired: DesiredState, account_ids: Mapping[str, str], *, prefix: str = "",
-    partition: str = "aws",
+    partition: str = "aws", group: str | None = None, name_template: str | None = None,
 ) -> list[AccountProfile]:
-    """A profile for every active member account whose id is known, in file order.
+    """A profile for every role that can be reached in an active member account whose id is
+    known, in file order (the access role first, then granted roles by name).
 
-    ``account_ids`` maps account *names* to ids (ids given in the file win). Accounts whose id is
-    unknown (not created yet) are left out. Names are ``prefix + slug(account name)``; when several
-    accounts share a name, each of them gets ``-<account id>`` appended, which depends only on the
-    colliding accounts themselves, never on their order in the file. Role ARNs and links are
-    those of ``partition`` (see ``partition_for_region``).
+    Without ``group``: every account's access role (the management account's administrators
+    reach it) plus every role a group's ``assume`` grants. With ``group``: only the roles that
+    group's members may assume. ``account_ids`` maps account *names* to ids (ids given in the
+    file win); accounts whose id is unknown (not created yet) are left out.
+
+    Names follow ``name_template`` (default ``{account}`` for the access role, ``{account}-{role}``
+    otherwise) with slugged values, after ``prefix``. When entries of several accounts get one
+    name, each gets ``-<account id>`` appended, which depends only on the colliding accounts,
+    never on their order in the file. Role ARNs and links are those of ``partition``.
     """
+    if name_template is not None:
+        check_name_template(name_template)
     management = desired.organization.management_account_id
-    chosen: list[tuple[AccountSpec, str]] = []
+    grants = _grants(desired, group)
+    by_account: dict[str, list[str]] = {}
+    for name, role in sorted(grants, key=lambda key: key[1]):
+        by_account.setdefault(name, []).append(role)
+    entries: list[tuple[AccountSpec, str, str, bool, bool]] = []  # account, id, role, access, mfa
     for account in profile_accounts(desired):
         account_id = account.id or account_ids.get(account.name)
         if account_id is None or account_id == management:
             continue
-        chosen.append((account, account_id))
+        access = account.access_role.name
+        if group is None or (account.name, access) in grants:
+            mfa = account.access_role.require_mfa or grants.get((account.name, access), False)
+            entries.append((account, account_id, access, True, mfa))
+        for role in by_account.get(account.name, ()):
+            if role != access:
+                entries.append((account, account_id, role, False, grants[(account.name, role)]))
     prefix = _clean_prefix(prefix)
-    base = {a.name: (prefix + (slug(a.name) or "account")) for a, _ in chosen}
-    counts: dict[str, int] = {}
-    for name in base.values():
-        counts[name] = counts.get(name, 0) + 1
-    names: dict[str, str] = {}
-    for account, account_id in chosen:
-        name = base[account.name]
-        names[account.name] = f"{name}-{account_id}" if counts[name] > 1 else name
-    # A suffixed name can still meet another account's plain name (an account literally named
-    # "prod-210987654321"): refuse rather than guess.
-    taken: dict[str, str] = {}
-    for account, _ in chosen:
-        other = taken.setdefault(names[account.name], account.name)
-        if other != account.name:
-            raise OrgsyncError(f"accounts {other!r} and {account.name!r} both get the profile name "
-                               f"{names[account.name]!r}; rename one of them")
+    names: list[str] = []
+    displays: list[str] = []
+    for account, account_id, role, is_access, _ in entries:
+        template = name_template or (DEFAULT_ACCESS_TEMPLATE if is_access
+                                     else DEFAULT_ROLE_TEMPLATE)
+        values = _placeholders(account, account_id=account_id, role=role)
+        name = template.format(**{k: slug(v) for k, v in values.items()})
+        names.append(prefix + (_NOT_IN_PROFILE_NAME.sub("-", name).strip("-") or "account"))
+        displays.append(template.format(**values))
+    by_name: dict[str, set[str]] = {}
+    for (account, *_), name in zip(entries, names, strict=True):
+        by_name.setdefault(name, set()).add(account.name)
+    for index, (_, account_id, *_) in enumerate(entries):
+        owners = by_name[names[index]]
+        if len(owners) > 1:
+            names[index] = f"{names[index]}-{account_id}"
+            displays[index] = f"{displays[index]} ({account_id})"
+    # A suffixed name can still meet another entry's plain name (an account literally named
+    # "prod-210987654321"), and a template without {role} gives one account's roles one name:
+    # refuse rather than guess.
+    taken: dict[str, tuple[str, str]] = {}
+    for (account, _, role, *_), name in zip(entries, names, strict=True):
+        other = taken.setdefault(name, (account.name, role))
+        if other == (account.name, role):
+            continue
+        if other[0] == account.name:
+            raise OrgsyncError(f"roles {other[1]!r} and {role!r} of account {account.name!r} both "
+                               f"get the profile name {name!r}; put {{role}} in --name-template")
+        raise OrgsyncError(f"accounts {other[0]!r} and {account.name!r} both get the profile "
+                           f"name {name!r}; rename one of them")
     return [
-        AccountProfile(profile=names[a.name], account_name=a.name, account_id=account_id,
-                       role_name=a.access_role.name, partition=partition)
-        for a, account_id in chosen
+        AccountProfile(profile=name, account_name=account.name, account_id=account_id,
+                       role_name=role, partition=partition, display=display, ou=account.ou,
+                       tags=account.tags, access_role=access, require_mfa=mfa)
+        for (account, account_id, role, access, mfa), name, display
+        in zip(entries, names, displays, strict=True)
     ]
+
+
+def _placeholders(account: AccountSpec, *, account_id: str, role: str) -> dict[str, str]:
+    """The ``--name-template`` values of one entry, as written (the name slugs them)."""
+    alias = getattr(account, "alias", None)  # accounts[].alias, where the file has it
+    return {"account": account.name, "role": role, "account_id": account_id,
+            "ou": "root" if account.ou == "/" else account.ou.strip("/"),
+            "alias": alias or account.name}
 
 
 def _clean_prefix(prefix: str) -> str:
@@ -139,6 +241,14 @@ def session_name(profile: str) -> str:
     return f"orgsync-{profile}"[:_SESSION_NAME_MAX]
 
 
+def block_markers(organization: str | None) -> tuple[str, str]:
+    """The BEGIN and END lines of one organization's block (keyed by its management account)."""
+    if organization is None:
+        return BLOCK_BEGIN, BLOCK_END
+    return (f"{BLOCK_BEGIN} (organization {organization}",
+            f"{BLOCK_END} (organization {organization})")
+
+
 def render_ini(
     profiles: Iterable[AccountProfile],
     *,
@@ -146,12 +256,20 @@ def render_ini(
     region: str = DEFAULT_REGION,
     mfa_serial: str | None = None,
     source_file: str = "accounts.yaml",
+    organization: str | None = None,
 ) -> str:
-    """The marked block of ``[profile NAME]`` sections, ready for an AWS config file."""
-    lines = [f"{BLOCK_BEGIN} (from {_one_line(source_file)}; orgsync rewrites this block)"]
+    """The marked block of ``[profile NAME]`` sections, ready for an AWS config file.
+
+    The markers carry the organization's management account id, so that ``--write`` replaces
+    only this organization's block and leaves another organization's profiles alone.
+    """
+    begin, end = block_markers(organization)
+    keyed = "; " if organization else " ("
+    lines = [f"{begin}{keyed}from {_one_line(source_file)}; orgsync rewrites this block)"]
     for profile in profiles:
         lines.append(f"[profile {profile.profile}]")
-        lines.append(f"# account {_one_line(profile.account_name)} ({profile.account_id})")
+        role = "" if profile.access_role else f", role {_one_line(profile.role_name)}"
+        lines.append(f"# account {_one_line(profile.account_name)} ({profile.account_id}){role}")
         lines.append(f"role_arn = {profile.role_arn}")
         lines.append(f"source_profile = {source_profile}")
         lines.append(f"role_session_name = {session_name(profile.profile)}")
@@ -159,15 +277,15 @@ def render_ini(
         if mfa_serial:
             lines.append(f"mfa_serial = {mfa_serial}")
         lines.append("")
-    lines.append(BLOCK_END)
+    lines.append(end)
     return "\n".join(lines) + "\n"
 
 
 def switch_role_link(profile: AccountProfile) -> str:
-    """The console's switch-role URL for one account's access role."""
+    """The console's switch-role URL for one account and role."""
     query = urlencode(
         {"account": profile.account_id, "roleName": profile.role_name,
-         "displayName": profile.account_name[:_DISPLAY_NAME_MAX]},
+         "displayName": profile.display_name[:_DISPLAY_NAME_MAX]},
         quote_via=quote,
     )
     return f"{_SWITCH_ROLE_URLS.get(profile.partition, SWITCH_ROLE_URL)}?{query}"
@@ -181,7 +299,7 @@ def render_links(profiles: Iterable[AccountProfile], *, markdown: bool = False) 
     lines = ["| Account | Account ID | Role | Switch role |", "|---|---|---|---|"]
     for p in items:
         lines.append(f"| {_md(p.account_name)} | {p.account_id} | {_md(p.role_name)} | "
-                     f"[{_md(p.account_name)}]({switch_role_link(p)}) |")
+                     f"[{_md(p.display_name)}]({switch_role_link(p)}) |")
     return "\n".join(lines) + "\n"
 
 
@@ -195,18 +313,28 @@ def render(
     region: str = DEFAULT_REGION,
     mfa_serial: str | None = None,
     prefix: str = "",
+    group: str | None = None,
+    name_template: str | None = None,
+    color_by: str = "ou",
 ) -> str:
-    """Profiles (``fmt="ini"``) or switch-role links (``fmt="links"``) for a desired state.
+    """Profiles (``fmt="ini"``), switch-role links (``fmt="links"``) or the aws-extend-switch-roles
+    configuration (``fmt="aesr"``) for a desired state.
 
     ``account_ids`` maps account names to ids for accounts the file gives no id (e.g. after apply
     created them). This is what ``orgsync profiles`` prints, and what the demo calls.
     """
     profiles = build_profiles(desired, account_ids, prefix=prefix,
-                              partition=partition_for_region(region))
+                              partition=partition_for_region(region), group=group,
+                              name_template=name_template)
     if fmt == "links":
         return render_links(profiles, markdown=markdown)
+    if fmt == "aesr":
+        from reconciler.aesr import render_aesr
+
+        return render_aesr(profiles, desired=desired, color_by=color_by)
     return render_ini(profiles, source_profile=source_profile, region=region,
-                      mfa_serial=mfa_serial, source_file=desired.source_file)
+                      mfa_serial=mfa_serial, source_file=desired.source_file,
+                      organization=desired.organization.management_account_id)
 
 
 def _md(text: str) -> str:
@@ -217,16 +345,31 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def replace_block(existing: str, block: str, *, filename: str = "config") -> str:
-    """``existing`` config text with orgsync's block replaced by ``block`` (appended if absent).
+_ORGANIZATION_KEY = re.compile(r"\(organization (\d{12})\b")
 
-    Only lines between the markers change; everything else stays byte for byte. Several blocks
-    (the user pasted one twice) become one, at the first one's place. A profile outside the block
-    with the same name as one inside would make the AWS CLI refuse the whole file, so that is an
-    error, as is a BEGIN marker without its END.
+
+def _block_key(line: str) -> str | None:
+    """The organization a BEGIN or END line names; ``None`` for the unkeyed markers of
+    earlier orgsync versions."""
+    match = _ORGANIZATION_KEY.search(line)
+    return match.group(1) if match else None
+
+
+def replace_block(existing: str, block: str, *, filename: str = "config") -> str:
+    """``existing`` config text with this organization's block replaced by ``block`` (appended
+    if absent).
+
+    ``block``'s BEGIN line names the organization (its management account id). Blocks of other
+    organizations stay byte for byte, as does everything outside the markers; an unkeyed block
+    written by an earlier orgsync version is adopted (replaced) by the organization written now.
+    Several blocks of this organization (the user pasted one twice) become one, at the first
+    one's place. A profile outside the block with the same name as one inside would make the AWS
+    CLI refuse the whole file, so that is an error (also when it is another organization's),
+    as is a BEGIN marker without its END.
     """
+    organization = _block_key(block.split("\n", 1)[0])
     lines = existing.splitlines(keepends=True)
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, str | None]] = []
     start: int | None = None
     for index, line in enumerate(lines):
         text = line.strip()
@@ -239,33 +382,49 @@ def replace_block(existing: str, block: str, *, filename: str = "config") -> str
             if start is None:
                 raise ConfigFileError(f"{filename}:{index + 1}: '{BLOCK_END}' without a BEGIN "
                                       "marker; fix the file by hand")
-            spans.append((start, index))
+            key, end_key = _block_key(lines[start]), _block_key(text)
+            if end_key is not None and end_key != key:
+                raise ConfigFileError(f"{filename}:{index + 1}: '{BLOCK_END}' of organization "
+                                      f"{end_key} closes the block of line {start + 1}; fix the "
+                                      "file by hand")
+            spans.append((start, index, key))
             start = None
     if start is not None:
         raise ConfigFileError(f"{filename}:{start + 1}: '{BLOCK_BEGIN}' without an END marker; "
                               "fix the file by hand")
-    inside = {i for first, last in spans for i in range(first, last + 1)}
+    ours = [(first, last) for first, last, key in spans if key is None or key == organization]
+    inside = {i for first, last in ours for i in range(first, last + 1)}
+    owner = {i: key for first, last, key in spans if key is not None and key != organization
+             for i in range(first, last + 1)}
     outside = {
-        _profile_key(match.group(1)): i + 1
+        _profile_key(match.group(1)): i
         for i, line in enumerate(lines)
         if i not in inside and (match := _SECTION.match(line))
     }
-    clashes = [
-        f"{filename}:{outside[key]}: profile '{key}' exists outside orgsync's block; rename it "
-        "or choose another --prefix"
-        for line in block.splitlines()
-        if (match := _SECTION.match(line)) and (key := _profile_key(match.group(1))) in outside
-    ]
+    clashes = []
+    for line in block.splitlines():
+        match = _SECTION.match(line)
+        key = _profile_key(match.group(1)) if match else ""
+        if key not in outside:
+            continue
+        where = outside[key]
+        if where in owner:
+            clashes.append(f"{filename}:{where + 1}: profile '{key}' belongs to organization "
+                           f"{owner[where]}'s orgsync block; choose another --prefix or "
+                           "--name-template")
+        else:
+            clashes.append(f"{filename}:{where + 1}: profile '{key}' exists outside orgsync's "
+                           "block; rename it or choose another --prefix")
     if clashes:
         raise ConfigFileError("\n".join(clashes))
     block = block if block.endswith("\n") else block + "\n"
-    if not spans:
+    if not ours:
         head = "".join(lines)
         if head and not head.endswith("\n"):
             head += "\n"
         separator = "\n" if head.strip() and not head.endswith("\n\n") else ""
         return head + separator + block
-    first = spans[0][0]
+    first = ours[0][0]
     kept = [line for i, line in enumerate(lines) if i not in inside or i == first]
     kept[_position_of(lines, inside, first)] = block
     return "".join(kept)

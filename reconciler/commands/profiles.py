@@ -1,4 +1,5 @@
-"""``orgsync profiles``: AWS CLI profiles or console switch-role links for every member account.
+"""``orgsync profiles``: AWS CLI profiles, console switch-role links or the aws-extend-switch-roles
+configuration for every role people may assume in the member accounts.
 
 Offline from the file alone when every active member account has an ``id`` in it; accounts that
 orgsync created and whose id the file does not record need one AWS read (ListAccounts, matched by
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from reconciler.aesr import SYNC_LIMIT, check_color_by, compressed_size
 from reconciler.cli import GlobalOptions
 from reconciler.commands.plan import make_aws
 from reconciler.console import make_console
@@ -19,6 +21,8 @@ from reconciler.profiles import (
     ConfigFileError,
     accounts_without_id,
     build_profiles,
+    check_group,
+    check_name_template,
     default_config_file,
     render,
     write_config_block,
@@ -39,6 +43,9 @@ def run(
     prefix: str,
     write: bool,
     config_file: str | None,
+    group: str | None = None,
+    name_template: str | None = None,
+    color_by: str = "ou",
 ) -> int:
     from reconciler.config import load
 
@@ -46,7 +53,14 @@ def run(
         raise ConfigFileError("--write updates the AWS config file: it needs --format ini")
     if markdown and fmt != "links":
         raise ConfigFileError("--markdown goes with --format links")
+    if color_by != "ou" and fmt != "aesr":
+        raise ConfigFileError("--color-by goes with --format aesr")
+    if name_template is not None:
+        check_name_template(name_template)
+    check_color_by(color_by)
     desired = load(file)
+    if group is not None:
+        check_group(desired, group)
     err = make_console(color=opts.color, stderr=True)
     missing = accounts_without_id(desired)
     account_ids = account_ids_from_aws(make_aws(opts, parallelism=1), missing) if missing else {}
@@ -57,13 +71,29 @@ def run(
     region = opts.region or DEFAULT_REGION
     text = render(desired, account_ids, fmt=fmt, markdown=markdown,
                   source_profile=source_profile, region=region, mfa_serial=mfa_serial,
-                  prefix=prefix)
+                  prefix=prefix, group=group, name_template=name_template, color_by=color_by)
+    built = build_profiles(desired, account_ids, prefix=prefix, group=group,
+                           name_template=name_template)
+    if fmt == "ini" and not mfa_serial:
+        needs_mfa = [p.profile for p in built if p.require_mfa]
+        if needs_mfa:
+            err.print(f"orgsync: note: {', '.join(needs_mfa)} need(s) an MFA session: pass "
+                      "--mfa-serial ARN (your MFA device) to put it in the profiles",
+                      markup=False)
+    if fmt == "aesr":
+        size = compressed_size(text)
+        if size > SYNC_LIMIT:
+            err.print(f"orgsync: warning: this configuration takes {size} characters "
+                      f"compressed, over the {SYNC_LIMIT} the extension can keep in the "
+                      "browser's sync storage: set its \"Configuration storage\" to local "
+                      "before pasting, or use --group to paste less", markup=False)
     if not write:
         sys.stdout.write(text)
         return 0
     target = write_config_block(config_file or default_config_file(), text)
-    count = len(build_profiles(desired, account_ids, prefix=prefix))
-    err.print(f"orgsync: {count} profile(s) written to {target}", markup=False)
+    organization = desired.organization.management_account_id
+    err.print(f"orgsync: {len(built)} profile(s) of organization {organization} written to "
+              f"{target}", markup=False)
     return 0
 
 

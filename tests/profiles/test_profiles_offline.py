@@ -88,7 +88,8 @@ def test_ini_is_parseable_and_complete() -> None:
     state = desired(account("prod", "210987654321", role="Admin"), account("dev", "310987654321"))
     text = render(state, {}, source_profile="mgmt", region="eu-west-1",
                   mfa_serial="arn:aws:iam::123456789012:mfa/alice")
-    assert text.startswith(BLOCK_BEGIN) and text.rstrip().endswith(BLOCK_END)
+    assert text.startswith(f"{BLOCK_BEGIN} (organization {MANAGEMENT}; ")
+    assert text.rstrip().endswith(f"{BLOCK_END} (organization {MANAGEMENT})")
     parser = configparser.RawConfigParser()
     parser.read_string(text)
     assert parser.sections() == ["profile prod", "profile dev"]
