@@ -335,6 +335,8 @@ def force_unlock(**kwargs: Any) -> None:
               "this long.")
 @click.option("--sso-groups", default="", metavar="NAME,NAME",
               help="Groups to add to the seeded IAM Identity Center identity store.")
+@click.option("--no-identity-center", is_flag=True,
+              help="The organization has no IAM Identity Center instance.")
 @click.option("--realistic", is_flag=True,
               help="Short lags, Organizations concurrency 1 and a ConcurrentModificationException "
               "rate (explicit options win; see docs/sandbox.md).")

@@ -39,7 +39,8 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         close_lag_s: float | None = None, rename_lag_s: float | None = None,
         org_concurrency: int | None = None, concurrent_modification: float | None = None,
         seed: int | None = None, realistic: bool = False,
-        partition: str = "aws", sso_lag_s: float | None = None, sso_groups: str = "") -> int:
+        partition: str = "aws", sso_lag_s: float | None = None, sso_groups: str = "",
+        no_identity_center: bool = False) -> int:
     user_names = _parse_users(users)
     # This process only serves the emulator, and moto builds boto3 sessions while it serves
     # (a backend for each new account and region): a session fails with ProfileNotFound when the
@@ -62,7 +63,7 @@ def run(opts: GlobalOptions, *, host: str, port: int, info_file: str | None,
         throttle=throttles, create_delay_s=create_delay_s,
         auto_accept_invites=auto_accept_invites, close_quota=close_quota, users=user_names,
         stackset_operation_s=stackset_operation_s, partition=partition,
-        sso_groups=group_names)
+        sso_groups=group_names, identity_center=not no_identity_center)
     lags: dict[str, Any] = {"account_ready_lag_s": account_ready_lag_s, "iam_lag_s": iam_lag_s,
                             "close_lag_s": close_lag_s, "rename_lag_s": rename_lag_s,
                             "org_concurrency": org_concurrency,

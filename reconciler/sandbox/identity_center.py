@@ -58,6 +58,10 @@ from reconciler.sandbox.state import SandboxState
 # IAM Identity Center's and the identity store's names for the services (signing names "sso" and
 # "identitystore"); the sandbox counts, faults and throttles them under these names
 SERVICES = ("sso-admin", "identitystore")
+# Identity Center's service principal: enabling an organization instance enables its trusted
+# access in AWS Organizations (IAM Identity Center User Guide, "Prerequisites and considerations":
+# trusted access is enabled when you enable IAM Identity Center)
+SERVICE_PRINCIPAL = "sso.amazonaws.com"
 # the seeded identity store: groups, users and who is in which group
 SEED_GROUPS = (
     ("platform-admins", "Platform team: administers every account"),
@@ -652,6 +656,7 @@ __all__ = [
     "SEED_GROUPS",
     "SEED_USERS",
     "SERVICES",
+    "SERVICE_PRINCIPAL",
     "BadToken",
     "Group",
     "IdentityCenter",

@@ -109,6 +109,7 @@ class SandboxOptions:
     # requests stay IN_PROGRESS, and groups added to the seeded identity store
     sso_lag_s: float = 0.0
     sso_groups: tuple[str, ...] = ()
+    identity_center: bool = True  # False: the organization has no Identity Center instance
 
     def __post_init__(self) -> None:
         if self.partition not in PARTITION_REGIONS:

@@ -294,8 +294,13 @@ class Sandbox:
                                        "root-account-mfa-device", now)])
         for user_name in self.options.users:
             management_iam.create_user(region_name=region, user_name=user_name)
-        identity_center.seed(state, owner=MANAGEMENT_ACCOUNT_ID, iam_users=self.options.users,
-                             extra_groups=self.options.sso_groups)
+        if self.options.identity_center:
+            # enabling Identity Center enables its trusted access in Organizations
+            org_backend.enable_aws_service_access(
+                ServicePrincipal=identity_center.SERVICE_PRINCIPAL)
+            identity_center.seed(state, owner=MANAGEMENT_ACCOUNT_ID,
+                                 iam_users=self.options.users,
+                                 extra_groups=self.options.sso_groups)
         for index, account in enumerate(standalone_accounts(self.options.standalone_accounts)):
             state.standalone[account.id] = {"name": account.name, "email": account.email}
             _seed_admin(iam_backends[account.id][partition], account.id, region=region)

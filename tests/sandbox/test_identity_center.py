@@ -100,6 +100,24 @@ def test_the_organization_instance_is_the_management_accounts(sandbox: Sandbox, 
           InstanceArn="arn:aws:sso:::instance/ssoins-0000000000000000")
 
 
+def test_identity_center_has_trusted_access_or_is_absent(sandbox_options: Any, call: Any,
+                                                         error: Any) -> None:
+    with sandbox_options() as sandbox:
+        org = sandbox.client("organizations")
+        principals = {s["ServicePrincipal"] for s in org.list_aws_service_access_for_organization()[
+            "EnabledServicePrincipals"]}
+        assert "sso.amazonaws.com" in principals
+    with sandbox_options(identity_center=False) as sandbox:
+        sso = sandbox.client("sso-admin")
+        assert call(sso, "ListInstances")["Instances"] == []
+        error(sso, "ListPermissionSets", "AccessDeniedException",
+              InstanceArn="arn:aws:sso:::instance/ssoins-289a1d11327590cc")
+        principals = {s["ServicePrincipal"] for s in sandbox.client(
+            "organizations").list_aws_service_access_for_organization()[
+            "EnabledServicePrincipals"]}
+        assert "sso.amazonaws.com" not in principals
+
+
 def test_seeded_identity_store(sandbox_options: Any, call: Any, error: Any) -> None:
     with sandbox_options(users=("alice",), sso_groups=("data-team",)) as sandbox:
         ids = sandbox.client("identitystore")
