@@ -252,6 +252,19 @@ def profiles(**kwargs: Any) -> None:
 
 
 @cli.command()
+@_file_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="markdown fits a pull-request comment or an access review.")
+@_common
+def access(**kwargs: Any) -> None:
+    """Who can reach which account and role, under which conditions.
+
+    From the file's groups and grants, checked against the groups in AWS: a grant or member the
+    file declares that AWS lacks, or one AWS has that the file does not, is marked."""
+    _run("access", kwargs)
+
+
+@cli.command()
 @click.argument("account")
 @_file_option
 @click.option("--credential-process", is_flag=True,

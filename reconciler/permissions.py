@@ -45,7 +45,10 @@ DECLARING_PACKAGES: tuple[tuple[str, Stage], ...] = (
     ("reconciler.apply", "apply"),
     ("reconciler.privileged", "root"),
 )
-DECLARING_MODULES: tuple[tuple[str, Stage], ...] = (("reconciler.lock", "apply"),)
+DECLARING_MODULES: tuple[tuple[str, Stage], ...] = (
+    ("reconciler.lock", "apply"),
+    ("reconciler.commands.access", "plan"),  # orgsync access: read-only, the plan runner's reads
+)
 
 ROOT_TASK_PREFIX = "arn:aws:iam::aws:policy/root-task/"
 _AUDIT_READS = ("iam:ListAccessKeys", "iam:ListSigningCertificates", "iam:GetLoginProfile",

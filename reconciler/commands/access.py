@@ -1,0 +1,59 @@
+"""``orgsync access``: who can reach which account and role, under which conditions.
+
+Reads what the report needs from the management account (the organization, to refuse another
+one; ListAccounts, for the ids of accounts the file gives none and the names of accounts only AWS
+grants; and the groups with their members and grant policies through the observe layer's one
+GetAccountAuthorizationDetails read), then prints ``reconciler.access``'s document as text, JSON
+or markdown. Read-only: the runner of ``orgsync plan`` may run it (its reads are declared below
+and part of ``orgsync permissions --for plan``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from reconciler.cli import GlobalOptions
+
+# Registered with ``reconciler.permissions`` (DECLARING_MODULES, stage plan).
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "management": (
+        "sts:GetCallerIdentity",
+        "organizations:DescribeOrganization",
+        "organizations:ListRoots",
+        "organizations:ListAccounts",
+        "iam:GetAccountAuthorizationDetails",
+    ),
+}
+
+
+def run(opts: GlobalOptions, *, file: str, fmt: str = "text") -> int:
+    from reconciler.access import ObservedAccess, access_report, render_markdown, render_text
+    from reconciler.aws import paginate
+    from reconciler.commands.plan import make_aws, read_desired
+    from reconciler.observe.group import read_management_iam
+    from reconciler.observe.organization import read_caller, read_organization
+
+    desired, _ = read_desired(file)
+    aws = make_aws(opts, parallelism=1)
+    read_caller(aws)
+    org = aws.client("organizations")
+    read_organization(org, expected_management_account_id=(
+        desired.organization.management_account_id))
+    listed = list(paginate(org, "list_accounts", "Accounts"))
+    by_email = {str(a["Email"]).lower(): str(a["Id"]) for a in listed}
+    account_ids = {a.name: by_email[a.email.lower()] for a in desired.accounts
+                   if a.id is None and a.email.lower() in by_email}
+    iam = read_management_iam(aws.client("iam"), desired=desired)
+    observed = ObservedAccess(
+        groups=iam.groups, managed_policies=iam.managed_policies,
+        existing_users=iam.existing_users, account_ids=account_ids,
+        account_names={str(a["Id"]): str(a.get("Name", a["Id"])) for a in listed})
+    document = access_report(desired, observed)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    elif fmt == "markdown":
+        sys.stdout.write(render_markdown(document))
+    else:
+        sys.stdout.write(render_text(document))
+    return 0

@@ -1,0 +1,141 @@
+"""``orgsync access`` agrees with what AWS lets each user assume: against the sandbox, which
+evaluates the caller's identity policies together with the role's trust policy on
+sts:AssumeRole, every (user, account, role) the report says is reachable is allowed, and every
+other combination of the same users, accounts and roles is refused. The file's view and AWS's
+differ on purpose: a grant and a member the file adds after apply (marked missing in AWS), and a
+grant another tool added out of band (marked not in the file, and really usable).
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from reconciler.access import reachable
+from tests.export.helpers import base_env, create_account, run_cli, trust_management
+
+ACCESS_ROLE = "OrganizationAccountAccessRole"
+USERS = ("alice", "bob", "carol", "mallory")
+ROLES = (ACCESS_ROLE, "ReadOnly", "Deployer")
+NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
+
+APPLIED = """\
+version: 1
+organization:
+  management_account_id: "123456789012"
+accounts:
+  - name: web
+    email: aws+web@example.com
+    id: "{web}"
+  - name: data
+    email: aws+data@example.com
+groups:
+  - name: admins
+    members: [alice]
+    assume:
+      - accounts: ["*"]
+  - name: readers
+    members: [bob, carol]
+    assume:
+      - accounts: [web]
+        role: ReadOnly
+      - accounts: [data]
+        role: ReadOnly
+        source_ips: [127.0.0.0/8, "::1/128"]
+"""
+# after apply: a grant and a member the file adds that AWS does not have yet
+EDITED = APPLIED.replace("    members: [bob, carol]", "    members: [bob, carol, dave]") + """\
+      - accounts: [web]
+        role: Deployer
+"""
+
+
+def member_iam(sandbox: Any, account_id: str) -> Any:
+    credentials = sandbox.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{ACCESS_ROLE}",
+        RoleSessionName="setup")["Credentials"]
+    return boto3.client("iam", endpoint_url=sandbox.info.endpoint_url,
+                        region_name=sandbox.info.region,
+                        aws_access_key_id=credentials["AccessKeyId"],
+                        aws_secret_access_key=credentials["SecretAccessKey"],
+                        aws_session_token=credentials["SessionToken"])
+
+
+def assume(sandbox: Any, key: dict[str, str], role_arn: str) -> bool:
+    sts = boto3.client("sts", endpoint_url=sandbox.info.endpoint_url,
+                       region_name=sandbox.info.region, config=NO_RETRY,
+                       aws_access_key_id=key["AccessKeyId"],
+                       aws_secret_access_key=key["SecretAccessKey"])
+    try:
+        sts.assume_role(RoleArn=role_arn, RoleSessionName="access-check")
+    except sts.exceptions.ClientError as error:
+        assert error.response["Error"]["Code"] == "AccessDenied", error
+        return False
+    return True
+
+
+def test_access_report_agrees_with_assume_role(sandbox: Any, tmp_path: Path) -> None:
+    org = sandbox.client("organizations")
+    ids = {"web": create_account(org, name="web", email="aws+web@example.com"),
+           "data": create_account(org, name="data", email="aws+data@example.com")}
+    for account_id in ids.values():
+        for role in ("ReadOnly", "Deployer"):
+            member_iam(sandbox, account_id).create_role(
+                RoleName=role, AssumeRolePolicyDocument=trust_management("123456789012"))
+    iam = sandbox.client("iam")
+    keys = {}
+    for user in USERS:
+        iam.create_user(UserName=user)
+        keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
+    (tmp_path / "accounts.yaml").write_text(APPLIED.format(web=ids["web"]))
+    env = base_env(sandbox, tmp_path)
+    applied = run_cli(env, "apply", "--auto-approve", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    # Out of band: another tool grants the readers the access role of data.
+    iam.put_group_policy(GroupName="readers", PolicyName="extra", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole",
+            "Resource": f"arn:aws:iam::{ids['data']}:role/{ACCESS_ROLE}"}]}))
+    (tmp_path / "accounts.yaml").write_text(EDITED.format(web=ids["web"]))
+
+    result = run_cli(env, "access", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    statuses = {(r["group"], r["account"], r["role"]): r["status"] for r in document["grants"]}
+    assert statuses == {
+        ("admins", "web", ACCESS_ROLE): "granted",
+        ("admins", "data", ACCESS_ROLE): "granted",
+        ("readers", "web", "ReadOnly"): "granted",
+        ("readers", "data", "ReadOnly"): "granted",
+        ("readers", "web", "Deployer"): "missing_in_aws",
+        ("readers", "data", ACCESS_ROLE): "not_in_file",
+    }
+    readers = next(g for g in document["groups"] if g["name"] == "readers")
+    assert readers["members"] == [{"name": "bob", "status": "member"},
+                                  {"name": "carol", "status": "member"},
+                                  {"name": "dave", "status": "no_such_user"}]
+
+    said = reachable(document)
+    assert ("bob", ids["data"], ACCESS_ROLE) in said
+    assert ("bob", ids["web"], "Deployer") not in said
+    for user, account, role in product(USERS, ids.values(), ROLES):
+        allowed = assume(sandbox, keys[user], f"arn:aws:iam::{account}:role/{role}")
+        assert allowed == ((user, account, role) in said), (user, account, role)
+
+    text = run_cli(env, "access", cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "group readers\n  members: bob, carol, dave (no such IAM user)\n" in text.stdout
+    assert "MISSING IN AWS: the file grants it, AWS does not" in text.stdout
+    assert "from 127.0.0.0/8, ::1/128" in text.stdout
+    assert "6 grant(s): 4 as the file says, 2 marked." in text.stdout
+    markdown = run_cli(env, "access", "--format", "markdown", cwd=tmp_path)
+    assert markdown.returncode == 0, markdown.stderr
+    assert markdown.stdout.count("\n| readers |") == 4
+    assert "**NOT IN THE FILE: AWS grants it, the file does not (inline policy extra, not " \
+        "orgsync's: apply keeps it)**" in markdown.stdout
