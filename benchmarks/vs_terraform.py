@@ -253,7 +253,8 @@ def set_latency(sb: dict[str, Any], latency_ms: float) -> None:
         pass
 
 
-def run_one(accounts: int, *, latency_ms: float, parallelism: int) -> dict[str, Any]:
+def run_one(accounts: int, *, latency_ms: float, parallelism: int,
+            timeout_s: float = 1800.0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="orgsync-vs-terraform-") as tmp:
         workdir = Path(tmp)
         with apply_scale.sandbox(workdir, create_delay_s=0, latency_ms=0) as sb:
@@ -271,6 +272,7 @@ def run_one(accounts: int, *, latency_ms: float, parallelism: int) -> dict[str, 
                 workdir / "terraform", endpoint_url=sb["endpoint_url"],
                 access_key_id=sb["access_key_id"], secret_access_key=sb["secret_access_key"],
                 region=sb["region"])
+            tf.timeout_s = timeout_s
             tf.write("main.tf", terraform_config(tf, read_organization(sb), accounts))
             tf.init()
             tf.apply(parallelism=parallelism)  # adopts what orgsync made (import blocks)
@@ -327,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallelism", type=int, default=10,
                         help="both tools' parallelism (Terraform's default is 10)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--timeout-s", type=float, default=1800.0,
+                        help="limit for each terraform command (init, import apply, plans); "
+                             "a loaded machine needs more than the default harness's 600 s")
     args = parser.parse_args(argv)
     if terraform_harness is None:
         print("benchmark skipped: benchmarks/terraform_harness.py (the offline Terraform "
@@ -338,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = []
     for accounts in (int(n) for n in args.accounts.split(",") if n.strip()):
-        result = run_one(accounts, latency_ms=args.latency_ms, parallelism=args.parallelism)
+        result = run_one(accounts, latency_ms=args.latency_ms, parallelism=args.parallelism,
+                         timeout_s=args.timeout_s)
         report(result)
         results.append(result)
     if args.json:

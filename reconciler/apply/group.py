@@ -70,23 +70,27 @@ def apply_change(change: Change, ctx: StepContext) -> str:
     after: Mapping[str, Any] = ctx.resolve(change.after or {})
     name, path = str(after["name"]), str(after.get("path") or "/orgsync/")
     notes: list[str] = []
-    try:
-        group = iam.get_group(GroupName=name)["Group"]
-        if group.get("Path") != path:
-            if change.action is Action.CREATE:
-                raise StepFailed(_not_ours(name, str(group.get("Path") or "/"), path))
-            iam.update_group(GroupName=name, NewPath=path)
-            notes.append(f"moved to path {path}")
-    except NotFound:
+    if change.action is Action.CREATE:
+        # Create first, read only if the name is taken: a runner holding `orgsync permissions`'
+        # policy may act only on groups under orgsync's paths, and IAM authorizes a request for
+        # a group that does not exist against the ARN without a path (group/NAME), so a read
+        # before the create is refused (AccessDenied, not NoSuchEntity) on real AWS.
         try:
             iam.create_group(GroupName=name, Path=path)
             notes.append(f"created group {name}")
         except AwsError as error:
             if "EntityAlreadyExists" not in error.code:
                 raise
-            found = str(iam.get_group(GroupName=name)["Group"].get("Path") or "/")
-            if found != path:  # made elsewhere since the read: still not orgsync's
-                raise StepFailed(_not_ours(name, found, path)) from None
+            notes.extend(_adopt_existing(iam, name, path))
+    else:
+        try:
+            group = iam.get_group(GroupName=name)["Group"]
+            if group.get("Path") != path:
+                iam.update_group(GroupName=name, NewPath=path)
+                notes.append(f"moved to path {path}")
+        except NotFound:
+            iam.create_group(GroupName=name, Path=path)
+            notes.append(f"created group {name}")
     notes.extend(_ensure_members(iam, name, tuple(after.get("members") or ())))
     notes.extend(_ensure_inline(iam, name, after.get("inline_policies") or {}))
     wanted = after.get("managed_policies") or ()
@@ -95,6 +99,23 @@ def apply_change(change: Change, ctx: StepContext) -> str:
             for p in wanted}
     notes.extend(_delete_left_over(iam, ctx, name, change, keep=keep))
     return "; ".join(notes) or "already as wanted"
+
+
+def _adopt_existing(iam: Any, name: str, path: str) -> list[str]:
+    """The name is taken: ours when it is under our path (a create whose reply was lost, or
+    another run's), else refused without a change."""
+    try:
+        found = str(iam.get_group(GroupName=name)["Group"].get("Path") or "/")
+    except AwsError as error:
+        if "AccessDenied" not in error.code:
+            raise
+        raise StepFailed(
+            f"IAM group {name} already exists, outside orgsync's path {path} (the runner may "
+            "not even read it: orgsync's policy covers only its own paths); rename the group "
+            "in the file, or move the existing group to a path of its own") from error
+    if found != path:
+        raise StepFailed(_not_ours(name, found, path))
+    return []
 
 
 def _not_ours(name: str, found: str, wanted: str) -> str:

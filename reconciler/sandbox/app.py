@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from reconciler.sandbox import (
+    authorization,
     cloudformation,
     consistency,
     constraints,
@@ -242,6 +243,11 @@ class SandboxApp:
                                       f"resource: {resource} with an explicit deny in a "
                                       "session policy")
         denial = _user_session_denial(state, access_key, service, operation)
+        if denial is not None:
+            return denial
+        denial = authorization.denial(state, access_key=access_key, service=service,
+                                      operation=operation, body=body,
+                                      remote=str(environ.get("REMOTE_ADDR") or "127.0.0.1"))
         if denial is not None:
             return denial
         invalid = constraints.check_request(service, operation, body)

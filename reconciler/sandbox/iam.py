@@ -19,6 +19,7 @@ from typing import Any, cast
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AccountSummary, AWSManagedPolicy, IAMBackend, iam_backends
+from moto.iam.policy_validation import VALID_RESOURCE_PATH_STARTING_VALUES
 from moto.iam.responses import IamResponse
 
 from reconciler.sandbox.common import aws_error, current_state
@@ -421,6 +422,13 @@ def install(state: SandboxState) -> None:
         setattr(IamResponse, f"disable_organizations_{suffix}",
                 _feature_handler(feature, enable=False))
     _wrap("get_login_profile", _get_login_profile)
+    # moto's policy validator knows no ``root`` resource type and refuses a policy naming
+    # ``arn:aws:iam::*:root``, which AWS accepts: it is the resource of sts:AssumeRoot (Service
+    # Authorization Reference, AWS STS: resource type "root",
+    # arn:${Partition}:iam::${Account}:root).
+    iam_paths = VALID_RESOURCE_PATH_STARTING_VALUES["iam"]["values"]
+    if "root" not in iam_paths:
+        iam_paths.append("root")
     _wrap("create_login_profile", _create_login_profile)
     _wrap("delete_login_profile", _delete_login_profile)
     _wrap("list_access_keys", _list_access_keys)
