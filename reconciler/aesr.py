@@ -85,7 +85,14 @@ def render_aesr(profiles: Iterable[AccountProfile], *, desired: DesiredState,
     default_role = desired.organization.access_role
     lines = [f"; orgsync: aws-extend-switch-roles configuration, organization {management}, "
              f"from {_clean(desired.source_file)}",
-             f"[{base}]", f"aws_account_id = {management}", f"target_role_name = {default_role}"]
+             f"[{base}]", f"aws_account_id = {management}"]
+    # The extension matches the base account by id or by the alias the console shows for it
+    # (its README: an aliased base account is known by its alias; aesr-config's
+    # ``aws_account_alias``).
+    alias = next((a.alias for a in desired.accounts if a.id == management and a.alias), None)
+    if alias:
+        lines.append(f"aws_account_alias = {alias}")
+    lines.append(f"target_role_name = {default_role}")
     for profile in profiles:
         lines.append(f"[{_clean(profile.display_name)}]")
         lines.append(f"aws_account_id = {profile.account_id}")

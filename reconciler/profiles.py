@@ -59,6 +59,7 @@ class AccountProfile:
     ou: str = "/"
     tags: Mapping[str, str] | None = None
     access_role: bool = True  # the account's access role (else a role a group grants)
+    alias: str | None = None  # the account's IAM alias, where the file sets one
     require_mfa: bool = False  # the role's trust or the group's grant needs an MFA session
 
     @property
@@ -74,6 +75,11 @@ class AccountProfile:
 PLACEHOLDERS = ("account", "role", "account_id", "ou", "alias")
 DEFAULT_ACCESS_TEMPLATE = "{account}"
 DEFAULT_ROLE_TEMPLATE = "{account}-{role}"
+# Without --name-template the console's display names use the account's alias where the file
+# sets one (what the console itself shows for an aliased account); profile names keep the
+# account name, so adding an alias never renames anybody's CLI profiles.
+DEFAULT_ACCESS_DISPLAY = "{alias}"
+DEFAULT_ROLE_DISPLAY = "{alias}-{role}"
 _TEMPLATE_LITERAL = re.compile(r"[^\[\]#;=\\]*")
 _NOT_IN_PROFILE_NAME = re.compile(r"[^A-Za-z0-9._@+-]+")
 
@@ -192,7 +198,9 @@ def build_profiles(
         values = _placeholders(account, account_id=account_id, role=role)
         name = template.format(**{k: slug(v) for k, v in values.items()})
         names.append(prefix + (_NOT_IN_PROFILE_NAME.sub("-", name).strip("-") or "account"))
-        displays.append(template.format(**values))
+        display = name_template or (DEFAULT_ACCESS_DISPLAY if is_access
+                                    else DEFAULT_ROLE_DISPLAY)
+        displays.append(display.format(**values))
     by_name: dict[str, set[str]] = {}
     for (account, *_), name in zip(entries, names, strict=True):
         by_name.setdefault(name, set()).add(account.name)
@@ -217,7 +225,8 @@ def build_profiles(
     return [
         AccountProfile(profile=name, account_name=account.name, account_id=account_id,
                        role_name=role, partition=partition, display=display, ou=account.ou,
-                       tags=account.tags, access_role=access, require_mfa=mfa)
+                       tags=account.tags, access_role=access, require_mfa=mfa,
+                       alias=account.alias or None)
         for (account, account_id, role, access, mfa), name, display
         in zip(entries, names, displays, strict=True)
     ]
@@ -225,7 +234,7 @@ def build_profiles(
 
 def _placeholders(account: AccountSpec, *, account_id: str, role: str) -> dict[str, str]:
     """The ``--name-template`` values of one entry, as written (the name slugs them)."""
-    alias = getattr(account, "alias", None)  # accounts[].alias, where the file has it
+    alias = account.alias  # None (not managed) or NO_ALIAS ("", none): the name stands in
     return {"account": account.name, "role": role, "account_id": account_id,
             "ou": "root" if account.ou == "/" else account.ou.strip("/"),
             "alias": alias or account.name}
@@ -269,7 +278,9 @@ def render_ini(
     for profile in profiles:
         lines.append(f"[profile {profile.profile}]")
         role = "" if profile.access_role else f", role {_one_line(profile.role_name)}"
-        lines.append(f"# account {_one_line(profile.account_name)} ({profile.account_id}){role}")
+        alias = f", alias {profile.alias}" if profile.alias else ""
+        lines.append(f"# account {_one_line(profile.account_name)} ({profile.account_id})"
+                     f"{alias}{role}")
         lines.append(f"role_arn = {profile.role_arn}")
         lines.append(f"source_profile = {source_profile}")
         lines.append(f"role_session_name = {session_name(profile.profile)}")

@@ -150,3 +150,50 @@ def test_unknown_group() -> None:
     with pytest.raises(OrgsyncError, match=r"--group 'writers': no such group in accounts.yaml "
                        r"\(groups: admins, readers, deployers\)"):
         build_profiles(desired, {}, group="writers")
+
+
+ALIASED = """\
+version: 1
+organization:
+  management_account_id: "123456789012"
+accounts:
+  - name: management
+    email: aws+management@example.com
+    id: "123456789012"
+    alias: acme-management
+  - name: Prod
+    email: aws+prod@example.com
+    id: "210987654321"
+    alias: acme-prod
+  - name: staging
+    email: aws+staging@example.com
+    id: "310987654321"
+    alias: null
+groups:
+  - name: readers
+    members: [bob]
+    assume:
+      - accounts: [Prod, staging]
+        role: ReadOnly
+"""
+
+
+def test_the_alias_is_the_display_name_where_set() -> None:
+    desired = load_text(ALIASED, filename="accounts.yaml")
+    profiles = build_profiles(desired, {})
+    # CLI profile names keep the account name: adding an alias renames nobody's profiles
+    assert [(p.profile, p.display_name) for p in profiles] == [
+        ("prod", "acme-prod"), ("prod-readonly", "acme-prod-ReadOnly"),
+        ("staging", "staging"), ("staging-readonly", "staging-ReadOnly")]
+    ini = render(desired, {})
+    assert "# account Prod (210987654321), alias acme-prod\n" in ini
+    assert "# account Prod (210987654321), alias acme-prod, role ReadOnly\n" in ini
+    links = render(desired, {}, fmt="links").splitlines()
+    assert links[0].endswith("account=210987654321&roleName=OrganizationAccountAccessRole"
+                             "&displayName=acme-prod")
+    assert [p.profile for p in build_profiles(desired, {}, name_template="{alias}-{role}")] \
+        == ["acme-prod-organizationaccountaccessrole", "acme-prod-readonly",
+            "staging-organizationaccountaccessrole", "staging-readonly"]
+    aesr = render(desired, {}, fmt="aesr")
+    assert "[organization-123456789012]\naws_account_id = 123456789012\naws_account_alias = " \
+        "acme-management\ntarget_role_name = OrganizationAccountAccessRole\n[acme-prod]\n" in aesr
