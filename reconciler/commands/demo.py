@@ -280,8 +280,9 @@ def _profiles(opts: GlobalOptions, say: _Narrator, accounts: Path) -> None:
 
     steps = (
         ("ini", "orgsync profiles",
-         "AWS CLI profiles that assume each account's access role from your management "
-         "profile (add them to ~/.aws/config, or use --write)."),
+         "AWS CLI profiles for each account's access role and every role a group is "
+         "granted, from your management profile (add them to ~/.aws/config, or use "
+         "--write; --group NAME gives one group's roles)."),
         ("links", "orgsync profiles --format links",
          "Console switch-role links for the same roles (the sandbox has no console; "
          "with real AWS they open the account as that role)."),
