@@ -17,6 +17,9 @@ HTTP API (JSON in and out):
                                            "code": "ServiceException", "drop": false,
                                            "lost_response": false}
   DELETE /_orgsync/faults
+  POST /_orgsync/async-faults             {"operation": "sso-admin.CreateAccountAssignment",
+                                           "nth": 1, "reason": "..."}: that Identity Center
+                                          request is accepted (IN_PROGRESS), then ends FAILED
   POST /_orgsync/handshakes/<id>/accept   (or /decline) as the invited account
   POST /_orgsync/reset                    back to the seeded state (runtime options stay)
   GET  /_orgsync/options                  {"latency_ms": 0.0, "throttle": {}, "iam_lag_s": 0.0, ...}
@@ -39,7 +42,7 @@ import time
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from reconciler.sandbox import organizations
+from reconciler.sandbox import identity_center, organizations
 from reconciler.sandbox.options import RUNTIME_OPTIONS, SandboxOptions
 from reconciler.sandbox.protocol import Response
 from reconciler.sandbox.state import Fault
@@ -58,6 +61,7 @@ class Control:
         """Move the sandbox clock forward; transitions due by then happen on the next call."""
         self._sandbox.state.clock.advance(seconds)
         organizations.advance(self._sandbox.state)
+        identity_center.advance(self._sandbox.state)
 
     def inject_fault(self, operation: str, *, code: str | None = None, nth: int = 1,
                      message: str | None = None, drop: bool = False,
@@ -81,6 +85,19 @@ class Control:
     def clear_faults(self) -> None:
         with self._sandbox.state.lock:
             self._sandbox.state.faults.clear()
+            center = identity_center.center_of(self._sandbox.state)
+            if center is not None:
+                center.async_faults.clear()
+
+    def inject_async_failure(self, operation: str, *, nth: int = 1,
+                             reason: str | None = None) -> None:
+        """Make the ``nth`` Identity Center request of ``operation``
+        ("sso-admin.CreateAccountAssignment", "sso-admin.DeleteAccountAssignment",
+        "sso-admin.ProvisionPermissionSet") made from now on answer IN_PROGRESS, then end FAILED
+        with ``reason`` (default: "An unexpected internal service exception was encountered"),
+        changing nothing: AWS's asynchronous failures."""
+        identity_center.inject_async_failure(self._sandbox.state, operation, nth=nth,
+                                             reason=reason)
 
     def set_options(self, *, latency_ms: float | None = None,
                     throttle: dict[str, float] | None = None,
@@ -188,6 +205,10 @@ class Control:
                               drop=bool(body.get("drop", False)),
                               lost_response=bool(body.get("lost_response", False)))
             return {}
+        if parts == ["async-faults"] and method == "POST":
+            self.inject_async_failure(str(body["operation"]), nth=int(body.get("nth", 1)),
+                                      reason=body.get("reason"))
+            return {}
         if parts == ["faults"] and method == "DELETE":
             self.clear_faults()
             return {}
@@ -262,6 +283,11 @@ class RemoteControl:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
+
+    def inject_async_failure(self, operation: str, *, nth: int = 1,
+                             reason: str | None = None) -> None:
+        self._call("POST", "async-faults", {"operation": operation, "nth": nth,
+                                            "reason": reason})
 
     def counters(self) -> dict[str, int]:
         return dict(self._call("GET", "counters")["operations"])

@@ -198,6 +198,7 @@ class Request:
     version: int = 0  # provision: the permission set's version when requested
     status: str = "IN_PROGRESS"
     failure_reason: str | None = None
+    forced_failure: str | None = None  # control.inject_async_failure: ends FAILED with this
 
     def assignment_document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"Status": self.status, "RequestId": self.request_id,
@@ -225,6 +226,22 @@ class Request:
 
 
 Assignment = tuple[str, str, str, str]  # (account id, permission set ARN, principal type, id)
+# the request kinds, by the operation that makes them
+REQUEST_KINDS = {"sso-admin.CreateAccountAssignment": "create",
+                 "sso-admin.DeleteAccountAssignment": "delete",
+                 "sso-admin.ProvisionPermissionSet": "provision"}
+# what AWS reports when its own workflow fails (pulumi-aws#1927, aws-cli#8356)
+INTERNAL_FAILURE = "An unexpected internal service exception was encountered"
+
+
+@dataclass
+class AsyncFault:
+    """The ``nth`` request of a kind made from now on is accepted, then ends FAILED."""
+
+    kind: str
+    nth: int
+    reason: str
+    seen: int = 0
 
 
 @dataclass
@@ -244,6 +261,7 @@ class IdentityCenter:
     provisioned: dict[tuple[str, str], int] = field(default_factory=dict)  # (ps, account)
     requests: dict[str, Request] = field(default_factory=dict)
     sequence: int = 0
+    async_faults: list[AsyncFault] = field(default_factory=list)
 
     def next_id(self, kind: str) -> str:
         self.sequence += 1
@@ -293,6 +311,35 @@ class IdentityCenter:
 
     def in_progress(self) -> list[Request]:
         return [r for r in self.requests.values() if r.status == "IN_PROGRESS"]
+
+    def take_async_fault(self, kind: str) -> str | None:
+        """The failure reason an injected fault gives this new request of ``kind``, if any."""
+        for fault in list(self.async_faults):
+            if fault.kind != kind:
+                continue
+            fault.seen += 1
+            if fault.seen == fault.nth:
+                self.async_faults.remove(fault)
+                return fault.reason
+        return None
+
+
+def inject_async_failure(state: SandboxState, operation: str, *, nth: int = 1,
+                         reason: str | None = None) -> None:
+    """Make the ``nth`` request of ``operation`` (``sso-admin.CreateAccountAssignment``,
+    ``...DeleteAccountAssignment`` or ``...ProvisionPermissionSet``) made from now on answer
+    IN_PROGRESS as usual and then end FAILED with ``reason`` (default: AWS's "An unexpected
+    internal service exception was encountered"), changing nothing."""
+    kind = REQUEST_KINDS.get(operation)
+    if kind is None:
+        raise ValueError(f"operation must be one of {', '.join(REQUEST_KINDS)}")
+    if nth < 1:
+        raise ValueError("nth counts from 1")
+    with state.lock:
+        center = center_of(state)
+        if center is None:
+            raise ValueError("the sandbox has no Identity Center instance")
+        center.async_faults.append(AsyncFault(kind, nth, reason or INTERNAL_FAILURE))
 
 
 def seed(state: SandboxState, *, owner: str, iam_users: tuple[str, ...] = (),
@@ -373,6 +420,8 @@ def advance(state: SandboxState) -> None:
 
 def _complete(center: IdentityCenter, request: Request) -> str | None:
     """Carry out ``request``; the failure reason, or None when it succeeded."""
+    if request.forced_failure:
+        return request.forced_failure
     permission_set = center.permission_sets.get(request.permission_set_arn)
     ps_id = request.permission_set_arn.rsplit("/", 1)[-1]
     if request.kind == "provision":
@@ -657,6 +706,7 @@ __all__ = [
     "SEED_USERS",
     "SERVICES",
     "SERVICE_PRINCIPAL",
+    "AsyncFault",
     "BadToken",
     "Group",
     "IdentityCenter",
@@ -667,6 +717,7 @@ __all__ = [
     "User",
     "advance",
     "center_of",
+    "inject_async_failure",
     "instance_arn",
     "page",
     "seed",

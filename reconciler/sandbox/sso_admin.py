@@ -147,7 +147,8 @@ def _reference(params: dict[str, Any]) -> tuple[str, str]:
 def _new_request(state: SandboxState, center: IdentityCenter, kind: str, **fields: Any) -> Request:
     now = state.clock.time()
     request = Request(request_id=_request_id(center), kind=kind, created=now,
-                      due=now + float(getattr(state.options, "sso_lag_s", 0.0)), **fields)
+                      due=now + float(getattr(state.options, "sso_lag_s", 0.0)),
+                      forced_failure=center.take_async_fault(kind), **fields)
     center.requests[request.request_id] = request
     return request
 

@@ -725,6 +725,51 @@ def test_counters_faults_and_throttling(sandbox: Sandbox) -> None:
         sandbox.set_options(throttle={})
 
 
+def test_injected_asynchronous_failures(sandbox: Sandbox) -> None:
+    from reconciler.sandbox import RemoteControl
+
+    sso = sandbox.client("sso-admin")
+    arn, _store = _instance(sandbox)
+    account = _member_account(sandbox)
+    ps = _permission_set(sandbox)
+    group = _group_id(sandbox, "developers")
+    remote = RemoteControl(sandbox.info.endpoint_url)
+    remote.inject_async_failure("sso-admin.CreateAccountAssignment")
+    status = sso.create_account_assignment(InstanceArn=arn, **_assignment(ps, account, group))
+    failed = _finished(sso, arn, status["AccountAssignmentCreationStatus"], "create")
+    assert failed["Status"] == "FAILED"
+    assert failed["FailureReason"] == "An unexpected internal service exception was encountered"
+    assert sso.list_account_assignments(InstanceArn=arn, AccountId=account,
+                                        PermissionSetArn=ps)["AccountAssignments"] == []
+    # the same request again succeeds
+    status = sso.create_account_assignment(InstanceArn=arn, **_assignment(ps, account, group))
+    assert _finished(sso, arn, status["AccountAssignmentCreationStatus"], "create")[
+        "Status"] == "SUCCEEDED"
+    # the second provisioning from now on fails, leaving the account on the old version
+    sandbox.control.inject_async_failure("sso-admin.ProvisionPermissionSet", nth=2,
+                                         reason="Quota of roles reached")
+    for expected in ("SUCCEEDED", "FAILED"):
+        sso.attach_managed_policy_to_permission_set(
+            InstanceArn=arn, PermissionSetArn=ps,
+            ManagedPolicyArn=ADMIN if expected == "SUCCEEDED" else READ_ONLY)
+        status = sso.provision_permission_set(InstanceArn=arn, PermissionSetArn=ps,
+                                              TargetType="ALL_PROVISIONED_ACCOUNTS")
+        found = _finished(sso, arn, status["PermissionSetProvisioningStatus"], "provision")
+        assert found["Status"] == expected
+    assert found["FailureReason"] == "Quota of roles reached"
+    assert sso.list_permission_sets_provisioned_to_account(
+        InstanceArn=arn, AccountId=account,
+        ProvisioningStatus="LATEST_PERMISSION_SET_NOT_PROVISIONED")["PermissionSets"] == [ps]
+    with pytest.raises(ValueError):
+        sandbox.control.inject_async_failure("sso-admin.CreatePermissionSet")
+    # clear_faults clears these too
+    sandbox.control.inject_async_failure("sso-admin.DeleteAccountAssignment")
+    sandbox.control.clear_faults()
+    status = sso.delete_account_assignment(InstanceArn=arn, **_assignment(ps, account, group))
+    assert _finished(sso, arn, status["AccountAssignmentDeletionStatus"], "delete")[
+        "Status"] == "SUCCEEDED"
+
+
 def test_lag_option_is_a_runtime_option(sandbox: Sandbox) -> None:
     from reconciler.sandbox.options import REALISTIC
 
