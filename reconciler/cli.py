@@ -171,6 +171,8 @@ def validate(**kwargs: Any) -> None:
               show_default=True, help="How to print the plan (json: CONTRACT section 4).")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("--verbose", is_flag=True,
+              help="Text: policy documents in full (default: one line per statement).")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
               help="Member accounts read at once.")
 @_mfa
@@ -191,6 +193,8 @@ def plan(**kwargs: Any) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: a refusal (e.g. a stale saved plan, with what "
               "differs) is also written to stdout as a JSON document.")
+@click.option("--verbose", is_flag=True,
+              help="Text: policy documents in full (default: one line per statement).")
 @_mfa
 @_common
 def apply(**kwargs: Any) -> None:
@@ -202,6 +206,8 @@ def apply(**kwargs: Any) -> None:
 @click.argument("planfile", type=click.Path(dir_okay=False, exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True, help="How to print the saved plan.")
+@click.option("--verbose", is_flag=True,
+              help="Text: policy documents in full (default: one line per statement).")
 @_output
 def show(**kwargs: Any) -> None:
     """Render a saved plan."""
@@ -452,6 +458,8 @@ def root_audit(**kwargs: Any) -> None:
 
 @cli.command()
 @click.option("--keep", is_flag=True, help="Keep the sandbox running at the end until Ctrl-C.")
+@click.option("--verbose", is_flag=True,
+              help="Show the plan's policy documents in full (default: one line per statement).")
 @_output
 def demo(**kwargs: Any) -> None:
     """Try orgsync with no AWS account: sandbox, plan, apply, re-plan of the example."""

@@ -267,10 +267,10 @@ def _apply_lock(aws: Aws, *, timeout_s: float, err: Console) -> Iterator[None]:
         raise
 
 
-def _render(plan: Plan, *, color: bool) -> str:
+def _render(plan: Plan, *, color: bool, verbose: bool = False) -> str:
     from reconciler.render import render
 
-    return render(plan.to_document(), "text", color=color)
+    return render(plan.to_document(), "text", color=color, verbose=verbose)
 
 
 def _ask(out: Console) -> bool:
@@ -295,15 +295,17 @@ def _command(*options: str, planfile: str | None, file: str | None) -> str:
 
 def run(opts: GlobalOptions, *, planfile: str | None = None, file: str | None = None,
         auto_approve: bool = False, parallelism: int = 10, lock_timeout: float = 0.0,
-        show_plan: bool = True, fmt: str = "text") -> int:
-    """``show_plan=False`` (the demo, which has just shown the same plan) prints one line for it.
+        show_plan: bool = True, fmt: str = "text", verbose: bool = False) -> int:
+    """``show_plan=False`` (the demo, which has just shown the same plan) prints one line for it;
+    ``verbose`` shows policy documents in full (not one line per statement).
 
     Every refusal of a saved plan names the command to run with that plan file (a bare
     ``orgsync apply`` would apply a fresh plan nobody reviewed). With ``fmt="json"`` a refusal is
     also written to stdout as one JSON document (``refusal_document``)."""
     try:
         return _run(opts, planfile=planfile, file=file, auto_approve=auto_approve,
-                    parallelism=parallelism, lock_timeout=lock_timeout, show_plan=show_plan)
+                    parallelism=parallelism, lock_timeout=lock_timeout, show_plan=show_plan,
+                    verbose=verbose)
     except Refusal as refusal:
         if planfile and not isinstance(refusal, StalePlan) and \
                 f" {shlex.quote(planfile)}`" not in str(refusal):
@@ -334,7 +336,7 @@ def refusal_document(refusal: Refusal) -> dict[str, Any]:
 
 
 def _run(opts: GlobalOptions, *, planfile: str | None, file: str | None, auto_approve: bool,
-         parallelism: int, lock_timeout: float, show_plan: bool) -> int:
+         parallelism: int, lock_timeout: float, show_plan: bool, verbose: bool = False) -> int:
     out = make_console(color=opts.color)
     err = make_console(color=opts.color, stderr=True)
     if not auto_approve and not is_interactive():
@@ -365,7 +367,7 @@ def _run(opts: GlobalOptions, *, planfile: str | None, file: str | None, auto_ap
                                       parallelism=parallelism, loaded=loaded)
         plan = prepared.plan
         if show_plan:
-            text = _render(plan, color=opts.color and sys.stdout.isatty())
+            text = _render(plan, color=opts.color and sys.stdout.isatty(), verbose=verbose)
             out.print(text, markup=False, highlight=False,
                       end="" if text.endswith("\n") else "\n")
         else:
@@ -373,7 +375,7 @@ def _run(opts: GlobalOptions, *, planfile: str | None, file: str | None, auto_ap
                                if n and action != "deferred")
             if plan.listed_deferred:
                 counts += f"{', ' if counts else ''}{len(plan.listed_deferred)} deferred"
-            out.print(f"Applying the plan shown above ({counts or 'no changes'}).")
+            out.print(f"Applying the plan ({counts or 'no changes'}).")
         if plan.errors:
             for error in plan.errors:
                 err.print(f"orgsync: error: {_shown(error)}")

@@ -105,10 +105,9 @@ class _Narrator:
             self.console.print(f"== {heading} ==", markup=False)
         for line in lines:
             self.console.print(f"[dim]{escape(line)}[/]")
-        self.console.print()
 
 
-def run(opts: GlobalOptions, *, keep: bool = False) -> int:
+def run(opts: GlobalOptions, *, keep: bool = False, verbose: bool = False) -> int:
     from reconciler.sandbox import Sandbox, SandboxOptions
 
     out = make_console(color=opts.color)
@@ -147,7 +146,7 @@ def run(opts: GlobalOptions, *, keep: bool = False) -> int:
                 "example's bootstrap_profile).")
             _create_users(demo_opts, out)
             _explain_mfa(demo_opts, out)
-            code = _workflow(demo_opts, say, accounts)
+            code = _workflow(demo_opts, say, accounts, verbose=verbose)
             if code == 0:
                 code = _stack_set(demo_opts, say, workdir, info)
             if code == 0:
@@ -192,7 +191,7 @@ def _explain_mfa(opts: GlobalOptions, out: Console) -> None:
               "defer that role: \"waiting for credentials with MFA\".", markup=False)
 
 
-def _workflow(opts: GlobalOptions, say: _Narrator, accounts: Path) -> int:
+def _workflow(opts: GlobalOptions, say: _Narrator, accounts: Path, *, verbose: bool) -> int:
     from reconciler.commands import apply as apply_command
     from reconciler.commands import plan as plan_command
     from reconciler.commands import validate as validate_command
@@ -207,13 +206,14 @@ def _workflow(opts: GlobalOptions, say: _Narrator, accounts: Path) -> int:
         return code
     say.section(f"orgsync plan{mfa}",
                 "Reads the live organization (read-only) and shows what apply would change: "
-                "+ create/invite, ~ update, - delete/close, ! needs a person.",
+                "+ create/invite, ~ update, - delete/close, ! needs a person. Policy documents "
+                "show one line per statement (orgsync demo --verbose: in full).",
                 "Ids of accounts that do not exist yet show as (known after apply). Work that "
                 "waits for something (an invitation to be accepted) is listed as deferred, with "
                 "the action apply takes once it can; a destructive one (the invited account's "
                 "root credentials) counts in the DESTRUCTIVE banner.")
     code = plan_command.run(opts, file=file, out=None, fmt="text", detailed_exitcode=False,
-                            parallelism=10)
+                            parallelism=10, verbose=verbose)
     if code:
         return code
     say.section(f"orgsync apply --auto-approve{mfa}",
@@ -271,21 +271,21 @@ def _stack_set(opts: GlobalOptions, say: _Narrator, workdir: Path, info: Any) ->
         "stack set orgsync-access-roles, to exactly that account.",
         f"{path.name} is the example plus that account and invited_bootstrap: stackset; "
         "legacy-analytics above got its role the other way, through its bootstrap_profile.")
+    # its plan (the invitation, trusted access, the grant) would repeat the one above: the
+    # demo prints one line for it, as for the first apply
     return int(apply_command.run(opts, file=str(path), auto_approve=True, parallelism=10,
-                                 show_plan=True))
+                                 show_plan=False))
 
 
 def _profiles(opts: GlobalOptions, say: _Narrator, accounts: Path) -> None:
     from reconciler.commands import profiles as profiles_command
 
     steps = (
-        ("ini", "orgsync profiles",
-         "AWS CLI profiles for each account's access role and every role a group is "
-         "granted, from your management profile (add them to ~/.aws/config, or use "
-         "--write; --group NAME gives one group's roles)."),
         ("links", "orgsync profiles --format links",
-         "Console switch-role links for the same roles (the sandbox has no console; "
-         "with real AWS they open the account as that role)."),
+         "Console switch-role links for every member account's access role (the sandbox has no "
+         "console; with real AWS they open the account as that role). orgsync profiles writes "
+         "AWS CLI profiles for those roles and every role a group is granted (--write: into "
+         "~/.aws/config; --group NAME gives one group's roles)."),
     )
     for fmt, title, text in steps:
         say.section(title, text)

@@ -88,7 +88,7 @@ def debug_call_counts(opts: GlobalOptions, aws: Aws | None) -> Iterator[None]:
 
 
 def run(opts: GlobalOptions, *, file: str, out: str | None = None, fmt: Format = "text",
-        detailed_exitcode: bool = False, parallelism: int = 10) -> int:
+        detailed_exitcode: bool = False, parallelism: int = 10, verbose: bool = False) -> int:
     from reconciler.render import render
 
     if out:  # refused before any AWS access: a mistyped --out costs nothing
@@ -105,7 +105,7 @@ def run(opts: GlobalOptions, *, file: str, out: str | None = None, fmt: Format =
         return 1
     color = opts.color and sys.stdout.isatty()
     document = plan.to_document()
-    text = render(document, fmt, color=color)
+    text = render(document, fmt, color=color, verbose=verbose)
     click.echo(text, nl=not text.endswith("\n"))
     if out:
         from reconciler.planfile import save as save_plan

@@ -13,8 +13,8 @@ from reconciler.cli import GlobalOptions
 from reconciler.render import render
 
 
-def run(opts: GlobalOptions, *, planfile: str, fmt: str = "text") -> int:
+def run(opts: GlobalOptions, *, planfile: str, fmt: str = "text", verbose: bool = False) -> int:
     saved = planfiles.load(planfile)
     color = opts.color and fmt == "text" and sys.stdout.isatty()
-    sys.stdout.write(render(dict(saved.document), fmt, color=color))
+    sys.stdout.write(render(dict(saved.document), fmt, color=color, verbose=verbose))
     return 0

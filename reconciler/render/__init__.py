@@ -21,14 +21,16 @@ FORMATS: tuple[str, ...] = ("text", "json", "markdown")
 __all__ = ["FORMATS", "Format", "render"]
 
 
-def render(document: Mapping[str, Any], fmt: str, *, color: bool = False) -> str:
-    """The plan document as ``fmt``; ``color`` only affects text (ANSI escapes). Text and
+def render(document: Mapping[str, Any], fmt: str, *, color: bool = False,
+           verbose: bool = False) -> str:
+    """The plan document as ``fmt``; ``color`` only affects text (ANSI escapes), and so does
+    ``verbose`` (policy documents in full instead of one line per statement). Text and
     markdown show every string with its control characters escaped (``reconciler.terminal``:
     names, tags and members come from files and AWS); JSON escapes them as JSON does."""
     if fmt == "json":
         return render_json(document)
     if fmt == "text":
-        return render_text(printable_document(document), color=color)
+        return render_text(printable_document(document), color=color, verbose=verbose)
     if fmt == "markdown":
         return render_markdown(printable_document(document))
     raise ValueError(f"unknown plan format {fmt!r} (expected one of {', '.join(FORMATS)})")

@@ -117,3 +117,71 @@ def attribute_lines(change: Mapping[str, Any]) -> list[tuple[str, str, Any, Any]
         return [("-", k, v, None) for k, v in source.items()]
     source = change.get("after") or {}
     return [("+", k, None, v) for k, v in source.items() if v is not None and v != {} and v != []]
+
+
+def is_policy_document(value: Any) -> bool:
+    """An IAM policy document (trust, inline or managed): a mapping with a ``Statement``."""
+    return isinstance(value, Mapping) and isinstance(value.get("Statement"), (list, Mapping))
+
+
+def statements(document: Mapping[str, Any]) -> list[Any]:
+    """A policy document's statements (IAM allows one statement object instead of a list)."""
+    found = document.get("Statement")
+    return [found] if isinstance(found, Mapping) else list(found or [])
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in value]
+    return [json.dumps(value, ensure_ascii=False)]
+
+
+def _listed(items: list[str], *, limit: int) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return f"{', '.join(items[:limit - 1])} and {len(items) - limit + 1} more"
+
+
+def statement_summary(statement: Any, *, limit: int = 3) -> str:
+    """One policy statement on one line, as a reviewer reads it:
+    ``Allow sts:AssumeRole on ARN by AWS ARN if Bool aws:MultiFactorAuthPresent=true``.
+
+    Effect, actions (``NotAction``: "all actions except"), resources, principals and conditions
+    (``OPERATOR key=value``, or ``key in [a, b]`` for several values); lists longer than
+    ``limit`` name their first items and count the rest (the JSON plan and ``--verbose`` have them
+    all)."""
+    if not isinstance(statement, Mapping):
+        return json.dumps(statement, ensure_ascii=False)
+    parts = [f"[{statement['Sid']}]"] if statement.get("Sid") else []
+    parts.append(str(statement.get("Effect", "?")))
+    for key, prefix in (("Action", ""), ("NotAction", "all actions except ")):
+        if key in statement:
+            parts.append(prefix + _listed(_strings(statement[key]), limit=limit))
+    for key, prefix in (("Resource", "on "), ("NotResource", "on all resources except ")):
+        if key in statement:
+            parts.append(prefix + _listed(_strings(statement[key]), limit=limit))
+    for key, prefix in (("Principal", "by "), ("NotPrincipal", "by anyone except ")):
+        principal = statement.get(key)
+        if principal is None:
+            continue
+        if isinstance(principal, Mapping):
+            parts.append(prefix + "; ".join(f"{kind} {_listed(_strings(who), limit=limit)}"
+                                            for kind, who in principal.items()))
+        else:
+            parts.append(prefix + ", ".join(_strings(principal)))
+    conditions = statement.get("Condition")
+    if isinstance(conditions, Mapping) and conditions:
+        tests = []
+        for operator, block in conditions.items():
+            if not isinstance(block, Mapping):
+                tests.append(f"{operator} {json.dumps(block, ensure_ascii=False)}")
+                continue
+            for key, value in block.items():
+                values = _strings(value)
+                shown = (f"={values[0]}" if len(values) == 1
+                         else f" in [{_listed(values, limit=limit)}]")
+                tests.append(f"{operator} {key}{shown}")
+        parts.append("if " + "; ".join(tests))
+    return show_placeholders(" ".join(parts))

@@ -43,7 +43,7 @@ def _code(text: str) -> str:
 
 def _block(change: Mapping[str, Any]) -> str:
     writer = _Writer(color=False)
-    _change(writer, change)
+    _change(writer, change, verbose=True)  # markdown collapses each change: documents in full
     lines = [line for line in writer.lines[1:] if not line.startswith("      # ")
              or line.startswith("      # after")]
     body = "\n".join(line[4:] if line.startswith("    ") else line for line in lines).strip("\n")

@@ -25,10 +25,12 @@ def test_demo_runs_in_under_a_minute(tmp_path: Path, orgsync: Any) -> None:
                 "AWS_CONFIG_FILE": str(home / "config"), "NO_COLOR": "1",
                 "PYTHONPATH": str(REPO_ROOT)})
     started = time.monotonic()
-    result = orgsync("demo", env=env, timeout=120, cwd=str(tmp_path))
+    result = orgsync("demo", env=env, timeout=300, cwd=str(tmp_path))
     took = time.monotonic() - started
     assert result.returncode == 0, output(result)
-    assert took < 60, f"the demo took {took:.0f} s"
+    # about 20-40 s on a quiet machine (the demo prints its time); 83 s was seen with the two
+    # shared cores at load 17, so the bound only catches a demo that waits for something
+    assert took < 240, f"the demo took {took:.0f} s"
     for step in ("orgsync validate", "orgsync plan", "orgsync apply --auto-approve",
                  "orgsync plan --detailed-exitcode (again)"):
         assert step in result.stdout
@@ -54,6 +56,13 @@ def test_demo_runs_in_under_a_minute(tmp_path: Path, orgsync: Any) -> None:
     assert "Deferred" not in final_plan and "credentials with MFA" not in final_plan
     assert "alice and bob" in result.stdout
     assert "Demo finished" in result.stdout
+    # the demo reads in a screen or two: policy documents one line per statement (--verbose
+    # shows them in full), the stack set step's plan not repeated, switch-role links only
+    lines = (result.stdout + result.stderr).count("\n")
+    assert lines < 200, f"the demo printed {lines} lines (at most 199):\n{result.stdout}"
+    assert "+ trust_policy = Allow sts:AssumeRole by AWS arn:aws:iam::123456789012:root if Bool " \
+        "aws:MultiFactorAuthPresent=true" in first_plan
+    assert '"Statement"' not in result.stdout
     assert "Traceback" not in result.stderr
     assert not (home / "config").exists()
     assert not (home / ".aws").exists()

@@ -32,13 +32,14 @@ def _check_golden(name: str, text: str) -> None:
     assert text == path.read_text()
 
 
-@pytest.mark.parametrize("fmt,color,name", [
-    ("text", False, "plan.txt"),
-    ("text", True, "plan.color.txt"),
-    ("markdown", False, "plan.md"),
+@pytest.mark.parametrize("fmt,color,verbose,name", [
+    ("text", False, False, "plan.txt"),
+    ("text", True, False, "plan.color.txt"),
+    ("text", False, True, "plan.verbose.txt"),
+    ("markdown", False, False, "plan.md"),
 ])
-def test_golden(fmt: str, color: bool, name: str) -> None:
-    _check_golden(name, render(_document(), fmt, color=color))
+def test_golden(fmt: str, color: bool, verbose: bool, name: str) -> None:
+    _check_golden(name, render(_document(), fmt, color=color, verbose=verbose))
 
 
 def test_text_without_colour_has_no_escapes_and_marks_destruction() -> None:
