@@ -4,8 +4,10 @@ Every observe and apply module declares ``PERMISSIONS: dict[scope, tuple[action,
 the calls it makes (cloud-custodian keeps each action's permissions beside it for the same reason):
 scope ``management`` is what the runner calls with its own credentials, ``member`` what it calls
 through a member account's access role, ``root`` what it calls inside an ``sts:AssumeRoot`` session
-and ``bootstrap`` what it calls with a member's own profile. This module finds those modules with
-``pkgutil`` (no hand-kept list that could fall behind the code) and turns them into policies:
+and ``bootstrap`` what it calls with a member's own profile. The kinds' modules come from the kind
+registry (``reconciler.kinds``: a registered kind is in the policy with no other edit), the rest
+(the AWS layer, ``orgsync root``'s modules) from walking their packages with ``pkgutil``; this
+module turns them into policies:
 
 - ``plan``: the management reads of every observe module, ``sts:AssumeRole`` on the access roles
   and ``sts:AssumeRoot`` limited by ``sts:TaskPolicyArn`` to the task policies the reads need.
@@ -37,12 +39,11 @@ Stage = Literal["plan", "apply", "root"]
 PolicyFor = Literal["plan", "apply", "member", "root"]
 
 SCOPES = ("management", "member", "root", "bootstrap")
-# Packages whose modules declare PERMISSIONS, and the stage their calls belong to. The AWS layer
-# itself is included for any call it makes on its own (caller identity, region discovery).
+# Packages (besides the kinds' modules) whose modules declare PERMISSIONS, and the stage their
+# calls belong to. The AWS layer itself is included for any call it makes on its own (caller
+# identity, region discovery).
 DECLARING_PACKAGES: tuple[tuple[str, Stage], ...] = (
     ("reconciler.aws", "plan"),
-    ("reconciler.observe", "plan"),
-    ("reconciler.apply", "apply"),
     ("reconciler.privileged", "root"),
 )
 DECLARING_MODULES: tuple[tuple[str, Stage], ...] = (
@@ -90,15 +91,6 @@ ASSUME_ACTIONS = frozenset(("sts:AssumeRole", "sts:AssumeRoot"))
 # IAM User Guide, "Permissions for GetSessionToken").
 ALWAYS_ALLOWED = frozenset(("sts:GetCallerIdentity", "sts:GetSessionToken"))
 
-# botocore service name -> IAM service prefix, where they differ.
-_SERVICE_PREFIX = {"organizations": "organizations", "iam": "iam", "sts": "sts",
-                   "account": "account"}
-# botocore operations whose IAM action has another name.
-_ACTION_EXCEPTIONS = {
-    ("s3", "ListObjectsV2"): "s3:ListBucket",
-    ("s3", "HeadObject"): "s3:GetObject",
-    ("s3", "HeadBucket"): "s3:ListBucket",
-}
 _ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 
 
@@ -122,17 +114,20 @@ class PolicyContext:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
 
-def iam_action(service: str, operation: str) -> str:
-    """The IAM action a botocore operation needs (iam, CreateGroup -> iam:CreateGroup)."""
-    special = _ACTION_EXCEPTIONS.get((service, operation))
-    if special is not None:
-        return special
-    return f"{_SERVICE_PREFIX.get(service, service)}:{operation}"
-
-
 def declarations() -> tuple[Declaration, ...]:
-    """Every module's PERMISSIONS, found by walking the declaring packages."""
+    """Every module's PERMISSIONS: the registered kinds' observe (plan) and apply modules, and
+    the modules of the other declaring packages."""
+    from reconciler.kinds import registered
+
     found: list[Declaration] = []
+    for kind in registered().values():
+        stages: tuple[tuple[ModuleType | None, Stage], ...] = ((kind.observe, "plan"),
+                                                               (kind.apply, "apply"))
+        for module, stage in stages:
+            declared = getattr(module, "PERMISSIONS", None)
+            if module is not None and declared is not None:
+                found.append(Declaration(module.__name__, stage,
+                                         _checked(module.__name__, declared)))
     for package_name, stage in DECLARING_PACKAGES:
         for module in _walk(package_name):
             declared = getattr(module, "PERMISSIONS", None)

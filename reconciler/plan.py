@@ -16,8 +16,6 @@ from typing import Any
 JSON = Any
 FORMAT_VERSION = "1"
 
-KINDS = ("organization", "ou", "account", "access_role", "stack_set", "group", "root_credentials",
-         "delegated_admin", "permission_set", "assignment", "account_alias", "alternate_contacts")
 
 
 class Action(str, Enum):

@@ -1,11 +1,11 @@
 """Apply: execute a plan's changes against AWS, one module per kind of resource.
 
-``apply_approved`` (in ``executor``) applies an approved plan and its listed deferred items;
-``apply_plan`` runs one round's changes in dependency order, each only if the approved plan lists
-it; each kind's module
-(``organization``, ``ou``, ``account``, ``access_role``, ``group``, ``root_credentials``) ensures
-its after-state and declares the IAM actions it calls in ``PERMISSIONS`` (scope -> actions), from
-which ``orgsync permissions`` derives its least-privilege policy.
+``apply_approved`` (in ``executor``, the orchestrator) applies an approved plan and its listed
+deferred items; ``apply_plan`` runs one round's changes in dependency order, each only if the
+approved plan lists it, dispatching each to its kind's ``apply_change`` through the kind registry
+(``reconciler.kinds``). Each kind's module (``organization``, ``ou``, ``account``, ...) imports
+only the step kit (``kit``), ensures its after-state and declares the IAM actions it calls in
+``PERMISSIONS`` (scope -> actions), from which ``orgsync permissions`` derives its policy.
 """
 
 from __future__ import annotations
@@ -25,24 +25,7 @@ from reconciler.apply.executor import (
     unlisted,
 )
 
-KIND_MODULES = ("organization", "ou", "account", "access_role", "stack_set", "group",
-                "root_credentials", "delegated_admin")
-
-
-def permissions() -> dict[str, tuple[str, ...]]:
-    """Every apply module's PERMISSIONS merged: scope -> sorted unique IAM actions."""
-    import importlib
-
-    merged: dict[str, set[str]] = {}
-    for name in KIND_MODULES:
-        module = importlib.import_module(f"reconciler.apply.{name}")
-        for scope, actions in module.PERMISSIONS.items():
-            merged.setdefault(scope, set()).update(actions)
-    return {scope: tuple(sorted(actions)) for scope, actions in sorted(merged.items())}
-
-
 __all__ = [
-    "KIND_MODULES",
     "ApplyOptions",
     "ApplyResult",
     "ApplyRun",
@@ -54,6 +37,5 @@ __all__ = [
     "Waiting",
     "apply_approved",
     "apply_plan",
-    "permissions",
     "unlisted",
 ]

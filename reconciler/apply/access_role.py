@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.apply.executor import NeedsHuman, StepContext, StepFailed, Waiting
+from reconciler.apply.kit import NeedsHuman, StepContext, StepFailed, Waiting
 from reconciler.apply.reachability import ready_wait_left, wait_until_assumable
 from reconciler.aws import paginate
 from reconciler.errors import AwsError, NotFound

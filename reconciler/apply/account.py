@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.apply.executor import StepContext, StepFailed, Waiting, backoff, reattaches
+from reconciler.apply.kit import StepContext, StepFailed, Waiting, backoff, reattaches
 from reconciler.apply.ou import ou_id
 from reconciler.aws import paginate
 from reconciler.errors import AccessDenied, AwsError, NotFound, Throttled

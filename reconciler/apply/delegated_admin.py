@@ -7,7 +7,7 @@ deregister an account that is no longer registered (AccountNotRegisteredExceptio
 
 from __future__ import annotations
 
-from reconciler.apply.executor import StepContext, StepFailed
+from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.observe.delegated_admin import IAM_SERVICE_PRINCIPAL, read_iam_delegated_admins
 from reconciler.plan import Action, Change
 

@@ -26,7 +26,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.apply.executor import StepContext, StepFailed
+from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.aws import pages, paginate
 from reconciler.errors import AwsError, NotFound
 from reconciler.plan import Action, Change

@@ -8,7 +8,7 @@ after a crash is a no-op for what already happened.
 from __future__ import annotations
 
 from reconciler.apply import stack_set
-from reconciler.apply.executor import StepContext, StepFailed
+from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.model import ROOT_FEATURES
 from reconciler.observe.organization import (
     IAM_SERVICE_PRINCIPAL,

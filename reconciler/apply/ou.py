@@ -8,7 +8,7 @@ the same way. OUs in the observation are trusted for the run (the run holds the 
 
 from __future__ import annotations
 
-from reconciler.apply.executor import StepContext, StepFailed
+from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.aws import paginate
 from reconciler.errors import AwsError
 from reconciler.plan import Change

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from reconciler.apply.executor import StepContext, Waiting, backoff
+from reconciler.apply.kit import StepContext, Waiting, backoff
 from reconciler.errors import AccessDenied
 from reconciler.plan import Change
 

@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.apply.executor import StepContext, StepFailed
+from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.apply.reachability import is_new_account, wait_until_root_reachable
 from reconciler.errors import AwsError, NotFound
 from reconciler.observe.root_credentials import AUDIT_TASK, read_root_credentials

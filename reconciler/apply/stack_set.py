@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler import stackset
-from reconciler.apply.executor import StepContext, StepFailed, backoff
+from reconciler.apply.kit import StepContext, StepFailed, backoff
 from reconciler.aws import Client, paginate
 from reconciler.errors import AwsError, NotFound
 from reconciler.observe.stack_set import ACTIVE_OPERATION, read_trusted_access, running_operation

@@ -144,7 +144,7 @@ class Prepared:
 
 def _observe_and_plan(desired: DesiredState, aws: Aws, parallelism: int
                       ) -> tuple[ObservedState, Plan]:
-    from reconciler.observe import observe
+    from reconciler.kinds import observe
     from reconciler.planner import plan as make_plan
 
     observed = observe(desired, aws, parallelism=parallelism)

@@ -64,7 +64,7 @@ def build_plan(opts: GlobalOptions, *, file: str, parallelism: int = 10,
     ``AwsError`` when AWS cannot be read. Plan errors are in ``PlanRun.plan.errors``, not raised.
     ``progress`` defaults to "stderr is a terminal". ``loaded``: the file as ``read_desired``
     already gave it (standard input can be read only once)."""
-    from reconciler.observe import observe
+    from reconciler.kinds import observe
     from reconciler.planner import plan as make_plan
 
     desired, text = loaded if loaded is not None else read_desired(file)

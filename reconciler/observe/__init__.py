@@ -40,18 +40,7 @@ from reconciler.observed import (
 )
 from reconciler.policy import partition_of, role_arn
 
-MODULES = (organization, ou, account, access_role, group, root_credentials, delegated_admin,
-           stack_set)
 MANAGED_ROOT_POLICIES = ("absent", "password_recovery")
-
-
-def permissions() -> dict[str, tuple[str, ...]]:
-    """Every IAM action observe may call, by scope (the union of the modules' PERMISSIONS)."""
-    merged: dict[str, set[str]] = {}
-    for module in MODULES:
-        for scope, actions in module.PERMISSIONS.items():
-            merged.setdefault(scope, set()).update(actions)
-    return {scope: tuple(sorted(actions)) for scope, actions in sorted(merged.items())}
 
 
 @dataclass(frozen=True)

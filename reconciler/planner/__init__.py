@@ -2,11 +2,11 @@
 
 Like kopf's cause detection, planning is a purely computational function: the same inputs always
 give the same plan, which is what lets a saved plan be reviewed and a re-plan after apply be
-checked for emptiness. One module per resource kind decides that kind's changes; this module only
-fixes the order (organization, OUs parents first, account create/invite, account updates, IAM's
-delegated administrator, access roles, groups, Identity Center, root credentials, account
-aliases, alternate contacts, account closures) and collects
-what cannot happen yet.
+checked for emptiness. One module per resource kind decides that kind's changes; the
+planner's registry (``reconciler.planner.registry``) orders their steps (organization, OUs
+parents first, account create/invite, account updates, IAM's delegated administrator, access
+roles, groups, Identity Center, root credentials, account aliases, alternate contacts, account
+closures); this module runs them in that order and collects what cannot happen yet.
 """
 
 from __future__ import annotations
@@ -16,31 +16,12 @@ from dataclasses import replace
 from reconciler.model import DesiredState
 from reconciler.observed import ObservedState
 from reconciler.plan import Action, Deferred, Plan
-from reconciler.planner.access_role import plan_access_roles
-from reconciler.planner.account import (
-    plan_account_closures,
-    plan_account_creation,
-    plan_account_updates,
-    unmanaged_accounts,
-)
-from reconciler.planner.account_alias import plan_account_aliases
-from reconciler.planner.alternate_contacts import (
-    plan_alternate_contacts,
-    plan_contacts_trusted_access,
-)
+from reconciler.planner.account import unmanaged_accounts
 from reconciler.planner.context import PlanContext, match_accounts
-from reconciler.planner.delegated_admin import plan_delegated_admin, restrict_to_delegated_runner
-from reconciler.planner.group import plan_groups
-from reconciler.planner.identity_center import plan_identity_center
-from reconciler.planner.organization import plan_organization
-from reconciler.planner.ou import plan_ous, unmanaged_ous
+from reconciler.planner.delegated_admin import restrict_to_delegated_runner
+from reconciler.planner.ou import unmanaged_ous
 from reconciler.planner.quotas import check_quotas
-from reconciler.planner.root_credentials import plan_root_credentials
-from reconciler.planner.stack_set import (
-    plan_retired_instances,
-    plan_trusted_access,
-    plan_unfinished_takeovers,
-)
+from reconciler.planner.registry import plan_steps
 
 __all__ = ["plan"]
 
@@ -56,24 +37,10 @@ def plan(desired: DesiredState, observed: ObservedState) -> Plan:
         return Plan(management_account_id=desired.organization.management_account_id,
                     errors=tuple(ctx.errors))
     match_accounts(ctx)
-    plan_organization(ctx)
-    plan_trusted_access(ctx)
-    plan_contacts_trusted_access(ctx)
-    plan_ous(ctx)
-    plan_account_creation(ctx)
-    plan_account_updates(ctx)
-    plan_delegated_admin(ctx)
-    if not observed.delegated_runner:  # its credentials cannot read roles or groups
-        plan_access_roles(ctx)
-        plan_unfinished_takeovers(ctx)
-        plan_retired_instances(ctx)
-        plan_groups(ctx)
-        plan_identity_center(ctx)
-    plan_root_credentials(ctx)
-    if not observed.delegated_runner:  # aliases and contacts were not read either
-        plan_account_aliases(ctx)
-        plan_alternate_contacts(ctx)
-    plan_account_closures(ctx)
+    for step in plan_steps():
+        # IAM's delegated administrator's credentials cannot read roles, groups, aliases...
+        if not (step.management_iam and observed.delegated_runner):
+            step.run(ctx)
     _rename_after_new_role(ctx)
     restrict_to_delegated_runner(ctx)
     check_quotas(ctx)

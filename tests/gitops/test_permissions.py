@@ -48,6 +48,35 @@ def test_declarations_are_found_in_observe_and_apply_packages() -> None:
             "organization"} <= kinds, kinds
 
 
+def test_every_declaring_kind_module_is_registered() -> None:
+    """A module of observe/ or apply/ that declares PERMISSIONS belongs to a registered kind (the
+    registry, not a package walk, is where the policy finds them: an unregistered one would be
+    missing from it)."""
+    import importlib
+    import pkgutil
+
+    from reconciler.kinds import registered
+
+    in_registry = {m.__name__ for k in registered().values() for m in (k.observe, k.apply)
+                   if m is not None}
+    for package_name in ("reconciler.observe", "reconciler.apply"):
+        package = importlib.import_module(package_name)
+        for info in pkgutil.iter_modules(package.__path__, prefix=package_name + "."):
+            module = importlib.import_module(info.name)
+            if hasattr(module, "PERMISSIONS"):
+                assert info.name in in_registry, f"{info.name} declares PERMISSIONS: register it"
+    assert {d.module for d in declarations()} >= in_registry
+
+
+def test_every_registered_kind_is_planned() -> None:
+    """Every kind of the registry has planning steps (a kind may be planned before its reads
+    and executor are registered, while it is being built: Identity Center's)."""
+    from reconciler.kinds import registered
+    from reconciler.planner.registry import planned_kinds
+
+    assert set(registered()) <= set(planned_kinds())
+
+
 def test_every_declared_action_is_a_real_aws_operation() -> None:
     for declaration in declarations():
         for scope, declared in declaration.permissions.items():
