@@ -260,6 +260,7 @@ class IdentityCenter:
     assignments: dict[Assignment, float] = field(default_factory=dict)  # -> created
     provisioned: dict[tuple[str, str], int] = field(default_factory=dict)  # (ps, account)
     requests: dict[str, Request] = field(default_factory=dict)
+    pending: dict[str, Request] = field(default_factory=dict)  # the IN_PROGRESS ones
     sequence: int = 0
     async_faults: list[AsyncFault] = field(default_factory=list)
 
@@ -310,7 +311,11 @@ class IdentityCenter:
     # --- provisioning ----------------------------------------------------------------------------
 
     def in_progress(self) -> list[Request]:
-        return [r for r in self.requests.values() if r.status == "IN_PROGRESS"]
+        return list(self.pending.values())
+
+    def add_request(self, request: Request) -> None:
+        self.requests[request.request_id] = request
+        self.pending[request.request_id] = request
 
     def take_async_fault(self, kind: str) -> str | None:
         """The failure reason an injected fault gives this new request of ``kind``, if any."""
@@ -416,6 +421,7 @@ def advance(state: SandboxState) -> None:
             reason = _complete(center, request)
             request.status = "FAILED" if reason else "SUCCEEDED"
             request.failure_reason = reason
+            del center.pending[request.request_id]
 
 
 def _complete(center: IdentityCenter, request: Request) -> str | None:

@@ -209,7 +209,7 @@ class Sandbox:
         ``throttle`` replaces the whole map ({} turns throttling off); None keeps a setting.
         Also the lags and Organizations limits (consistency.py): ``account_ready_lag_s``,
         ``iam_lag_s``, ``close_lag_s``, ``rename_lag_s``, ``org_concurrency``,
-        ``concurrent_modification``, ``seed``."""
+        ``concurrent_modification``, ``seed``, and Identity Center's ``sso_lag_s``."""
         changes: dict[str, Any] = check_runtime_options(
             {k: v for k, v in consistency_options.items() if v is not None})
         if create_delay_s is not None:  # for requests made from now on

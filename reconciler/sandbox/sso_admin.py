@@ -149,7 +149,7 @@ def _new_request(state: SandboxState, center: IdentityCenter, kind: str, **field
     request = Request(request_id=_request_id(center), kind=kind, created=now,
                       due=now + float(getattr(state.options, "sso_lag_s", 0.0)),
                       forced_failure=center.take_async_fault(kind), **fields)
-    center.requests[request.request_id] = request
+    center.add_request(request)
     return request
 
 
