@@ -101,13 +101,15 @@ class StackSetRecord:
     tags: list[dict[str, str]]
     auto_deployment: dict[str, Any]
     created: datetime
+    partition: str = "aws"  # the sandbox's, when created: ARNs and member IAM backends
     status: str = "ACTIVE"
     instances: dict[tuple[str, str], StackInstance] = field(default_factory=dict)
     operations: list[StackSetOperation] = field(default_factory=list)
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:cloudformation:{self.region}:{self.owner}:stackset/{self.id}"
+        return (f"arn:{self.partition}:cloudformation:{self.region}:{self.owner}:"
+                f"stackset/{self.id}")
 
     def running(self) -> StackSetOperation | None:
         return next((o for o in self.operations if o.status in ACTIVE_OPERATION), None)
@@ -126,7 +128,7 @@ def _validation(message: str) -> Exception:
 def _management(self: CloudFormationResponse) -> Any:
     """The caller's organization backend; service-managed stack sets belong to its management
     account (delegated administrators are not modelled)."""
-    backend = organizations_backends[self.current_account]["aws"]
+    backend = organizations_backends[self.current_account][current_state().partition]
     if backend.org is None:
         raise _validation("Account used is not organization management account or delegated "
                           "administrator.")
@@ -464,11 +466,12 @@ def _delete_role(iam: Any, name: str) -> None:
 
 def _deploy(record: StackSetRecord, instance: StackInstance) -> None:
     """Create or update the instance's stack in its account; rolls back on failure."""
-    iam = iam_backends[instance.account_id]["aws"]
+    iam = iam_backends[instance.account_id][record.partition]
     _ensure_service_role(iam, ORG_MEMBER_ROLE)
     if instance.stack_name is None:
         instance.stack_name = f"StackSet-{record.name}-{uuid.uuid4()}"[:128]
-        instance.stack_id = (f"arn:aws:cloudformation:{instance.region}:{instance.account_id}:"
+        instance.stack_id = (f"arn:{record.partition}:cloudformation:{instance.region}:"
+                             f"{instance.account_id}:"
                              f"stack/{instance.stack_name}/{uuid.uuid4()}")
     values = {**record.parameters, **instance.overrides}
     wanted = render_resources(_parse_template(record.template), values,
@@ -504,8 +507,8 @@ def _deploy(record: StackSetRecord, instance: StackInstance) -> None:
             _delete_role(iam, physical)
 
 
-def _undeploy(instance: StackInstance) -> None:
-    iam = iam_backends[instance.account_id]["aws"]
+def _undeploy(instance: StackInstance, *, partition: str) -> None:
+    iam = iam_backends[instance.account_id][partition]
     for kind, physical, _properties, retained in instance.resources.values():
         if kind == "AWS::IAM::Role" and not retained:
             _delete_role(iam, physical)
@@ -513,7 +516,7 @@ def _undeploy(instance: StackInstance) -> None:
 
 
 def _finish(state: SandboxState, record: StackSetRecord, operation: StackSetOperation) -> None:
-    backend = organizations_backends[record.owner]["aws"]
+    backend = organizations_backends[record.owner][record.partition]
     failures = 0
     now = state.clock.now()
     for target in operation.targets:
@@ -530,7 +533,7 @@ def _finish(state: SandboxState, record: StackSetRecord, operation: StackSetOper
             if operation.action == "DELETE":
                 if instance is not None:
                     if not operation.retain_stacks:
-                        _undeploy(instance)
+                        _undeploy(instance, partition=record.partition)
                     record.instances.pop(target, None)
                 operation.results[target] = ("SUCCEEDED", None)
                 continue
@@ -621,7 +624,8 @@ def _activate_organizations_access(self: CloudFormationResponse) -> EmptyResult:
                             "features enabled")
         if not access_active(backend):
             backend.enable_aws_service_access(ServicePrincipal=SERVICE_PRINCIPAL)
-        _ensure_service_role(iam_backends[backend.account_id]["aws"], ORG_ADMIN_ROLE)
+        _ensure_service_role(iam_backends[backend.account_id][current_state().partition],
+                             ORG_ADMIN_ROLE)
     return EmptyResult()
 
 
@@ -672,7 +676,7 @@ def _create_stack_set(self: CloudFormationResponse) -> ActionResult:
             capabilities=capabilities, description=self._get_param("Description"),
             tags=list(self._get_param("Tags") or ()),
             auto_deployment=dict(self._get_param("AutoDeployment") or {"Enabled": False}),
-            created=state.clock.now())
+            created=state.clock.now(), partition=state.partition)
         records[_key(record.owner, record.region, record.id)] = record
         return ActionResult({"StackSetId": record.id})
 
@@ -881,8 +885,8 @@ def _describe_stack_set_operation(self: CloudFormationResponse) -> ActionResult:
             **_operation_summary(operation), "StackSetId": record.id,
             "OperationPreferences": {"FailureToleranceCount": operation.failure_tolerance,
                                      "MaxConcurrentCount": 1},
-            "AdministrationRoleARN": f"arn:aws:iam::{record.owner}:role{SERVICE_ROLE_PATH}"
-                                     f"{ORG_ADMIN_ROLE}",
+            "AdministrationRoleARN": f"arn:{state.partition}:iam::{record.owner}:"
+                                     f"role{SERVICE_ROLE_PATH}{ORG_ADMIN_ROLE}",
             "ExecutionRoleName": "stacksets-exec-orgsync-sandbox",
         }
         if operation.retain_stacks is not None:

@@ -217,7 +217,7 @@ def _simulate_principal_policy(self: IamResponse) -> ActionResult:
     match = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):(user|group|role)/(?:.*/)?([^/]+)", source)
     if match is None or match.group(1) != self.current_account:
         raise aws_error("InvalidInput", f"Invalid PolicySourceArn: {source}")
-    iam = iam_backends[self.current_account]["aws"]
+    iam = iam_backends[self.current_account][current_state().partition]
     kind, name = match.group(2), match.group(3)
     policies: list[Any]
     if kind == "user":

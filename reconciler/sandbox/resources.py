@@ -142,7 +142,7 @@ def denial(state: SandboxState, *, access_key: str, service: str, operation: str
         owner, document = _bucket(request.bucket)
         if owner is None:
             return None  # moto answers NoSuchBucket
-        resource = f"arn:aws:s3:::{request.bucket}"
+        resource = f"arn:{state.partition}:s3:::{request.bucket}"
         if request.key is not None:
             resource += f"/{request.key}"
         own_root = caller.kind == "root-session" and caller.account_id == owner
@@ -163,7 +163,7 @@ def denial(state: SandboxState, *, access_key: str, service: str, operation: str
         owner, name, document = _queue(url)
         if owner is None or name is None:
             return None
-        resource = f"arn:aws:sqs:{REGION}:{owner}:{name}"
+        resource = f"arn:{state.partition}:sqs:{REGION}:{owner}:{name}"
         if caller.account_id != owner:
             return _denied(service, caller, action, resource)
         if caller.kind == "root-session" and action in QUEUE_UNLOCK_ACTIONS:

@@ -199,7 +199,7 @@ def _assume_role(self: TokenResponse) -> ActionResult:
 
 
 def _groups_of(caller: Caller) -> list[str]:
-    iam = iam_backends[caller.account_id]["aws"]
+    iam = iam_backends[caller.account_id][caller.partition]
     return [group.name for group in iam.groups.values()
             if any(u.name == caller.user_name for u in group.users)]
 

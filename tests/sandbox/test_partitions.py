@@ -149,3 +149,42 @@ def test_orgsync_plan_in_govcloud_explains_created_accounts(sandbox_options: Any
         assert sandbox.client("organizations").list_accounts()["Accounts"][0]["Id"] == \
             "123456789012"
         assert len(sandbox.client("organizations").list_accounts()["Accounts"]) == 1
+
+
+def test_stack_sets_in_the_partition(sandbox_options: Any) -> None:
+    """Service-managed stack sets name their stack set, stacks and roles in the partition, and
+    the template's role lands in the member account's IAM of that partition."""
+    from moto.iam.models import iam_backends
+
+    from reconciler import stackset
+
+    with sandbox_options(partition="aws-cn") as sandbox:
+        account_id = _create(sandbox)
+        cfn = sandbox.client("cloudformation")
+        cfn.activate_organizations_access()
+        admin = "arn:aws-cn:iam::aws:policy/AdministratorAccess"
+        values = stackset.parameters(management_account_id="123456789012", role_name="Access",
+                                     require_mfa=False, policies=[admin])
+        created = cfn.create_stack_set(
+            StackSetName=stackset.STACK_SET_NAME, TemplateBody=stackset.template_body(),
+            Parameters=stackset.parameter_list(values), Capabilities=["CAPABILITY_NAMED_IAM"],
+            PermissionModel="SERVICE_MANAGED", AutoDeployment={"Enabled": False})
+        described = cfn.describe_stack_set(StackSetName=stackset.STACK_SET_NAME)["StackSet"]
+        assert described["StackSetARN"].startswith("arn:aws-cn:cloudformation:")
+        assert created["StackSetId"] == described["StackSetId"]
+        root = sandbox.client("organizations").list_roots()["Roots"][0]["Id"]
+        operation = cfn.create_stack_instances(
+            StackSetName=stackset.STACK_SET_NAME, Regions=[sandbox.info.region],
+            DeploymentTargets={"OrganizationalUnitIds": [root], "Accounts": [account_id],
+                               "AccountFilterType": "INTERSECTION"})["OperationId"]
+        sandbox.control.advance_clock(5)
+        result = cfn.describe_stack_set_operation(StackSetName=stackset.STACK_SET_NAME,
+                                                  OperationId=operation)["StackSetOperation"]
+        assert result["Status"] == "SUCCEEDED", result
+        assert result["AdministrationRoleARN"].startswith("arn:aws-cn:iam::123456789012:role/")
+        instance = cfn.describe_stack_instance(
+            StackSetName=stackset.STACK_SET_NAME, StackInstanceAccount=account_id,
+            StackInstanceRegion=sandbox.info.region)["StackInstance"]
+        assert instance["StackId"].startswith(f"arn:aws-cn:cloudformation:{sandbox.info.region}:")
+        assert iam_backends[account_id]["aws-cn"].get_role("Access").managed_policies.keys() \
+            == {admin}
