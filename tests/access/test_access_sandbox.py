@@ -121,6 +121,28 @@ def test_access_report_agrees_with_assume_role(sandbox: Any, tmp_path: Path) -> 
                                   {"name": "carol", "status": "member"},
                                   {"name": "dave", "status": "no_such_user"}]
 
+    # A reviewer holding exactly `orgsync permissions --for plan` gets the same report (the
+    # sandbox decides every call by the caller's identity policies, as AWS does).
+    plan_policy = run_cli(env, "permissions", "--for", "plan", cwd=tmp_path)
+    assert plan_policy.returncode == 0, plan_policy.stderr
+    arn = iam.create_policy(PolicyName="reviewer-policy",
+                            PolicyDocument=plan_policy.stdout)["Policy"]["Arn"]
+    iam.create_user(UserName="reviewer")
+    iam.attach_user_policy(UserName="reviewer", PolicyArn=arn)
+    reviewer_key = iam.create_access_key(UserName="reviewer")["AccessKey"]
+    as_reviewer = run_cli({**env, "AWS_ACCESS_KEY_ID": reviewer_key["AccessKeyId"],
+                           "AWS_SECRET_ACCESS_KEY": reviewer_key["SecretAccessKey"]},
+                          "access", "--format", "json", cwd=tmp_path)
+    assert as_reviewer.returncode == 0, as_reviewer.stderr
+    assert json.loads(as_reviewer.stdout) == document
+    # ... and without it, one clear line (mallory holds no policy at all)
+    as_mallory = run_cli({**env, "AWS_ACCESS_KEY_ID": keys["mallory"]["AccessKeyId"],
+                          "AWS_SECRET_ACCESS_KEY": keys["mallory"]["SecretAccessKey"]},
+                         "access", cwd=tmp_path)
+    assert as_mallory.returncode == 1 and as_mallory.stdout == ""
+    assert "AccessDenied" in as_mallory.stderr and "Traceback" not in as_mallory.stderr
+    assert len(as_mallory.stderr.strip().splitlines()) == 1, as_mallory.stderr
+
     said = reachable(document)
     assert ("bob", ids["data"], ACCESS_ROLE) in said
     assert ("bob", ids["web"], "Deployer") not in said
