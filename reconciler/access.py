@@ -256,21 +256,37 @@ def _md(text: str) -> str:
             .replace("]", "\\]").replace("<", "&lt;").replace("\n", " "))
 
 
+# GitHub refuses comments over 65,536 characters; keep room for a CI wrapper's own text (the
+# plan's markdown keeps the same budget, reconciler.render.markdown).
+MARKDOWN_BUDGET = 60_000
+
+
 def render_markdown(document: Mapping[str, Any]) -> str:
-    """A table that fits a pull-request comment or an access review."""
+    """Tables that fit a pull-request comment or an access review: the groups with their
+    members, then the grants, marked ones first. Past GitHub's comment limit the rest of the
+    grants is left out, and a note says how many (every one is counted in the summary)."""
     lines = [f"### Access to organization {document['management_account_id']}", "",
-             "| Group | Members | Account | Role | Conditions | Status |",
-             "|---|---|---|---|---|---|"]
-    groups = {g["name"]: g for g in document["groups"]}
-    for row in document["grants"]:
+             _summary(document), "", "| Group | Members |", "|---|---|"]
+    for group in document["groups"]:
+        where = "" if group["in_aws"] else " **(MISSING IN AWS)**"
+        where = where if group["in_file"] else " **(NOT IN THE FILE: apply deletes it)**"
+        lines.append(f"| {_md(group['name'])}{where} | {_md(members_text(group))} |")
+    lines += ["", "| Group | Account | Role | Conditions | Status |", "|---|---|---|---|---|"]
+    rows = sorted(document["grants"], key=lambda r: r["status"] == GRANTED)
+    used = sum(len(line) + 1 for line in lines) + 400
+    shown = 0
+    for row in rows:
         status = _md(status_text(row))
         status = status if row["status"] == GRANTED else f"**{status}**"
-        lines.append(f"| {_md(row['group'])} | {_md(members_text(groups[row['group']]))} | "
-                     f"{_md(_account(row))} | {_md(row['role'])} | "
-                     f"{_md(conditions_text(row))} | {status} |")
-    for group in document["groups"]:
-        if not any(r["group"] == group["name"] for r in document["grants"]):
-            lines.append(f"| {_md(group['name'])} | {_md(members_text(group))} | | | | "
-                         "no grants |")
-    lines += ["", _summary(document)]
+        line = (f"| {_md(row['group'])} | {_md(_account(row))} | {_md(row['role'])} | "
+                f"{_md(conditions_text(row))} | {status} |")
+        if used + len(line) + 1 > MARKDOWN_BUDGET:
+            break
+        lines.append(line)
+        used += len(line) + 1
+        shown += 1
+    if shown < len(rows):
+        lines += ["", f"> [!NOTE]\n> {len(rows) - shown} of {len(rows)} grants (as the file "
+                  "says, marked ones first) are not shown here, to stay under GitHub's "
+                  "65,536-character comment limit: `orgsync access` prints all of them."]
     return "\n".join(lines) + "\n"

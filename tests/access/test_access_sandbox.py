@@ -158,6 +158,6 @@ def test_access_report_agrees_with_assume_role(sandbox: Any, tmp_path: Path) -> 
     assert "6 grant(s): 4 as the file says, 2 marked." in text.stdout
     markdown = run_cli(env, "access", "--format", "markdown", cwd=tmp_path)
     assert markdown.returncode == 0, markdown.stderr
-    assert markdown.stdout.count("\n| readers |") == 4
+    assert markdown.stdout.count("\n| readers |") == 5  # the group's members, 4 grants
     assert "**NOT IN THE FILE: AWS grants it, the file does not (inline policy extra, not " \
         "orgsync's: apply keeps it)**" in markdown.stdout
