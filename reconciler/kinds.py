@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 from reconciler.apply import access_role as apply_access_role
 from reconciler.apply import account as apply_account
+from reconciler.apply import account_alias as apply_account_alias
+from reconciler.apply import alternate_contacts as apply_alternate_contacts
 from reconciler.apply import delegated_admin as apply_delegated_admin
 from reconciler.apply import group as apply_group
 from reconciler.apply import organization as apply_organization
@@ -33,6 +35,8 @@ from reconciler.apply import stack_set as apply_stack_set
 from reconciler.model import DesiredState
 from reconciler.observe import access_role as observe_access_role
 from reconciler.observe import account as observe_account
+from reconciler.observe import account_alias as observe_account_alias
+from reconciler.observe import alternate_contacts as observe_alternate_contacts
 from reconciler.observe import delegated_admin as observe_delegated_admin
 from reconciler.observe import group as observe_group
 from reconciler.observe import organization as observe_organization
@@ -114,5 +118,10 @@ for _kind in (
     Kind("group", observe_group, apply_group),
     Kind("root_credentials", observe_root_credentials, apply_root_credentials, parallel=True),
     Kind("delegated_admin", observe_delegated_admin, apply_delegated_admin),
+    # read by the core observe (an alias through the access role it has just read; contacts from
+    # the management account); each change touches one account
+    Kind("account_alias", observe_account_alias, apply_account_alias, parallel=True),
+    Kind("alternate_contacts", observe_alternate_contacts, apply_alternate_contacts,
+         parallel=True),
 ):
     register(_kind)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from reconciler.apply import stack_set
 from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.model import ROOT_FEATURES
+from reconciler.observe.alternate_contacts import SERVICE_PRINCIPAL as ACCOUNT_SERVICE_PRINCIPAL
+from reconciler.observe.alternate_contacts import read_trusted_access_account
 from reconciler.observe.organization import (
     IAM_SERVICE_PRINCIPAL,
     read_root_features,
@@ -30,6 +32,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 TRUSTED_ACCESS_CLOUDFORMATION = "trusted_access_cloudformation"
+TRUSTED_ACCESS_ACCOUNT = "trusted_access_account"
 
 _SWITCHES = {
     "RootCredentialsManagement": ("enable_organizations_root_credentials_management",
@@ -53,6 +56,11 @@ def apply_change(change: Change, ctx: StepContext) -> str:
             done.append("enabled trusted access for IAM")
     if after.get(TRUSTED_ACCESS_CLOUDFORMATION):
         done.extend(stack_set.ensure_trusted_access(ctx))
+    if after.get(TRUSTED_ACCESS_ACCOUNT):  # alternate contacts of member accounts need it
+        orgs = ctx.aws.client("organizations")
+        if not read_trusted_access_account(orgs):
+            orgs.enable_aws_service_access(ServicePrincipal=ACCOUNT_SERVICE_PRINCIPAL)
+            done.append(f"enabled trusted access for {ACCOUNT_SERVICE_PRINCIPAL}")
     if features is not None:
         iam = ctx.aws.client("iam")
         # Features that cannot be read (trusted access is off) are all off.

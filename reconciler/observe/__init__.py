@@ -25,6 +25,8 @@ from reconciler.model import AccountSpec, DesiredState
 from reconciler.observe import (
     access_role,
     account,
+    account_alias,
+    alternate_contacts,
     delegated_admin,
     group,
     organization,
@@ -34,6 +36,8 @@ from reconciler.observe import (
 )
 from reconciler.observed import (
     ObservedAccount,
+    ObservedAlias,
+    ObservedContacts,
     ObservedRole,
     ObservedRootCredentials,
     ObservedState,
@@ -50,6 +54,8 @@ class _MemberResult:
     root: ObservedRootCredentials | None = None
     tags: dict[str, str] | None = None
     name: str | None = None  # the Account Management API's name, where Organizations differs
+    alias: ObservedAlias | None = None
+    contacts: ObservedContacts | None = None
 
 
 def _file_accounts(desired: DesiredState) -> Callable[[ObservedAccount], AccountSpec | None]:
@@ -89,6 +95,11 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
     trusted = organization.read_trusted_access_iam(org)
     features = organization.read_root_features(aws.client("iam"), trusted_access_iam=trusted)
     root_possible = root_credentials.root_reads_possible(features)
+    # Account Management's trusted access: read only when a member account's contacts are managed
+    trusted_account = (alternate_contacts.read_trusted_access_account(org)
+                       if not delegated and any(
+                           a.contacts is not None and a.state == "active" and a.id != management_id
+                           for a in desired.accounts) else None)
     spec_for = _file_accounts(desired)
     default_role = desired.organization.access_role
 
@@ -108,13 +119,18 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
             if spec is None:
                 return
             if observed.id == management_id:
-                # no access role or root policy here, but the file may manage its tags and name
-                if spec.tags is not None or spec.name != observed.name:
+                # no access role or root policy here, but the file may manage its tags and name,
+                # and its alias and contacts (with its own credentials)
+                alias = spec.alias is not None and not delegated
+                contacts = spec.contacts is not None and not delegated
+                if spec.tags is not None or spec.name != observed.name or alias or contacts:
                     submit(_tags_job(aws, account_id=observed.id, tags=spec.tags is not None,
-                                     name=spec.name != observed.name))
+                                     name=spec.name != observed.name, alias=alias,
+                                     contacts=tuple(spec.contacts or ()) if contacts else ()))
                 return
             job = _member_job(aws, spec=spec, observed=observed, default_role=default_role,
-                              root_possible=root_possible, read_roles=not delegated)
+                              root_possible=root_possible, read_roles=not delegated,
+                              read_contacts=bool(trusted_account))
             if job is not None:
                 submit(job)
 
@@ -154,6 +170,8 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         "similar_users": management.similar_users}
     accounts = tuple(replace(a, tags=tags[a.id]) if a.id in tags else a for a in accounts)
     names = {r.account_id: r.name for r in results if r.name}
+    aliases = {r.account_id: r.alias for r in results if r.alias is not None}
+    contacts = {r.account_id: r.contacts for r in results if r.contacts is not None}
     accounts = tuple(replace(a, name=names[a.id]) if a.id in names else a for a in accounts)
     return ObservedState(
         organization=observed_org,
@@ -169,6 +187,9 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         iam_delegated_admins=admins,
         runner_account_id=runner if delegated else None,
         stack_set=observed_stack_set,
+        aliases=aliases,
+        alternate_contacts=contacts,
+        trusted_access_account=trusted_account,
         observed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 
@@ -201,18 +222,21 @@ def _refuse_when_no_role_is_assumable(aws: Aws, results: list[_MemberResult],
 
 
 def _member_job(aws: Aws, *, spec: AccountSpec, observed: ObservedAccount, default_role: str,
-                root_possible: bool, read_roles: bool = True
+                root_possible: bool, read_roles: bool = True, read_contacts: bool = False
                 ) -> Callable[[], _MemberResult] | None:
     """What to read for one account of the file (None: nothing). Active accounts: the access
-    role, and the root credentials when the file manages them; any account not closed: its tags
-    when the file manages them."""
+    role, and the root credentials, alias (through the role) and alternate contacts (from the
+    management account, ``read_contacts``: trusted access is on) when the file manages them; any
+    account not closed: its tags when the file manages them."""
     account_id = observed.id
     active = observed.state == "ACTIVE" and spec.state == "active"
     read_role = active and read_roles
     read_root = active and root_possible and spec.root_credentials in MANAGED_ROOT_POLICIES
     read_tags = spec.tags is not None and observed.state != "CLOSED"
     read_name = spec.name != observed.name and observed.state == "ACTIVE"
-    if not (read_role or read_root or read_tags or read_name):
+    read_alias = read_role and spec.alias is not None
+    contact_types = tuple(spec.contacts or ()) if active and read_contacts else ()
+    if not (read_role or read_root or read_tags or read_name or contact_types):
         return None
 
     def job() -> _MemberResult:
@@ -228,20 +252,36 @@ def _member_job(aws: Aws, *, spec: AccountSpec, observed: ObservedAccount, defau
             "not_assumable" else None
         name = (account.read_account_name(aws, account_id=account_id, management=False,
                                           role_name=usable_role) if read_name else None)
-        return _MemberResult(account_id=account_id, role=role, root=root, tags=tags, name=name)
+        alias = None
+        if read_alias:
+            alias = (account_alias.read_alias(aws, account_id=account_id, role_name=usable_role)
+                     if usable_role is not None else
+                     ObservedAlias(account_id, None, error=role.error if role else None))
+        contacts = (alternate_contacts.read_contacts(aws, account_id=account_id,
+                                                     management=False, types=contact_types)
+                    if contact_types else None)
+        return _MemberResult(account_id=account_id, role=role, root=root, tags=tags, name=name,
+                             alias=alias, contacts=contacts)
 
     return job
 
 
-def _tags_job(aws: Aws, *, account_id: str, tags: bool = True,
-              name: bool = False) -> Callable[[], _MemberResult]:
-    """The management account's tags and (where Organizations shows another name) name."""
+def _tags_job(aws: Aws, *, account_id: str, tags: bool = True, name: bool = False,
+              alias: bool = False, contacts: tuple[str, ...] = ()) -> Callable[[], _MemberResult]:
+    """The management account's tags, (where Organizations shows another name) name, alias and
+    alternate contacts (the file manages them)."""
     def job() -> _MemberResult:
         read = (dict(account.read_tags(aws.client("organizations"), account_id=account_id))
                 if tags else None)
         found = (account.read_account_name(aws, account_id=account_id, management=True,
                                            role_name=None) if name else None)
-        return _MemberResult(account_id=account_id, tags=read, name=found)
+        own_alias = (account_alias.read_alias(aws, account_id=account_id, role_name=None)
+                     if alias else None)
+        own_contacts = (alternate_contacts.read_contacts(aws, account_id=account_id,
+                                                         management=True, types=contacts)
+                        if contacts else None)
+        return _MemberResult(account_id=account_id, tags=read, name=found, alias=own_alias,
+                             contacts=own_contacts)
 
     return job
 

@@ -5,7 +5,7 @@ API under ``/_orgsync/``, per-operation counters, injected faults (an AWS error 
 connection on the Nth call), throttling in each service's own error shape, added latency, the
 limits of root sessions and of users' session credentials, time-driven transitions, and the
 Account Management operations moto does not route (``PutAccountName``,
-``GetAccountInformation``).
+``GetAccountInformation``, the alternate contacts).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from reconciler.sandbox import (
+    account_settings,
     authorization,
     cloudformation,
     consistency,
@@ -269,7 +270,8 @@ class SandboxApp:
 
     def _account(self, state: SandboxState, caller: str, operation: str,
                  body: bytes) -> Response:
-        """AWS Account Management: the name and creation date of an account."""
+        """AWS Account Management: the name and creation date of an account, and its alternate
+        contacts (account_settings.py)."""
         try:
             params = json.loads(body or b"{}")
         except ValueError:
@@ -298,6 +300,9 @@ class SandboxApp:
                         "account", "AccessDeniedException",
                         "The management account can only be used with trusted access for "
                         "account.amazonaws.com enabled in AWS Organizations.")
+            if operation in account_settings.CONTACT_OPERATIONS:
+                return account_settings.alternate_contact(
+                    state, target=target, account=account, operation=operation, params=params)
             if operation == "PutAccountName":
                 name = params.get("AccountName") or ""
                 if not 1 <= len(name) <= 50:

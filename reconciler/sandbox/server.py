@@ -18,8 +18,15 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from reconciler.sandbox import (
+    account_settings,
+    consistency,
+    delegated,
+    identity_center,
+    keys,
+    resources,
+)
 from reconciler.sandbox import cloudformation as cfn_ext
-from reconciler.sandbox import consistency, delegated, identity_center, keys, resources
 from reconciler.sandbox import iam as iam_ext
 from reconciler.sandbox import organizations as org_ext
 from reconciler.sandbox import sts as sts_ext
@@ -102,6 +109,7 @@ class Sandbox:
             delegated.install()
             resources.install()
             iam_ext.install(self.state)
+            account_settings.install()
             sts_ext.install()
             cfn_ext.install()
             consistency.install()

@@ -209,6 +209,10 @@ class SandboxState:
         # CloudFormation stack sets (reconciler.sandbox.cloudformation), by owner:region:id
         self.stack_sets: dict[str, Any] = {}
         self.identity_center: Any = None  # identity_center.IdentityCenter, seeded
+        # IAM account aliases (account id -> alias) and Account Management alternate contacts
+        # ((account id, SECURITY|OPERATIONS|BILLING) -> contact): account_settings.py
+        self.account_aliases: dict[str, str] = {}
+        self.alternate_contacts: dict[tuple[str, str], dict[str, str]] = {}
 
     def root_key(self, access_key_id: str) -> tuple[str, RootAccessKey] | None:
         """(account id, key) when ``access_key_id`` is an active access key of a root user

@@ -1,0 +1,156 @@
+"""Account aliases and alternate contacts through the real CLI against the sandbox: plan (trusted
+access for account.amazonaws.com planned when off), apply, re-plan empty; a change out of band
+is exactly one change; ``alias: null`` deletes (destructive); a plain ``export`` round-trips with no
+changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.aws.seed import member_client
+
+MANAGEMENT = "123456789012"
+FILE = """\
+version: 1
+organization: {management_account_id: "123456789012"}
+accounts:
+  - name: management
+    email: aws+management@example.com
+    id: "123456789012"
+    alias: acme-root
+    contacts:
+      billing: {name: Finance, title: CFO office, email: billing@example.com, phone: "+1 555 0199"}
+  - name: prod
+    email: aws+prod@example.com
+    alias: acme-prod
+    contacts:
+      security: {name: Sec Team, title: SecOps, email: sec@example.com, phone: "+1 555 0100"}
+      operations: {name: Ops, title: On call, email: ops@example.com, phone: "(555) 0101"}
+  - name: dev
+    email: aws+dev@example.com
+    alias: acme-dev
+"""
+
+
+def _plan(orgsync: Any, env: dict[str, str], path: Path) -> tuple[int, dict[str, Any]]:
+    result = orgsync("plan", "-f", str(path), "--format", "json", "--detailed-exitcode", env=env)
+    assert result.returncode in (0, 2), result.stderr
+    assert "Traceback" not in result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def _apply(orgsync: Any, env: dict[str, str], path: Path) -> str:
+    result = orgsync("apply", "-f", str(path), "--auto-approve", env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _changes(document: dict[str, Any], *kinds: str) -> list[tuple[str, str]]:
+    return [(c["address"], c["action"]) for c in document["changes"]
+            if not kinds or c["kind"] in kinds]
+
+
+def _ids(sandbox: Any) -> dict[str, str]:
+    org = sandbox.client("organizations")
+    return {a["Name"]: a["Id"] for a in org.list_accounts()["Accounts"]}
+
+
+def test_plan_apply_drift_and_delete(sandbox: Any, orgsync: Any, aws_env: dict[str, str],
+                                     tmp_path: Path) -> None:
+    sandbox.client("organizations").disable_aws_service_access(
+        ServicePrincipal="account.amazonaws.com")
+    path = tmp_path / "accounts.yaml"
+    path.write_text(FILE)
+    code, document = _plan(orgsync, aws_env, path)
+    assert code == 2
+    organization = next(c for c in document["changes"] if c["kind"] == "organization")
+    assert organization["after"] == {"trusted_access_account": True}
+    assert _changes(document, "account_alias", "alternate_contacts") == [
+        ("account_alias.dev", "create"), ("account_alias.management", "create"),
+        ("account_alias.prod", "create"), ("alternate_contacts.management", "create"),
+        ("alternate_contacts.prod", "create")]
+    by_address = {c["address"]: c for c in document["changes"]}
+    assert "account.prod" in by_address["alternate_contacts.prod"]["depends_on"]
+    assert "organization.organization" in by_address["alternate_contacts.prod"]["depends_on"]
+    assert {"account.prod", "access_role.prod"} <= set(
+        by_address["account_alias.prod"]["depends_on"])
+    assert document["destructive"] == []
+
+    _apply(orgsync, aws_env, path)
+    code, document = _plan(orgsync, aws_env, path)
+    assert (code, document["changes"]) == (0, [])
+    ids = _ids(sandbox)
+    account = sandbox.client("account")
+    security = account.get_alternate_contact(AccountId=ids["prod"],
+                                             AlternateContactType="SECURITY")["AlternateContact"]
+    assert (security["Name"], security["PhoneNumber"]) == ("Sec Team", "+1 555 0100")
+    assert account.get_alternate_contact(
+        AlternateContactType="BILLING")["AlternateContact"]["Title"] == "CFO office"
+    assert sandbox.client("iam").list_account_aliases()["AccountAliases"] == ["acme-root"]
+    dev_iam = member_client(sandbox, "iam", ids["dev"])
+    assert dev_iam.list_account_aliases()["AccountAliases"] == ["acme-dev"]
+
+    # out of band: prod's security phone -> exactly one change, whose diff names the field
+    account.put_alternate_contact(AccountId=ids["prod"], AlternateContactType="SECURITY",
+                                  Name="Sec Team", Title="SecOps",
+                                  EmailAddress="sec@example.com", PhoneNumber="+1 555 9999")
+    code, document = _plan(orgsync, aws_env, path)
+    assert (code, _changes(document)) == (2, [("alternate_contacts.prod", "update")])
+    assert [d["path"] for d in document["changes"][0]["diff"]] == ["security.phone"]
+    _apply(orgsync, aws_env, path)
+    assert _plan(orgsync, aws_env, path)[0] == 0
+
+    # out of band: dev's alias -> exactly one (destructive) change
+    dev_iam.create_account_alias(AccountAlias="someone-renamed-it")
+    code, document = _plan(orgsync, aws_env, path)
+    assert (code, _changes(document)) == (2, [("account_alias.dev", "update")])
+    assert document["destructive"] == ["account_alias.dev"]
+    _apply(orgsync, aws_env, path)
+    assert dev_iam.list_account_aliases()["AccountAliases"] == ["acme-dev"]
+
+    # alias: null deletes, and the text plan says it is destructive
+    path.write_text(FILE.replace("alias: acme-dev", "alias: null"))
+    text = orgsync("plan", "-f", str(path), env=aws_env)
+    assert "account_alias.dev" in text.stdout and "DESTRUCTIVE" in text.stdout, text.stdout
+    code, document = _plan(orgsync, aws_env, path)
+    assert _changes(document) == [("account_alias.dev", "delete")]
+    assert document["destructive"] == ["account_alias.dev"]
+    _apply(orgsync, aws_env, path)
+    assert dev_iam.list_account_aliases()["AccountAliases"] == []
+    assert _plan(orgsync, aws_env, path)[0] == 0
+
+    # removing the keys from the file leaves everything as it is
+    path.write_text(FILE.replace("    alias: acme-prod\n", ""))
+    code, document = _plan(orgsync, aws_env, path)  # dev's file alias is acme-dev again
+    assert (code, _changes(document)) == (2, [("account_alias.dev", "create")])
+    unmanaged = yaml.safe_load(FILE)
+    for item in unmanaged["accounts"]:
+        item.pop("alias", None)
+        item.pop("contacts", None)
+    path.write_text(yaml.safe_dump(unmanaged))
+    code, document = _plan(orgsync, aws_env, path)
+    assert (code, document["changes"]) == (0, [])
+
+
+def test_alias_taken_by_another_account_fails_that_step(
+        sandbox: Any, orgsync: Any, aws_env: dict[str, str], tmp_path: Path) -> None:
+    standalone = sandbox.info.standalone_accounts[0]
+    import boto3
+
+    outsider = boto3.client("iam", endpoint_url=sandbox.info.endpoint_url,
+                            region_name=sandbox.info.region,
+                            aws_access_key_id=standalone.access_key_id,
+                            aws_secret_access_key=standalone.secret_access_key)
+    outsider.create_account_alias(AccountAlias="acme-root")
+    path = tmp_path / "accounts.yaml"
+    path.write_text(FILE)
+    result = orgsync("apply", "-f", str(path), "--auto-approve", env=aws_env, timeout=300)
+    assert result.returncode == 1
+    assert "alias acme-root is taken by another AWS account" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    code, document = _plan(orgsync, aws_env, path)
+    assert (code, _changes(document)) == (2, [("account_alias.management", "create")])
