@@ -4,9 +4,11 @@
 (ListAccounts: one call per 20 accounts) and hands ``observe`` a desired state that manages every
 one of them by id, with ``tags: {}`` (so their tags are read) and the usual access role name (so
 each role is read from inside its account). It then completes what ``observe`` leaves out on
-purpose: member accounts whose role has another well-known name, the management account's own
-tags, and every member's root-credential status (``observe`` audits only accounts whose root
-policy the file manages). Nothing here writes to AWS.
+purpose: member accounts whose role has another well-known name (and their alias, read through
+that role), the management account's own tags, and every member's root-credential status
+(``observe`` audits only accounts whose root policy the file manages). The synthetic desired
+state also "manages" every alias and alternate contact type, so that observe reads them all.
+Nothing here writes to AWS.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from reconciler.aws import Aws, paginate
 from reconciler.errors import AwsError
 from reconciler.export.render import CLOSED_STATES, ROLE_CANDIDATES, granted_roles
 from reconciler.model import (
+    CONTACT_TYPES,
+    NO_ALIAS,
     AccessRoleSpec,
     AccountSpec,
     DesiredState,
@@ -28,6 +33,7 @@ from reconciler.model import (
 )
 from reconciler.observe import access_role as role_reader
 from reconciler.observe import account as account_reader
+from reconciler.observe import account_alias as alias_reader
 from reconciler.observe import observe
 from reconciler.observe import root_credentials as root_reader
 from reconciler.observe import stack_set as stack_set_reader
@@ -61,7 +67,9 @@ def everything(management_account_id: str, accounts: list[dict[str, Any]], *,
             id=str(raw["Id"]), ou="/", tags={},
             state="closed" if account_state(raw) in CLOSED_STATES else "active",
             iam_user_access_to_billing=None, access_role=AccessRoleSpec(name=role_name),
-            root_credentials="unmanaged", bootstrap_profile=None)
+            root_credentials="unmanaged", bootstrap_profile=None,
+            # "managed" so that observe reads the alias and every alternate contact type
+            alias=NO_ALIAS, contacts=MappingProxyType(dict.fromkeys(CONTACT_TYPES)))
         for raw in accounts)
     return DesiredState(
         organization=OrganizationSpec(management_account_id=management_account_id,
@@ -97,9 +105,12 @@ def read_organization(aws: Aws, *, parallelism: int = 10, progress: bool = False
         return None
 
     unreadable = [a.id for a in members if a.id in roles and roles[a.id].status != "ok"]
+    aliases = dict(observed.aliases)
     for account_id, found in _parallel(other_names, unreadable, parallelism=parallelism):
         if found is not None:
             roles[account_id] = found
+            aliases[account_id] = alias_reader.read_alias(aws, account_id=account_id,
+                                                          role_name=found.via_role or found.name)
 
     root: dict[str, ObservedRootCredentials] = dict(observed.root_credentials)
     if root_reader.root_reads_possible(observed.root_features):
@@ -116,6 +127,7 @@ def read_organization(aws: Aws, *, parallelism: int = 10, progress: bool = False
     # names no users, so observe could not say so).
     members_seen = tuple(sorted({m for g in observed.groups for m in g.members}))
     return replace(observed, accounts=accounts, roles=dict(sorted(roles.items())),
+                   aliases=dict(sorted(aliases.items())),
                    root_credentials=dict(sorted(root.items())), existing_users=members_seen,
                    stack_set=_stack_set(aws))
 

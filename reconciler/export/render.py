@@ -27,7 +27,12 @@ import yaml
 
 from reconciler import __version__
 from reconciler.errors import OrgsyncError
-from reconciler.model import ADMINISTRATOR_ACCESS, DEFAULT_ACCESS_ROLE, DEFAULT_GROUP_PATH
+from reconciler.model import (
+    ADMINISTRATOR_ACCESS,
+    CONTACT_TYPES,
+    DEFAULT_ACCESS_ROLE,
+    DEFAULT_GROUP_PATH,
+)
 from reconciler.observed import ObservedAccount, ObservedGroup, ObservedRole, ObservedState
 from reconciler.policy import (
     DEFAULT_PARTITION,
@@ -425,6 +430,8 @@ def _render_account(doc: _Doc, account: ObservedAccount, observed: ObservedState
         doc.add("    state: closed")
         item["state"] = "closed"
         doc.comment(f"AWS state {account.state}", 4)
+    if state != "closed":
+        _render_settings(doc, item, account.id, observed)
     if account.id == management or state == "closed":
         return item
     role = observed.roles.get(account.id)
@@ -474,6 +481,37 @@ def _render_account(doc: _Doc, account: ObservedAccount, observed: ObservedState
                 doc.add("      policies: []")
         item["access_role"] = access_role
     return item
+
+
+def _render_settings(doc: _Doc, item: dict[str, JSON], account_id: str,
+                     observed: ObservedState) -> None:
+    """The account's alias and alternate contacts as it has them (docs/account-settings.md): an
+    alias or contact type it does not have is left out (not managed), never written as null, so
+    that plan changes nothing; what could not be read is a comment."""
+    alias = observed.aliases.get(account_id)
+    if alias is not None and alias.error is not None:
+        doc.comment(f"alias could not be read ({_one_line(alias.error)}): left unmanaged", 4)
+    elif alias is not None and alias.alias:
+        doc.add(f"    alias: {scalar(alias.alias)}")
+        item["alias"] = alias.alias
+    contacts = observed.alternate_contacts.get(account_id)
+    if contacts is None and observed.trusted_access_account is False \
+            and account_id != observed.organization.management_account_id:
+        doc.comment("alternate contacts could not be read: trusted access for "
+                    "account.amazonaws.com is off (left unmanaged)", 4)
+    elif contacts is not None and contacts.error is not None:
+        doc.comment(f"alternate contacts could not be read ({_one_line(contacts.error)}): "
+                    "left unmanaged", 4)
+    elif contacts is not None:
+        present = {kind: dict(value) for kind in CONTACT_TYPES
+                   if (value := contacts.contacts.get(kind))}
+        if present:
+            doc.add("    contacts:")
+            for kind, value in present.items():
+                doc.add(f"      {kind}:")
+                for field in ("name", "title", "email", "phone"):
+                    doc.add(f"        {field}: {scalar(value.get(field, ''))}")
+            item["contacts"] = present
 
 
 def _render_groups(doc: _Doc, data: dict[str, JSON], observed: ObservedState, *,

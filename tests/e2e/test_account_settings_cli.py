@@ -154,3 +154,30 @@ def test_alias_taken_by_another_account_fails_that_step(
     assert "Traceback" not in result.stderr
     code, document = _plan(orgsync, aws_env, path)
     assert (code, _changes(document)) == (2, [("account_alias.management", "create")])
+
+
+def test_export_writes_alias_and_contacts_and_round_trips(
+        sandbox: Any, orgsync: Any, aws_env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "accounts.yaml"
+    path.write_text(FILE)
+    _apply(orgsync, aws_env, path)
+    ids = _ids(sandbox)
+    # set out of band, never in the file: export must find them too
+    sandbox.client("account").put_alternate_contact(
+        AccountId=ids["dev"], AlternateContactType="OPERATIONS", Name="Dev Ops", Title="Lead",
+        EmailAddress="devops@example.com", PhoneNumber="5550123")
+    exported = tmp_path / "exported.yaml"
+    result = orgsync("export", "--out", str(exported), env=aws_env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load(exported.read_text())
+    by_id = {a["id"]: a for a in data["accounts"]}
+    assert by_id[MANAGEMENT]["alias"] == "acme-root"
+    assert by_id[MANAGEMENT]["contacts"] == {"billing": {
+        "name": "Finance", "title": "CFO office", "email": "billing@example.com",
+        "phone": "+1 555 0199"}}
+    assert by_id[ids["prod"]]["alias"] == "acme-prod"
+    assert set(by_id[ids["prod"]]["contacts"]) == {"security", "operations"}
+    assert by_id[ids["dev"]]["contacts"]["operations"]["phone"] == "5550123"  # quoted: a string
+    assert all(value is not None for value in by_id[ids["dev"]]["contacts"].values())
+    code, document = _plan(orgsync, aws_env, exported)
+    assert (code, document["changes"]) == (0, []), document["changes"]
