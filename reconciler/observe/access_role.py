@@ -32,18 +32,29 @@ def read_access_role(aws: Aws, *, account_id: str, role_name: str,
     try:
         return _read_through(aws, account_id=account_id, role_name=role_name, via=role_name)
     except AccessDenied as error:
-        if error.operation != ASSUME_ROLE:
-            raise
         first_error = error
     if default_role_name != role_name:
         try:
             return _read_through(aws, account_id=account_id, role_name=role_name,
                                  via=default_role_name)
-        except AccessDenied as error:
-            if error.operation != ASSUME_ROLE:
-                raise
+        except AccessDenied:
+            pass
     return ObservedRole(account_id=account_id, name=role_name, status="not_assumable",
-                        error=f"{first_error.code}: {first_error.aws_message}")
+                        error=_no_way_in(first_error, role_name))
+
+
+def _no_way_in(error: AccessDenied, role_name: str) -> str:
+    """Why orgsync cannot read the account through ``role_name``. A refused AssumeRole is the
+    usual case; a role that can be assumed but may not read IAM is one whose permissions are
+    incomplete (a bootstrap interrupted between CreateRole and AttachRolePolicy, or a narrowed
+    role): AWS decides the member's reads by the role's own policies, so both mean no way in,
+    and both are repaired the same way (the bootstrap profile, the stack set or the account's
+    administrator)."""
+    if error.operation == ASSUME_ROLE:
+        return f"{error.code}: {error.aws_message}"
+    return (f"role {role_name} can be assumed but may not read IAM ({error.operation}: "
+            f"{error.code}); its permissions are incomplete (`orgsync permissions --for member` "
+            "lists what it must allow)")
 
 
 def _policy_source_arn(caller_arn: str) -> str | None:

@@ -74,6 +74,26 @@ def member_client(sandbox: Any, service: str, account_id: str, *, role: str = RO
                         aws_session_token=credentials["SessionToken"])
 
 
+ACCOUNT_ADMIN_ROLE = "test-account-admin"
+
+
+def account_admin_client(sandbox: Any, service: str, account_id: str) -> Any:
+    """A boto3 client acting as the member account's own administrator (someone other than
+    orgsync, making an out-of-band change): a role of its own with AdministratorAccess, so that
+    removing the access role's permissions or the role itself does not cut the change short, as
+    it would for a session of the access role (AWS decides each call by the session's role's
+    policies as they are now)."""
+    iam = member_client(sandbox, "iam", account_id)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "sts:AssumeRole"}]})
+    if not any(r["RoleName"] == ACCOUNT_ADMIN_ROLE for r in iam.list_roles()["Roles"]):
+        iam.create_role(RoleName=ACCOUNT_ADMIN_ROLE, AssumeRolePolicyDocument=trust)
+        iam.attach_role_policy(RoleName=ACCOUNT_ADMIN_ROLE,
+                               PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    return member_client(sandbox, service, account_id, role=ACCOUNT_ADMIN_ROLE)
+
+
 def enable_root_access(sandbox: Any, features: tuple[str, ...] = (
         "RootCredentialsManagement", "RootSessions")) -> None:
     """Trusted access for IAM and the IAM organizations features."""

@@ -121,10 +121,10 @@ def test_renamed_role_is_read_through_the_default_role(sandbox: Any, aws: Aws) -
 
 
 def test_role_that_cannot_be_assumed_is_not_assumable(sandbox: Any, aws: Aws) -> None:
-    from tests.aws.seed import member_client
+    from tests.aws.seed import account_admin_client
 
     ids = _seed(sandbox, ["one"])
-    iam = member_client(sandbox, "iam", ids["one"])
+    iam = account_admin_client(sandbox, "iam", ids["one"])
     for name in iam.list_role_policies(RoleName=ROLE)["PolicyNames"]:
         iam.delete_role_policy(RoleName=ROLE, PolicyName=name)
     iam.delete_role(RoleName=ROLE)
