@@ -250,8 +250,8 @@ def measure_plan(file: str, *, parallelism: int, trace_memory: bool) -> dict[str
     import reconciler.aws
     import reconciler.observe
     import reconciler.planner  # noqa: F401 - imported here so that the timing leaves them out
-    from reconciler.cli import GlobalOptions
-    from reconciler.commands.plan import build_plan
+    from reconciler.options import GlobalOptions
+    from reconciler.pipeline import build_plan
 
     opts = GlobalOptions(endpoint_url=os.environ["AWS_ENDPOINT_URL"], color=False)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -17,31 +17,16 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, OrgsyncError
+from reconciler.options import GlobalOptions
 from reconciler.terminal import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class GlobalOptions:
-    """Settings every command shares: where AWS is and how to print."""
-
-    profile: str | None = None
-    region: str | None = None
-    endpoint_url: str | None = None
-    color: bool = True
-    debug: bool = False
-    # --mfa-serial / --mfa-token: enter member accounts with an MFA session (plan, apply, export,
-    # assume). The code is a one-time secret: kept out of repr (and so out of any log).
-    mfa_serial: str | None = None
-    mfa_token: str | None = field(default=None, repr=False)
 
 
 _MFA_CODE = re.compile(r"\d{6}")

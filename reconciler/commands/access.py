@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 
-from reconciler.cli import GlobalOptions
+from reconciler.options import GlobalOptions
 
 # Registered with ``reconciler.permissions`` (DECLARING_MODULES, stage plan).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -30,9 +30,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 def run(opts: GlobalOptions, *, file: str, fmt: str = "text") -> int:
     from reconciler.access import ObservedAccess, access_report, render_markdown, render_text
     from reconciler.aws import paginate
-    from reconciler.commands.plan import make_aws, read_desired
     from reconciler.observe.group import read_management_iam
     from reconciler.observe.organization import read_caller, read_organization
+    from reconciler.pipeline import make_aws, read_desired
 
     desired, _ = read_desired(file)
     aws = make_aws(opts, parallelism=1)

@@ -23,17 +23,17 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
-from reconciler.cli import GlobalOptions
-from reconciler.commands.plan import debug_call_counts, make_aws
+from reconciler.commands.common import debug_call_counts
 from reconciler.console import is_interactive, make_console
 from reconciler.errors import Refusal, StalePlan
+from reconciler.options import GlobalOptions
+from reconciler.pipeline import PlanRun, build_plan, make_aws, observe_and_plan, read_desired
 from reconciler.plan import Action, Change, Plan
 from reconciler.terminal import printable, printable_lines
 
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from reconciler.apply import ApplyResult, StepResult
     from reconciler.aws import Aws
     from reconciler.model import DesiredState
-    from reconciler.observed import ObservedState
     from reconciler.planfile import SavedPlan
 
 DEFAULT_FILE = "accounts.yaml"  # -f without PLANFILE
@@ -132,25 +131,6 @@ def _shown(text: str) -> str:
     return escape(printable(text))
 
 
-@dataclass
-class Prepared:
-    """Everything apply needs once the plan is settled."""
-
-    desired: DesiredState
-    observed: ObservedState
-    plan: Plan
-    aws: Aws
-
-
-def _observe_and_plan(desired: DesiredState, aws: Aws, parallelism: int
-                      ) -> tuple[ObservedState, Plan]:
-    from reconciler.kinds import observe
-    from reconciler.planner import plan as make_plan
-
-    observed = observe(desired, aws, parallelism=parallelism)
-    return observed, make_plan(desired, observed)
-
-
 def _account_names(desired: DesiredState, *states: Mapping[str, Any]) -> dict[str, str]:
     """Account id -> the file's account name, from the file's ids and the observed emails."""
     by_email = {spec.email.lower(): spec.name for spec in desired.accounts}
@@ -179,7 +159,7 @@ def _stale(reason: str, differences: list[dict[str, Any]], *, planfile: str,
 
 
 def _prepare_saved(aws: Aws, *, saved: SavedPlan, planfile: str, file: str | None,
-                   parallelism: int) -> Prepared:
+                   parallelism: int) -> PlanRun:
     """Refuse a saved plan unless the world is still what it was planned against; the refusal
     lists what differs (``reconciler.staleness``).
 
@@ -204,7 +184,7 @@ def _prepare_saved(aws: Aws, *, saved: SavedPlan, planfile: str, file: str | Non
             raise _stale(f"{current_file} changed since the plan was made",
                          file_differences(saved.desired_text, on_disk.text, name=current_file),
                          planfile=planfile, file=file)
-    observed, plan = _observe_and_plan(desired, aws, parallelism)
+    observed, plan = observe_and_plan(desired, aws, parallelism=parallelism)
     if observed.fingerprint() != saved.observed_fingerprint:
         differences: list[dict[str, Any]] = []
         if saved.observed is not None:
@@ -226,15 +206,8 @@ def _prepare_saved(aws: Aws, *, saved: SavedPlan, planfile: str, file: str | Non
                          [{**d, "action": d.get("action") or "deferred"}
                           for d in fresh["deferred"]]),
                      planfile=planfile, file=file)
-    return Prepared(desired=desired, observed=observed, plan=plan, aws=aws)
-
-
-def _prepare_fresh(opts: GlobalOptions, aws: Aws, *, file: str, parallelism: int,
-                   loaded: tuple[DesiredState, str] | None = None) -> Prepared:
-    from reconciler.commands.plan import build_plan
-
-    result = build_plan(opts, file=file, parallelism=parallelism, aws=aws, loaded=loaded)
-    return Prepared(desired=result.desired, observed=result.observed, plan=result.plan, aws=aws)
+    return PlanRun(desired=desired, desired_text=saved.desired_text, observed=observed,
+                   plan=plan, aws=aws)
 
 
 @contextmanager
@@ -351,8 +324,6 @@ def _run(opts: GlobalOptions, *, planfile: str | None, file: str | None, auto_ap
 
         saved = load_planfile(planfile)  # an altered plan is refused before any AWS access
     else:
-        from reconciler.commands.plan import read_desired
-
         file = file if file is not None else DEFAULT_FILE
         # a broken file is refused before any AWS access (and before the lock); read once
         loaded = read_desired(file)
@@ -363,8 +334,8 @@ def _run(opts: GlobalOptions, *, planfile: str | None, file: str | None, auto_ap
             prepared = _prepare_saved(aws, saved=saved, planfile=planfile or "", file=file,
                                       parallelism=parallelism)
         else:
-            prepared = _prepare_fresh(opts, aws, file=file or DEFAULT_FILE,
-                                      parallelism=parallelism, loaded=loaded)
+            prepared = build_plan(opts, file=file or DEFAULT_FILE, parallelism=parallelism,
+                                  aws=aws, loaded=loaded)
         plan = prepared.plan
         if show_plan:
             text = _render(plan, color=opts.color and sys.stdout.isatty(), verbose=verbose)
@@ -391,18 +362,12 @@ def _run(opts: GlobalOptions, *, planfile: str | None, file: str | None, auto_ap
     return code
 
 
-def execute(prepared: Prepared, *, out: Console, parallelism: int) -> int:
-    """Apply ``prepared.plan`` (with follow-up rounds for the deferred items it lists that
-    became possible), then re-observe and re-plan; print what happened and return the exit code
-    (1 if anything failed or the result did not converge)."""
-    from reconciler.apply import ApplyOptions, apply_approved
+def execute(prepared: PlanRun, *, out: Console, parallelism: int) -> int:
+    """Apply ``prepared.plan`` and check convergence (``reconciler.pipeline``); print what
+    happened and return the exit code (1 if anything failed or the result did not converge)."""
+    from reconciler.pipeline import apply_rounds, check_converged
 
-    options = ApplyOptions(parallelism=max(1, parallelism))
     reporter = ConsoleReporter(out)
-    desired = prepared.desired
-
-    def replan() -> tuple[ObservedState, Plan]:
-        return _observe_and_plan(desired, prepared.aws, parallelism)
 
     def announce(follow_up: Plan) -> None:
         out.print("\n[bold]Now possible[/] (listed as deferred in the plan; what they waited for "
@@ -410,41 +375,34 @@ def execute(prepared: Prepared, *, out: Console, parallelism: int) -> int:
 
     out.print("\n[bold]Applying[/]")
     with reporter.showing_status():
-        run = apply_approved(prepared.plan, desired=desired, observed=prepared.observed,
-                             aws=prepared.aws, reporter=reporter, replan=replan,
-                             options=options, on_follow_up=announce)
+        run = apply_rounds(prepared, reporter=reporter, parallelism=parallelism,
+                           on_follow_up=announce)
     _print_summary(out, list(run.results))
     out.print("\n[bold]Checking[/]: reading AWS again and re-planning ...")
-    final = run.final
-    if final is None:
-        _, final = replan()
-    human = [c for c in final.changes if c.action is Action.BOOTSTRAP]
-    waits = {c.address for c in human}
-    # what needs a person first (a bootstrap step, or a change after one) is not a failure
-    remaining = [c for c in final.changes
-                 if c.address not in waits and not waits & set(c.depends_on)]
-    if not remaining and not final.errors:
+    outcome = check_converged(prepared, run, parallelism=parallelism)
+    final = outcome.final
+    if outcome.converged:
         extra = []
         if final.deferred:
             extra.append(f"{len(final.deferred)} deferred")
-        if human:
-            extra.append(f"{len(human)} waiting for a person (bootstrap)")
+        if outcome.needs_person:
+            extra.append(f"{len(outcome.needs_person)} waiting for a person (bootstrap)")
         out.print("[green]converged[/]: a new plan has no changes"
                   + (f" apart from {' and '.join(extra)}" if extra else "") + ".")
     else:
-        out.print(f"[yellow]not converged[/]: {len(remaining)} change(s) remain:")
-        for change in remaining:
+        out.print(f"[yellow]not converged[/]: {len(outcome.remaining)} change(s) remain:")
+        for change in outcome.remaining:
             out.print(f"  {_shown(change.action.symbol)} {_shown(change.address)}: "
                       f"{_shown(change.reason)}")
         for error in final.errors:
             out.print(f"  error: {_shown(error)}")
     _print_deferred(out, final)
-    for change in human:
+    for change in outcome.needs_person:
         out.print(f"\n[magenta]{_shown(change.address)}[/] needs a person: "
                   f"{_shown(change.reason)}. Instructions for the account's administrator:")
         if change.instructions:
             out.print(printable_lines(change.instructions), markup=False, highlight=False)
-    return 1 if run.failed or remaining or final.errors else 0
+    return 0 if outcome.ok else 1
 
 
 def _print_summary(out: Console, results: list[ApplyResult]) -> None:

@@ -16,9 +16,9 @@ import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from reconciler.cli import GlobalOptions
 from reconciler.errors import Refusal
 from reconciler.model import AccountSpec, DesiredState
+from reconciler.options import GlobalOptions
 from reconciler.profiles import session_name, slug
 
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ def run(
     credential_process: bool,
     duration: int,
 ) -> int:
-    from reconciler.commands.plan import make_aws
     from reconciler.config import load
+    from reconciler.pipeline import make_aws
 
     desired = load(file)
     aws = make_aws(opts, parallelism=1)

@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.rule import Rule
 
-from reconciler.cli import GlobalOptions
 from reconciler.console import make_console
+from reconciler.options import GlobalOptions
 
 MANAGEMENT_PROFILE = "orgsync-demo-management"
 BOOTSTRAP_PROFILE = "legacy-admin"

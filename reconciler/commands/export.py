@@ -12,17 +12,17 @@ import os
 import sys
 from datetime import datetime, timezone
 
-from reconciler.cli import GlobalOptions
 from reconciler.console import make_console
+from reconciler.options import GlobalOptions
 from reconciler.outfile import check_output, write_output
 
 
 def run(opts: GlobalOptions, *, out: str | None, parallelism: int,
         role_names: tuple[str, ...] = (), force: bool = False) -> int:
-    from reconciler.commands.plan import make_aws
     from reconciler.config import load_text
     from reconciler.export.read import read_organization
     from reconciler.export.render import check_round_trip, render_export
+    from reconciler.pipeline import make_aws
     from reconciler.planner import plan
 
     if out:  # refused before reading AWS: a hand-written file is not replaced by accident

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 
-from reconciler.cli import GlobalOptions
 from reconciler.console import make_console
 from reconciler.errors import Refusal
+from reconciler.options import GlobalOptions
 
 
 def run(opts: GlobalOptions, *, lock_id: str, file: str) -> int:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 
-from reconciler.cli import GlobalOptions
 from reconciler.console import make_console
+from reconciler.options import GlobalOptions
 
 
 def run(opts: GlobalOptions, *, for_: str = "apply", file: str = "accounts.yaml") -> int:

@@ -12,10 +12,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from reconciler.aesr import SYNC_LIMIT, check_color_by, compressed_size
-from reconciler.cli import GlobalOptions
-from reconciler.commands.plan import make_aws
 from reconciler.console import make_console
 from reconciler.model import AccountSpec
+from reconciler.options import GlobalOptions
+from reconciler.pipeline import make_aws
 from reconciler.profiles import (
     DEFAULT_REGION,
     ConfigFileError,

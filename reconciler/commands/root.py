@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.cli import GlobalOptions
-from reconciler.commands.plan import debug_call_counts, make_aws
+from reconciler.commands.common import debug_call_counts
 from reconciler.console import is_interactive
 from reconciler.errors import OrgsyncError, Refusal
+from reconciler.options import GlobalOptions
+from reconciler.pipeline import make_aws
 
 if TYPE_CHECKING:
     from reconciler.aws import Aws

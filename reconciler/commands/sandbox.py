@@ -25,8 +25,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from reconciler.cli import GlobalOptions
 from reconciler.errors import OrgsyncError
+from reconciler.options import GlobalOptions
 from reconciler.sandbox.options import SandboxOptions, parse_throttle
 from reconciler.sandbox.options import realistic as preset
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from reconciler import planfile as planfiles
-from reconciler.cli import GlobalOptions
+from reconciler.options import GlobalOptions
 from reconciler.render import render
 
 

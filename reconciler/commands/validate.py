@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from reconciler.cli import GlobalOptions
 from reconciler.config import load
+from reconciler.options import GlobalOptions
 
 
 def _plural(count: int, word: str) -> str:

@@ -43,8 +43,8 @@ def plan_in_process(scale_sandbox: plan_scale.SandboxProcess,
             monkeypatch.setenv(key, value)
 
     def run(file: Path, *, parallelism: int = 8) -> Any:
-        from reconciler.cli import GlobalOptions
-        from reconciler.commands.plan import build_plan
+        from reconciler.options import GlobalOptions
+        from reconciler.pipeline import build_plan
 
         opts = GlobalOptions(endpoint_url=scale_sandbox.endpoint, color=False)
         return build_plan(opts, file=str(file), parallelism=parallelism, progress=False)

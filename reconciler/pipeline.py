@@ -1,0 +1,137 @@
+"""The pipeline the AWS-facing commands run: load -> observe -> plan, and apply -> re-plan.
+
+``orgsync plan``, ``apply``, ``export`` and the demo go through these functions, so that apply
+without a saved plan takes exactly the steps of the plan a reviewer would have seen, and so that
+"converged" means the same everywhere. Nothing here prints: the commands print around it
+(``reconciler.commands``), and a library user can drive orgsync without the CLI.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reconciler.options import GlobalOptions
+from reconciler.plan import Action, Change, Plan
+
+if TYPE_CHECKING:
+    from reconciler.apply import ApplyRun, Reporter
+    from reconciler.aws import Aws
+    from reconciler.model import DesiredState
+    from reconciler.observed import ObservedState
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """One load + observe + plan: everything apply or a saved plan needs."""
+
+    desired: DesiredState
+    desired_text: str  # the file's text, exactly as loaded (a saved plan carries it)
+    observed: ObservedState
+    plan: Plan
+    aws: Aws  # its ``calls`` hold the counts of every AWS call made so far
+
+
+def make_aws(opts: GlobalOptions, *, parallelism: int) -> Aws:
+    """The AWS boundary for these options (profile, region, endpoint, retries sized to
+    ``parallelism``, and the MFA device whose session enters member accounts)."""
+    from reconciler.aws import Aws
+
+    return Aws(profile=opts.profile, region=opts.region, endpoint_url=opts.endpoint_url,
+               parallelism=parallelism, mfa_serial=opts.mfa_serial, mfa_token=opts.mfa_token)
+
+
+def read_desired(file: str) -> tuple[DesiredState, str]:
+    """The validated desired state and the canonical text it was read from (read once:
+    ``-`` is standard input)."""
+    from reconciler.config import load_source, read_source
+
+    source = read_source(file)
+    return load_source(source), source.text
+
+
+def observe_and_plan(desired: DesiredState, aws: Aws, *, parallelism: int,
+                     progress: bool = False) -> tuple[ObservedState, Plan]:
+    """Read AWS (every registered kind's reads) and plan against it."""
+    from reconciler.kinds import observe
+    from reconciler.planner import plan as make_plan
+
+    observed = observe(desired, aws, parallelism=parallelism, progress=progress)
+    return observed, make_plan(desired, observed)
+
+
+def build_plan(opts: GlobalOptions, *, file: str, parallelism: int = 10,
+               aws: Aws | None = None, progress: bool | None = None,
+               loaded: tuple[DesiredState, str] | None = None) -> PlanRun:
+    """Load ``file``, observe AWS (``parallelism`` member accounts at once) and plan.
+
+    Raises ``ConfigError`` for an invalid file, ``Refusal`` for the wrong organization and
+    ``AwsError`` when AWS cannot be read. Plan errors are in ``PlanRun.plan.errors``, not raised.
+    ``progress`` (a bar on stderr while member accounts are read) defaults to "stderr is a
+    terminal". ``loaded``: the file as ``read_desired`` already gave it (standard input can be
+    read only once)."""
+    desired, text = loaded if loaded is not None else read_desired(file)
+    aws = aws if aws is not None else make_aws(opts, parallelism=parallelism)
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    observed, plan = observe_and_plan(desired, aws, parallelism=parallelism,
+                                      progress=show_progress)
+    return PlanRun(desired=desired, desired_text=text, observed=observed, plan=plan, aws=aws)
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """A whole apply and the plan made after it.
+
+    ``remaining``: the final plan's changes that are not waiting for a person (a ``bootstrap``
+    step, or a change that depends on one); ``needs_person``: the bootstrap steps."""
+
+    run: ApplyRun
+    final: Plan
+    remaining: tuple[Change, ...]
+    needs_person: tuple[Change, ...]
+
+    @property
+    def converged(self) -> bool:
+        """Nothing but deferred items and work for a person remains, and the plan is valid."""
+        return not self.remaining and not self.final.errors
+
+    @property
+    def ok(self) -> bool:
+        """No step failed and the result converged (apply's exit code 0)."""
+        return self.converged and not self.run.failed
+
+
+def apply_rounds(approved: PlanRun, *, reporter: Reporter, parallelism: int,
+                 on_follow_up: Callable[[Plan], None] | None = None) -> ApplyRun:
+    """Apply ``approved.plan``, with follow-up rounds for the deferred items it lists that
+    became possible during the run (``reconciler.apply.apply_approved``)."""
+    from reconciler.apply import ApplyOptions, apply_approved
+
+    desired = approved.desired
+
+    def replan() -> tuple[ObservedState, Plan]:
+        return observe_and_plan(desired, approved.aws, parallelism=parallelism)
+
+    return apply_approved(approved.plan, desired=desired, observed=approved.observed,
+                          aws=approved.aws, reporter=reporter, replan=replan,
+                          options=ApplyOptions(parallelism=max(1, parallelism)),
+                          on_follow_up=on_follow_up)
+
+
+def check_converged(approved: PlanRun, run: ApplyRun, *, parallelism: int) -> ApplyOutcome:
+    """Re-observe and re-plan after ``run`` (unless its last round already did, after the last
+    write) and say what remains."""
+    final = run.final if run.final is not None else observe_and_plan(
+        approved.desired, approved.aws, parallelism=parallelism)[1]
+    return converge_check(run, final)
+
+
+def converge_check(run: ApplyRun, final: Plan) -> ApplyOutcome:
+    """What remains of ``final`` once work waiting for a person is set apart."""
+    human = tuple(c for c in final.changes if c.action is Action.BOOTSTRAP)
+    waits = {c.address for c in human}
+    remaining = tuple(c for c in final.changes
+                      if c.address not in waits and not waits & set(c.depends_on))
+    return ApplyOutcome(run=run, final=final, remaining=remaining, needs_person=human)
