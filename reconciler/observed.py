@@ -17,10 +17,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-JSON = Any
+from reconciler.jsontypes import JSON
+
 # How long after CreateAccount an account counts as new: AWS documents "a few minutes" before a new
 # account can be entered; Terraform users report up to about seven (terraform-provider-aws#15654).
 NEW_ACCOUNT_WINDOW_S = 30 * 60.0
+# The account states of an account that is closed or on its way out (Organizations' Account
+# State: SUSPENDED, PENDING_CLOSURE, CLOSED; ACTIVE and PENDING_ACTIVATION are the others).
+GONE_STATES = frozenset({"SUSPENDED", "PENDING_CLOSURE", "CLOSED"})
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ plan file is that same document plus what apply needs to detect staleness and ta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
-JSON = Any
+from reconciler.jsontypes import JSON
+
 FORMAT_VERSION = "1"
 
 
@@ -30,20 +31,34 @@ class Action(str, Enum):
 
     @property
     def symbol(self) -> str:
-        return {
-            "create": "+",
-            "invite": "+",
-            "update": "~",
-            "delete": "-",
-            "close": "-",
-            "bootstrap": "!",
-        }[self.value]
+        return ACTION_SYMBOLS[self.value]
 
 
-# The value standing for an account id that only exists once its account has been created.
-# The executor substitutes it; renderers show "(known after apply)".
+# How the text and markdown plans mark each action (destructive ones with "-").
+ACTION_SYMBOLS: Mapping[str, str] = {"create": "+", "invite": "+", "update": "~", "delete": "-",
+                                     "close": "-", "bootstrap": "!"}
+
+# The value standing for an account id that only exists once its account has been created:
+# ``${account.NAME.id}``. Apply substitutes it (``resolve_account_ids``); renderers show
+# "(known after apply)"; policy sizes count it as the 12 digits it becomes.
+ACCOUNT_ID_PLACEHOLDER_PATTERN = r"\$\{account\.([^}\"]+)\.id\}"
+ACCOUNT_ID_PLACEHOLDER = re.compile(ACCOUNT_ID_PLACEHOLDER_PATTERN)
+
+
 def unknown_account_id(account_name: str) -> str:
     return "${account." + account_name + ".id}"
+
+
+def resolve_account_ids(value: JSON, account_id: Callable[[str], str]) -> JSON:
+    """``value`` with every placeholder replaced by ``account_id(name)`` (mappings and lists
+    are copied; lists come back as lists)."""
+    if isinstance(value, str):
+        return ACCOUNT_ID_PLACEHOLDER.sub(lambda m: account_id(m.group(1)), value)
+    if isinstance(value, Mapping):
+        return {k: resolve_account_ids(v, account_id) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [resolve_account_ids(v, account_id) for v in value]
+    return value
 
 
 def how_to_accept(handshake_id: str | None, account_id: str | None) -> str:

@@ -16,14 +16,12 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler.jsontypes import JSON
 from reconciler.model import ADMINISTRATOR_ACCESS
-from reconciler.plan import AttributeDiff, plain_json
-
-JSON = Any
+from reconciler.plan import ACCOUNT_ID_PLACEHOLDER, AttributeDiff, plain_json
 
 POLICY_VERSION = "2012-10-17"
 DEFAULT_PARTITION = "aws"  # where the partition is unknown: the commercial one
@@ -37,7 +35,6 @@ MANAGED_PER_GROUP_QUOTA = 10  # managed policies attached to one group
 EXPLICIT_ARN_LIMIT = 10
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
-_PLACEHOLDER = re.compile(r"\$\{account\.[^}]+\.id\}")
 _PLACEHOLDER_SIZE = "000000000000"  # a placeholder stands for 12 digits once the account exists
 
 
@@ -326,7 +323,7 @@ def grant_conditions(*, require_mfa: bool, source_ips: Sequence[str]) -> dict[st
 def minified_size(document: Mapping[str, JSON]) -> int:
     """The size IAM counts: minified JSON; a placeholder counts as the 12 digits it becomes."""
     text = json.dumps(document, separators=(",", ":"))
-    return len(_PLACEHOLDER.sub(_PLACEHOLDER_SIZE, text))
+    return len(ACCOUNT_ID_PLACEHOLDER.sub(_PLACEHOLDER_SIZE, text))
 
 
 @dataclass(frozen=True)

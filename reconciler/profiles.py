@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode
 
 from reconciler.errors import OrgsyncError
 from reconciler.model import AccountSpec, DesiredState
+from reconciler.terminal import one_line
 
 BLOCK_BEGIN = "# BEGIN orgsync managed profiles"
 BLOCK_END = "# END orgsync managed profiles"
@@ -274,12 +275,12 @@ def render_ini(
     """
     begin, end = block_markers(organization)
     keyed = "; " if organization else " ("
-    lines = [f"{begin}{keyed}from {_one_line(source_file)}; orgsync rewrites this block)"]
+    lines = [f"{begin}{keyed}from {one_line(source_file)}; orgsync rewrites this block)"]
     for profile in profiles:
         lines.append(f"[profile {profile.profile}]")
-        role = "" if profile.access_role else f", role {_one_line(profile.role_name)}"
+        role = "" if profile.access_role else f", role {one_line(profile.role_name)}"
         alias = f", alias {profile.alias}" if profile.alias else ""
-        lines.append(f"# account {_one_line(profile.account_name)} ({profile.account_id})"
+        lines.append(f"# account {one_line(profile.account_name)} ({profile.account_id})"
                      f"{alias}{role}")
         lines.append(f"role_arn = {profile.role_arn}")
         lines.append(f"source_profile = {source_profile}")
@@ -350,10 +351,6 @@ def render(
 
 def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 _ORGANIZATION_KEY = re.compile(r"\(organization (\d{12})\b")

@@ -16,9 +16,9 @@ import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-JSON = Any
+from reconciler.jsontypes import JSON
+
 MAX_SHOWN = 40
 _SECRET_KEY = re.compile(r"secret|token|session|credential_value|private", re.IGNORECASE)
 _MISSING = object()

@@ -36,6 +36,11 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+def one_line(text: object) -> str:
+    """``text`` with every run of whitespace (line breaks too) made one space."""
+    return " ".join(str(text).split())
+
+
 def printable_lines(text: str) -> str:
     """``text`` with its line feeds (and tabs) kept and everything else unsafe escaped."""
     return _UNSAFE_KEEP_LINES.sub(_escape, text)

@@ -18,6 +18,7 @@ from reconciler.apply.kit import StepContext, StepFailed, Waiting, backoff, reat
 from reconciler.apply.ou import ou_id
 from reconciler.aws import paginate
 from reconciler.errors import AccessDenied, AwsError, NotFound, Throttled
+from reconciler.observed import GONE_STATES
 from reconciler.plan import Action, Change, how_to_accept
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -42,7 +43,6 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 PENDING_HANDSHAKE = ("REQUESTED", "OPEN")
-GONE_STATES = ("PENDING_CLOSURE", "CLOSED", "SUSPENDED")
 
 
 def apply_change(change: Change, ctx: StepContext) -> str:
@@ -457,7 +457,7 @@ def _close(change: Change, ctx: StepContext) -> str:
     delays = backoff(ctx.options.poll_initial_s / 2, ctx.options.poll_max_s)
     while True:
         state = _state(_member(ctx, account_id) or {"State": "CLOSED"})
-        if state in ("PENDING_CLOSURE", "CLOSED", "SUSPENDED"):
+        if state in GONE_STATES:
             return f"closing account {account_id} ({state})"
         if time.monotonic() >= deadline:
             raise Waiting(f"CloseAccount for {account_id} was accepted but AWS still shows the "

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from reconciler.apply.kit import (
-    PLACEHOLDER,
     ApplyOptions,
     ApplyResult,
     CreationSlots,
@@ -45,7 +44,14 @@ from reconciler.apply.kit import (
 )
 from reconciler.model import DesiredState
 from reconciler.observed import ObservedState
-from reconciler.plan import Action, Change, Deferred, Plan
+from reconciler.plan import (
+    Action,
+    Change,
+    Deferred,
+    Plan,
+    resolve_account_ids,
+    unknown_account_id,
+)
 
 if TYPE_CHECKING:
     from reconciler.aws import Aws
@@ -218,13 +224,8 @@ FOLLOW_UP_ROUNDS = 2
 
 def _resolved(value: Any, account_ids: Mapping[str, str]) -> Any:
     """``value`` with the placeholders of accounts whose id is now known replaced."""
-    if isinstance(value, str):
-        return PLACEHOLDER.sub(lambda m: account_ids.get(m.group(1), m.group(0)), value)
-    if isinstance(value, Mapping):
-        return {k: _resolved(v, account_ids) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_resolved(v, account_ids) for v in value]
-    return value
+    return resolve_account_ids(value, lambda name: account_ids.get(name)
+                               or unknown_account_id(name))
 
 
 def _after_covers(listed_after: Mapping[str, Any], actual: Mapping[str, Any] | None,

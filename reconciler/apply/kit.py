@@ -9,7 +9,6 @@ the kinds import only this module, never the orchestrator, so apply has no impor
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -19,13 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from reconciler.errors import AwsError, OrgsyncError
 from reconciler.model import DesiredState
 from reconciler.observed import ObservedState
-from reconciler.plan import Change
+from reconciler.plan import Change, resolve_account_ids
 
 if TYPE_CHECKING:
     from reconciler.aws import Aws
 
 StepStatus = Literal["done", "failed", "skipped", "needs_human", "waiting"]
-PLACEHOLDER = re.compile(r"\$\{account\.([^}]+)\.id\}")
 
 T = TypeVar("T")
 
@@ -253,13 +251,7 @@ class StepContext:
 
     def resolve(self, value: Any) -> Any:
         """``value`` with every ``${account.NAME.id}`` replaced by the account's id."""
-        if isinstance(value, str):
-            return PLACEHOLDER.sub(lambda m: self._resolve_one(m.group(1)), value)
-        if isinstance(value, Mapping):
-            return {k: self.resolve(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.resolve(v) for v in value]
-        return value
+        return resolve_account_ids(value, self._resolve_one)
 
     def _resolve_one(self, name: str) -> str:
         with self._lock:

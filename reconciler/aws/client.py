@@ -42,6 +42,7 @@ from reconciler.errors import (
     NotFound,
     Throttled,
 )
+from reconciler.terminal import one_line
 
 ACCESS_DENIED_CODES = frozenset({
     "AccessDenied", "AccessDeniedException", "AccessDeniedForDependencyException",
@@ -154,7 +155,7 @@ def _one_line(message: str, *, status: object = None) -> str:
     """Error messages are printed one line per problem: no newlines, no HTML pages, bounded."""
     if "<html" in message.lower() or "<!doctype" in message.lower():
         return f"the endpoint answered HTTP {status or '?'} with an HTML error page"
-    message = " ".join(message.split())
+    message = one_line(message)
     return message if len(message) <= 500 else message[:497] + "..."
 
 

@@ -25,6 +25,7 @@ from reconciler.model import (
     DEFAULT_ACCESS_ROLE,
     DEFAULT_GROUP_PATH,
     NO_ALIAS,
+    ROOT_FEATURES,
     AccessRoleSpec,
     AccountSpec,
     ContactSpec,
@@ -40,8 +41,7 @@ from reconciler.policy import MANAGED_PER_GROUP_QUOTA, managed_grant_policy_name
 
 # A root policy is carried out through sts:AssumeRoot sessions (RootSessions) running the root
 # credential tasks (RootCredentialsManagement): both features must be on.
-ROOT_POLICY_FEATURES = ("RootCredentialsManagement", "RootSessions")
-_NEEDED = " and ".join(ROOT_POLICY_FEATURES)
+_NEEDED = " and ".join(ROOT_FEATURES)
 MANAGED_ROOT_POLICIES = ("absent", "password_recovery")
 MAX_OU_NAME = 128
 # IAM paths orgsync keeps for itself: the apply lock's policy lives at reconciler.lock.LOCK_PATH
@@ -130,7 +130,7 @@ class _Checker:
         if not isinstance(section, dict):
             return True
         features = section.get("features")
-        allowed = not isinstance(features, list) or all(f in features for f in ROOT_POLICY_FEATURES)
+        allowed = not isinstance(features, list) or all(f in features for f in ROOT_FEATURES)
         default = section.get("default")
         if not allowed and default in MANAGED_ROOT_POLICIES:
             self.value(("root_credentials", "default"),

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from reconciler.aws import Aws, paginate
 from reconciler.errors import AwsError
-from reconciler.export.render import CLOSED_STATES, ROLE_CANDIDATES, granted_roles
+from reconciler.export.render import ROLE_CANDIDATES, granted_roles
 from reconciler.model import (
     CONTACT_TYPES,
     NO_ALIAS,
@@ -38,6 +38,7 @@ from reconciler.observe import observe
 from reconciler.observe import root_credentials as root_reader
 from reconciler.observe import stack_set as stack_set_reader
 from reconciler.observed import (
+    GONE_STATES,
     ObservedRole,
     ObservedRootCredentials,
     ObservedStackSet,
@@ -65,7 +66,7 @@ def everything(management_account_id: str, accounts: list[dict[str, Any]], *,
             name=str(raw["Id"]), email=str(raw.get("Email", "")),
             source="invited" if raw.get("JoinedMethod") == "INVITED" else "created",
             id=str(raw["Id"]), ou="/", tags={},
-            state="closed" if account_state(raw) in CLOSED_STATES else "active",
+            state="closed" if account_state(raw) in GONE_STATES else "active",
             iam_user_access_to_billing=None, access_role=AccessRoleSpec(name=role_name),
             root_credentials="unmanaged", bootstrap_profile=None,
             # "managed" so that observe reads the alias and every alternate contact type
@@ -91,7 +92,7 @@ def read_organization(aws: Aws, *, parallelism: int = 10, progress: bool = False
     observed = observe(desired, aws, parallelism=parallelism, progress=progress)
     roles = dict(observed.roles)
     members = [a for a in observed.accounts
-               if a.id != management and a.state not in CLOSED_STATES]
+               if a.id != management and a.state not in GONE_STATES]
 
     granted = granted_roles(observed)
 

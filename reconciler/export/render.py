@@ -21,19 +21,26 @@ import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import yaml
 
 from reconciler import __version__
 from reconciler.errors import OrgsyncError
+from reconciler.jsontypes import JSON
 from reconciler.model import (
     ADMINISTRATOR_ACCESS,
     CONTACT_TYPES,
     DEFAULT_ACCESS_ROLE,
     DEFAULT_GROUP_PATH,
+    ROOT_FEATURES,
 )
-from reconciler.observed import ObservedAccount, ObservedGroup, ObservedRole, ObservedState
+from reconciler.observed import (
+    GONE_STATES,
+    ObservedAccount,
+    ObservedGroup,
+    ObservedRole,
+    ObservedState,
+)
 from reconciler.policy import (
     DEFAULT_PARTITION,
     INLINE_GRANT_POLICY,
@@ -45,13 +52,11 @@ from reconciler.policy import (
     partition_of,
     trust_policy,
 )
+from reconciler.terminal import one_line
 
-JSON = Any
 # The names tried, in order, for each member account's access role: AWS's default for
 # CreateAccount, then the one AWS Control Tower gives enrolled accounts.
 ROLE_CANDIDATES = (DEFAULT_ACCESS_ROLE, "AWSControlTowerExecution")
-CLOSED_STATES = ("SUSPENDED", "CLOSED", "PENDING_CLOSURE")
-_ROOT_AUDIT_NEEDS = ("RootCredentialsManagement", "RootSessions")
 _MFA = {"Bool": {"aws:multifactorauthpresent": ["true"]}}
 _PLAIN = re.compile(r"^[A-Za-z0-9_./@+$~-][A-Za-z0-9_ ./@+=:$~-]*$")
 
@@ -81,7 +86,7 @@ class _Doc:
         width = max(40, 100 - indent - 2)
         for line in text.splitlines() or [""]:
             lead = len(line) - len(line.lstrip(" "))
-            wrapped = textwrap.wrap(_one_line(line), width=width - lead,
+            wrapped = textwrap.wrap(one_line(line), width=width - lead,
                                     break_on_hyphens=False, break_long_words=False) or [""]
             for part in wrapped:
                 self.lines.append((" " * indent + "# " + " " * lead + part).rstrip())
@@ -104,10 +109,6 @@ class _Doc:
 
     def text(self) -> str:
         return "\n".join(self.lines).rstrip("\n") + "\n"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def scalar(value: JSON) -> str:
@@ -137,7 +138,7 @@ def flow_list(values: Sequence[str]) -> str:
 
 
 def file_state(account: ObservedAccount) -> str:
-    return "closed" if account.state in CLOSED_STATES else "active"
+    return "closed" if account.state in GONE_STATES else "active"
 
 
 def usual_role_name(observed: ObservedState) -> str:
@@ -368,7 +369,7 @@ def _render_root_credentials(doc: _Doc, data: dict[str, JSON], observed: Observe
         return
     if not any(a.id in observed.root_credentials for a in members):
         enabled = observed.root_features
-        missing = [f for f in _ROOT_AUDIT_NEEDS if enabled is not None and f not in enabled]
+        missing = [f for f in ROOT_FEATURES if enabled is not None and f not in enabled]
         if enabled is None:
             why = "IAM has no trusted access"
         elif missing:
@@ -490,7 +491,7 @@ def _render_settings(doc: _Doc, item: dict[str, JSON], account_id: str,
     that plan changes nothing; what could not be read is a comment."""
     alias = observed.aliases.get(account_id)
     if alias is not None and alias.error is not None:
-        doc.comment(f"alias could not be read ({_one_line(alias.error)}): left unmanaged", 4)
+        doc.comment(f"alias could not be read ({one_line(alias.error)}): left unmanaged", 4)
     elif alias is not None and alias.alias:
         doc.add(f"    alias: {scalar(alias.alias)}")
         item["alias"] = alias.alias
@@ -500,7 +501,7 @@ def _render_settings(doc: _Doc, item: dict[str, JSON], account_id: str,
         doc.comment("alternate contacts could not be read: trusted access for "
                     "account.amazonaws.com is off (left unmanaged)", 4)
     elif contacts is not None and contacts.error is not None:
-        doc.comment(f"alternate contacts could not be read ({_one_line(contacts.error)}): "
+        doc.comment(f"alternate contacts could not be read ({one_line(contacts.error)}): "
                     "left unmanaged", 4)
     elif contacts is not None:
         present = {kind: dict(value) for kind in CONTACT_TYPES

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from reconciler.aws import Aws
 from reconciler.errors import AwsError, Throttled
+from reconciler.model import ROOT_FEATURES
 from reconciler.observed import ObservedRootCredentials
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -18,14 +19,13 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 AUDIT_TASK = "IAMAuditRootUserCredentials"
-ROOT_ACCESS_FEATURES = ("RootCredentialsManagement", "RootSessions")
 
 
 def root_reads_possible(features: tuple[str, ...] | None) -> bool:
     """Whether an AssumeRoot audit session can be had: root sessions (RootSessions) running a root
     credential task (RootCredentialsManagement) need both features; without them every audit would
     be refused, so orgsync does not spend the calls."""
-    return features is not None and all(f in features for f in ROOT_ACCESS_FEATURES)
+    return features is not None and all(f in features for f in ROOT_FEATURES)
 
 
 def read_root_credentials(aws: Aws, *, account_id: str) -> ObservedRootCredentials:

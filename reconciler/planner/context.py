@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from reconciler.model import AccountSpec, DesiredState
-from reconciler.observed import CreateAccountRequest, Handshake, ObservedAccount, ObservedState
+from reconciler.observed import (
+    GONE_STATES,
+    CreateAccountRequest,
+    Handshake,
+    ObservedAccount,
+    ObservedState,
+)
 from reconciler.plan import Change, Deferred, Unmanaged, how_to_accept, unknown_account_id
 
 Disposition = Literal["present", "create", "invite", "deferred", "close", "gone", "error"]
 
-ACTIVE_STATES = ("ACTIVE", "PENDING_ACTIVATION")
-GONE_STATES = ("SUSPENDED", "PENDING_CLOSURE", "CLOSED")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from reconciler.observed import GONE_STATES
 from reconciler.plan import Action
 from reconciler.planner.context import PlanContext
 
@@ -78,7 +79,7 @@ def _check_closures(ctx: PlanContext) -> None:
     members = [a for a in ctx.observed.accounts if a.id != management]
     quota = close_quota(len(members))
     certain = sum(1 for a in members if a.state == "PENDING_CLOSURE")
-    possible = certain + sum(1 for a in members if a.state in ("SUSPENDED", "CLOSED"))
+    possible = sum(1 for a in members if a.state in GONE_STATES)
     room = max(0, quota - certain)
     if len(planned) > room:
         ctx.errors.append(

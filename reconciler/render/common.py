@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.plan import ACCOUNT_ID_PLACEHOLDER, ACCOUNT_ID_PLACEHOLDER_PATTERN
+
 KNOWN_AFTER_APPLY = "(known after apply)"
-_QUOTED_PLACEHOLDER = re.compile(r'"\$\{account\.[^}"]+\.id\}"')
-_PLACEHOLDER = re.compile(r"\$\{account\.([^}\"]+)\.id\}")
+_QUOTED_PLACEHOLDER = re.compile(f'"{ACCOUNT_ID_PLACEHOLDER_PATTERN}"')
 SUMMARY_ORDER = ("create", "invite", "update", "delete", "close", "bootstrap")
 SUMMARY_WORDS = {"create": "to create", "invite": "to invite", "update": "to update",
                  "delete": "to delete", "close": "to close", "bootstrap": "to bootstrap"}
@@ -22,7 +23,7 @@ SUMMARY_WORDS = {"create": "to create", "invite": "to invite", "update": "to upd
 
 def show_placeholders(text: str) -> str:
     text = _QUOTED_PLACEHOLDER.sub(KNOWN_AFTER_APPLY, text)
-    return _PLACEHOLDER.sub(lambda m: f"(known after apply: {m.group(1)})", text)
+    return ACCOUNT_ID_PLACEHOLDER.sub(lambda m: f"(known after apply: {m.group(1)})", text)
 
 
 def value_text(value: Any, *, indent: int = 0, width: int = 76) -> str:

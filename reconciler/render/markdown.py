@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.plan import ACTION_SYMBOLS
 from reconciler.render.common import (
     SUMMARY_ORDER,
     deferred_line,
@@ -27,8 +28,6 @@ GITHUB_COMMENT_LIMIT = 65_536
 BUDGET = 60_000  # room for a CI wrapper's own heading and footer
 MAX_BLOCK = 6_000  # one change's body at most
 MAX_LIST_ITEMS = 50  # deferred / unmanaged / warnings / errors shown at most
-_SYMBOL = {"create": "+", "invite": "+", "update": "~", "delete": "-", "close": "-",
-           "bootstrap": "!"}
 
 
 def _fence(body: str) -> str:
@@ -54,7 +53,7 @@ def _block(change: Mapping[str, Any]) -> str:
     action = str(change.get("action"))
     marker = " <b>DESTRUCTIVE</b>" if change.get("destructive") else ""
     reason = html.escape(show_placeholders(str(change.get("reason") or "")))
-    summary = (f"{_code(_SYMBOL.get(action, '?') + ' ' + str(change.get('address')))} "
+    summary = (f"{_code(ACTION_SYMBOLS.get(action, '?') + ' ' + str(change.get('address')))} "
                f"{action}{marker}{': ' + reason if reason else ''}")
     return f"<details><summary>{summary}</summary>\n\n{_fence(body)}\n\n</details>\n"
 

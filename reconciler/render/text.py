@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.plan import ACTION_SYMBOLS
 from reconciler.render.common import (
     attribute_lines,
     deferred_line,
@@ -33,8 +34,6 @@ _CODES = {"green": "32", "yellow": "33", "red": "31", "cyan": "36", "magenta": "
           "bold": "1", "dim": "2", "bold_red": "1;31"}
 _ACTION_STYLE = {"create": "green", "invite": "green", "update": "yellow", "delete": "red",
                  "close": "red", "bootstrap": "magenta"}
-_SYMBOL = {"create": "+", "invite": "+", "update": "~", "delete": "-", "close": "-",
-           "bootstrap": "!"}
 _SIGN_STYLE = {"+": "green", "~": "yellow", "-": "red"}
 
 
@@ -105,7 +104,7 @@ def render_text(document: Mapping[str, Any], *, color: bool = False,
 def _change(out: _Writer, change: Mapping[str, Any], *, verbose: bool) -> None:
     action = str(change.get("action"))
     style = _ACTION_STYLE.get(action)
-    head = f"  {_SYMBOL.get(action, '?')} {change.get('address')} ({action})"
+    head = f"  {ACTION_SYMBOLS.get(action, '?')} {change.get('address')} ({action})"
     reason = show_placeholders(str(change["reason"])) if change.get("reason") else ""
     after = "after " + ", ".join(change["depends_on"]) if change.get("depends_on") else ""
     if verbose:
