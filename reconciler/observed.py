@@ -128,10 +128,6 @@ class ObservedRootCredentials:
     mfa: bool = False
     error: str | None = None  # the audit session could not be had (features off, ...)
 
-    @property
-    def any_present(self) -> bool:
-        return self.password or self.access_keys or self.signing_certificates or self.mfa
-
 
 @dataclass(frozen=True)
 class ObservedManagedPolicy:

@@ -72,7 +72,7 @@ def write_output(path: str, text: str, *, mode: int | None = None) -> None:
     except FileNotFoundError:
         info = None
     except OSError as error:
-        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from error
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise OutputError(f"{path}: cannot write: it is a directory")
     if info is not None and not stat.S_ISREG(info.st_mode):
@@ -98,7 +98,7 @@ def _write_into(path: str, target: str, data: bytes) -> None:
     except OSError as error:
         reason = ("no process is reading it" if error.errno == getattr(os, "ENXIO", 6)
                   else error.strerror or str(error))
-        raise OutputError(f"{path}: cannot write: {reason}") from None
+        raise OutputError(f"{path}: cannot write: {reason}") from error
     try:
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
@@ -107,7 +107,7 @@ def _write_into(path: str, target: str, data: bytes) -> None:
             written = os.write(fd, view)
             view = view[written:]
     except OSError as error:
-        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from error
     finally:
         os.close(fd)
 
@@ -119,7 +119,7 @@ def _replace_atomically(path: str, target: str, data: bytes, mode: int) -> None:
         fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".orgsync-tmp",
                                          dir=directory)
     except OSError as error:
-        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from error
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -130,4 +130,4 @@ def _replace_atomically(path: str, target: str, data: bytes, mode: int) -> None:
     except OSError as error:
         with contextlib.suppress(OSError):
             Path(temporary).unlink()
-        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from error

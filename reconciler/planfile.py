@@ -105,16 +105,16 @@ def load(path: str | os.PathLike[str]) -> SavedPlan:
     try:
         text = read_bytes(name, max_bytes=MAX_PLAN_BYTES).decode("utf-8")
     except ReadProblem as problem:
-        raise Refusal(f"cannot read the plan file {name}: {problem.reason}") from None
-    except UnicodeDecodeError:
-        raise Refusal(f"the plan file {name} is not a saved plan (not UTF-8 text)") from None
+        raise Refusal(f"cannot read the plan file {name}: {problem.reason}") from problem
+    except UnicodeDecodeError as error:
+        raise Refusal(f"the plan file {name} is not a saved plan (not UTF-8 text)") from error
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise Refusal(f"the plan file {name} is not a saved plan (invalid JSON at line "
-                      f"{error.lineno})") from None
-    except RecursionError:  # json's C parser gives up on deep nesting; no plan nests deeply
-        raise Refusal(f"the plan file {name} is not a saved plan (nested too deeply)") from None
+                      f"{error.lineno})") from error
+    except RecursionError as error:  # json's C parser gives up on deep nesting; no plan does
+        raise Refusal(f"the plan file {name} is not a saved plan (nested too deeply)") from error
     if not isinstance(data, dict) or not all(k in data for k in SAVED_KEYS):
         raise Refusal(f"the plan file {name} is not a saved orgsync plan (missing "
                       "checksum or plan data)")
@@ -133,9 +133,9 @@ def load(path: str | os.PathLike[str]) -> SavedPlan:
         plan = Plan.from_document(plan_document)
     except (KeyError, TypeError, ValueError) as error:
         raise Refusal(f"the plan file {name} is not a valid plan ({type(error).__name__}: "
-                      f"{error})") from None
-    except RecursionError:
-        raise Refusal(f"the plan file {name} is not a valid plan (nested too deeply)") from None
+                      f"{error})") from error
+    except RecursionError as error:
+        raise Refusal(f"the plan file {name} is not a valid plan (nested too deeply)") from error
     return SavedPlan(
         plan=plan, document=plan_document, desired_text=str(desired["content"]),
         desired_file=str(desired.get("file", "")), desired_sha256=str(desired["sha256"]),

@@ -181,7 +181,7 @@ def request_account(change: Change, ctx: StepContext, kwargs: Mapping[str, Any],
             if time.monotonic() >= deadline:
                 raise StepFailed(f"CreateAccount was refused for "
                                  f"{time.monotonic() - start:.0f} s ({why}: {error.code}); "
-                                 "nothing was requested for this account; re-run apply") from None
+                                 "nothing was requested for this account; re-run apply") from error
             reasons[why] = reasons.get(why, 0) + 1
             ctx.reporter.progress(change, f"{why}; waiting to request it")
             ctx.creations.wait_for_change(next(delays))
@@ -400,7 +400,7 @@ def _rename(ctx: StepContext, account_id: str, key: str, name: str) -> None:
         raise StepFailed(f"cannot rename account {account_id}: its access role {role} cannot "
                          "be assumed, and the management account may only rename it with "
                          f"trusted access for account.amazonaws.com ({error.aws_message})"
-                         ) from None
+                         ) from error
 
 
 def _update(change: Change, ctx: StepContext) -> str:
@@ -441,9 +441,9 @@ def _close(change: Change, ctx: StepContext) -> str:
             raise StepFailed(
                 f"cannot close account {account_id}: the organization's account-closure quota "
                 "(a rolling 30 days) is used up; re-run apply when it frees up "
-                f"({error.code}: {error.reason})") from None
+                f"({error.code}: {error.reason})") from error
         if error.reason == "CANNOT_CLOSE_MANAGEMENT_ACCOUNT":
-            raise StepFailed("the management account is never closed") from None
+            raise StepFailed("the management account is never closed") from error
         if error.code == "AccountAlreadyClosedException":
             # closing already (AWS may still show it ACTIVE for a while): nothing left to do
             return f"account {account_id} was already closing or closed (AccountAlreadyClosed)"

@@ -110,7 +110,7 @@ def _wait(ctx: StepContext, change: Change, attempt: Callable[[], None], *, what
             waited = time.monotonic() - start
             if time.monotonic() >= deadline:
                 raise Waiting(f"still waiting for {what} after {waited:.0f} s ({error.code}); "
-                              "AWS can take minutes: re-run apply to continue") from None
+                              "AWS can take minutes: re-run apply to continue") from error
             ctx.reporter.progress(change, f"waiting for {what} ({waited:.0f} s of at most "
                                           f"{timeout_s:.0f} s)")
             ctx.sleep(min(next(delays), max(0.0, deadline - time.monotonic()) + 0.01))

@@ -318,7 +318,7 @@ def _helper_iam(change: Change, ctx: StepContext, *, account_id: str) -> Any:
         except AwsError as error:
             if time.monotonic() >= deadline:
                 raise StepFailed(f"the helper role {stackset.ADOPT_ROLE} in {account_id} "
-                                 f"cannot be assumed: {error}") from None
+                                 f"cannot be assumed: {error}") from error
             ctx.reporter.progress(change, f"waiting for {stackset.ADOPT_ROLE} in {account_id}")
             ctx.sleep(next(delays))
 

@@ -72,13 +72,6 @@ class CallLog:
             counts[key.operation] += n
         return dict(sorted(counts.items()))
 
-    def by_account(self, *, attempts: bool = False) -> dict[str, int]:
-        """Counts per account the call concerned ("" for the caller's own account)."""
-        counts: Counter[str] = Counter()
-        for key, n in self.entries(attempts=attempts).items():
-            counts[key.account_id] += n
-        return dict(sorted(counts.items()))
-
     def by_scope(self, *, attempts: bool = False) -> dict[str, dict[str, int]]:
         """scope -> operation -> count."""
         result: dict[str, Counter[str]] = {}

@@ -244,7 +244,7 @@ class Client:
                 return result
             except (ClientError, BotoCoreError, ResponseParserError) as error:
                 raise self._explained(translate(error, operation=operation,
-                                                account_id=self._binding.account_id)) from None
+                                                account_id=self._binding.account_id)) from error
             finally:
                 CURRENT_CALL.reset(token)
 
@@ -285,13 +285,14 @@ class Client:
                 except (ClientError, BotoCoreError, ResponseParserError) as error:
                     failure = self._explained(translate(
                         error, operation=operation, account_id=self._binding.account_id))
+                    failure.__cause__ = error  # --debug shows what botocore said
                 finally:
                     CURRENT_CALL.reset(token)
             if failure is not None:
                 conflict = isinstance(failure, AwsError) and failure.code in CONFLICT_CODES
                 delay = next(delays, None) if conflict else None
                 if delay is None:
-                    raise failure from None
+                    raise failure
                 # go on from the page that failed (botocore's resume token), as if nothing was
                 self._sleep(delay)
                 config = dict(kwargs.get("PaginationConfig") or {})

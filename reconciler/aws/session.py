@@ -113,7 +113,7 @@ class Aws:
         try:
             self._session = boto3.session.Session(profile_name=profile)
         except BotoCoreError as error:
-            raise translate(error, operation="configure", account_id=None) from None
+            raise translate(error, operation="configure", account_id=None) from error
         self.profile = profile
         # AWS_REGION as the AWS CLI and the other SDKs read it (botocore reads only
         # AWS_DEFAULT_REGION and the profile's region).
@@ -266,7 +266,7 @@ class Aws:
                                         endpoint_url=self.endpoint_url, config=self._config)
             except BotoCoreError as error:
                 raise translate(error, operation=f"{service}:configure",
-                                account_id=None) from None
+                                account_id=None) from error
             self._install_hooks(client, scope=scope)
             self._clients[key] = client
             return client
@@ -405,7 +405,7 @@ class Aws:
                     DurationSeconds=MFA_SESSION_SECONDS)
             except AwsError as error:
                 self._mfa_failure = _mfa_failure_message(str(serial), error)
-                raise MfaSessionError(self._mfa_failure) from None
+                raise MfaSessionError(self._mfa_failure) from error
             finally:
                 self._mfa_token = None  # a code is good for one session only
             raw = response["Credentials"]
@@ -429,7 +429,7 @@ class Aws:
                 # Not the role's fault: every further AssumeRole would fail the same way.
                 raise MfaSessionError(
                     f"the MFA session of {self.mfa_serial} has expired ({error.code}); run "
-                    "orgsync again with a new code") from None
+                    "orgsync again with a new code") from error
 
         return self._cached(("role", account_id, role_name), fetch, ROLE_RENEW_MARGIN_S)
 
@@ -464,7 +464,7 @@ class Aws:
                 # The call was the management account's, but the problem is the target's.
                 raise type(error)(operation=error.operation, code=error.code,
                                   message=error.aws_message, account_id=key[1],
-                                  reason=error.reason) from None
+                                  reason=error.reason) from error
             raw = response["Credentials"]
             credentials = Credentials(raw["AccessKeyId"], raw["SecretAccessKey"],
                                       raw.get("SessionToken"))
@@ -494,7 +494,7 @@ class Aws:
                     "sts", region_name=self.region, config=self._config,
                     endpoint_url=f"https://sts.{self.region}.{suffix}")
             except BotoCoreError as error:
-                raise translate(error, operation="sts:configure", account_id=None) from None
+                raise translate(error, operation="sts:configure", account_id=None) from error
             self._install_hooks(client, scope=MANAGEMENT)
             return self._proxies.setdefault(("sts", "management:regional"),
                                             Client(client, binding=Binding(MANAGEMENT)))

@@ -146,13 +146,13 @@ def _unlock(opts: GlobalOptions, *, account: str, file: str, auto_approve: bool,
             _write_record(path, record)
         except OSError as error:
             raise OrgsyncError(f"cannot write the audit record {path}: {error.strerror}; "
-                               "nothing was changed") from None
+                               "nothing was changed") from error
         try:
             unlock.delete(aws, target)
         except OrgsyncError as error:
             record.update(outcome="failed", error=str(error))
             _write_record(path, record)
-            raise OrgsyncError(f"{error} (nothing was deleted; audit record: {path})") from None
+            raise OrgsyncError(f"{error} (nothing was deleted; audit record: {path})") from error
         gone = unlock.verify(aws, target)
         record.update(outcome="deleted" if gone else "deleted, but a policy is still there",
                       verified_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -80,7 +80,7 @@ def read_source(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
     try:
         raw = read_bytes(os.fspath(path), max_bytes=max_bytes, timeout_s=timeout_s)
     except ReadProblem as problem:
-        raise _error(name, problem.reason) from None
+        raise _error(name, problem.reason) from problem
     return source_from_bytes(raw, name=name)
 
 
@@ -106,7 +106,7 @@ def source_from_bytes(raw: bytes, *, name: str) -> Source:
         line = before.count(b"\n") + 1
         column = len(before) - (before.rfind(b"\n") + 1) + 1
         raise ConfigError([Diagnostic(name, line, column, "",
-                                      "the file is not UTF-8 text")]) from None
+                                      "the file is not UTF-8 text")]) from error
     text = canonical_text(decoded)
     return Source(name=name, text=text, sha256=text_sha256(text))
 
@@ -147,7 +147,7 @@ def _read_bytes(path: str, *, max_bytes: int, timeout_s: float) -> bytes:
                      | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        raise ReadProblem(f"cannot read the file: {reason}") from None
+        raise ReadProblem(f"cannot read the file: {reason}") from error
     try:
         return _read_fd(fd, max_bytes=max_bytes, timeout_s=timeout_s)
     finally:
@@ -158,7 +158,7 @@ def _read_fd(fd: int, *, max_bytes: int, timeout_s: float) -> bytes:
     try:
         info = os.fstat(fd)
     except OSError as error:
-        raise ReadProblem(f"cannot read the file: {error.strerror or error}") from None
+        raise ReadProblem(f"cannot read the file: {error.strerror or error}") from error
     if stat.S_ISDIR(info.st_mode):
         raise ReadProblem("cannot read the file: it is a directory")
     regular = stat.S_ISREG(info.st_mode)
@@ -184,7 +184,7 @@ def _read_fd(fd: int, *, max_bytes: int, timeout_s: float) -> bytes:
         except BlockingIOError:
             continue
         except OSError as error:
-            raise ReadProblem(f"cannot read the file: {error.strerror or error}") from None
+            raise ReadProblem(f"cannot read the file: {error.strerror or error}") from error
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)

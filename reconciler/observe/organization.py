@@ -61,7 +61,7 @@ def read_organization(org: Client, *, expected_management_account_id: str,
         if error.code == "AWSOrganizationsNotInUseException":
             raise Refusal("the AWS credentials in use belong to an account that is not in an "
                           "organization (expected the management account "
-                          f"{expected_management_account_id})") from None
+                          f"{expected_management_account_id})") from error
         raise
     management = str(described.get("MasterAccountId", ""))
     if management != expected_management_account_id:

@@ -53,7 +53,7 @@ def check_caller(aws: Aws, *, need: tuple[str, ...] = (ROOT_SESSIONS,)) -> Calle
     except AwsError as error:
         if error.code == "AWSOrganizationsNotInUseException":
             raise Refusal(f"account {account_id} is not in an organization: root tasks need "
-                          "the management account or IAM's delegated administrator") from None
+                          "the management account or IAM's delegated administrator") from error
         raise
     management = str(described.get("MasterAccountId", ""))
     try:
@@ -63,15 +63,15 @@ def check_caller(aws: Aws, *, need: tuple[str, ...] = (ROOT_SESSIONS,)) -> Calle
         if code == "ServiceAccessNotEnabled":
             raise Refusal("centralized root access is off: IAM has no trusted access in the "
                           "organization (set root_credentials.features in the file and run "
-                          "orgsync apply with the management account)") from None
+                          "orgsync apply with the management account)") from error
         if code in ("AccountNotManagementOrDelegatedAdministrator",
                     "CallerIsNotManagementAccount"):
             raise Refusal(f"these credentials ({arn}) are neither in the management account "
                           f"{management} nor in IAM's delegated administrator account: root "
-                          "tasks need one of them") from None
+                          "tasks need one of them") from error
         if code == "OrganizationNotInAllFeaturesMode":
             raise Refusal("centralized root access needs an organization with all features "
-                          "enabled") from None
+                          "enabled") from error
         raise
     enabled = tuple(sorted(str(f) for f in features.get("EnabledFeatures") or ()))
     missing = [f for f in need if f not in enabled]
@@ -98,7 +98,7 @@ def check_member(aws: Aws, caller: Caller, *, account_id: str) -> str:
     except AwsError as error:
         if error.code == "AccountNotFoundException":
             raise Refusal(f"account {account_id} is not in the organization "
-                          f"{caller.organization_id}") from None
+                          f"{caller.organization_id}") from error
         raise
     state = str(account.get("State") or account.get("Status") or "ACTIVE")
     if state != "ACTIVE":

@@ -118,7 +118,7 @@ def read(aws: Aws, target: Target) -> dict[str, Any]:
     except AwsError as error:
         refusal = _refusal(error, target)
         if refusal is not None:
-            raise refusal from None
+            raise refusal from error
         raise
     if not text:
         raise Refusal(f"{target.label} in account {target.account_id} has no policy: nothing "

@@ -7,6 +7,7 @@ import socket
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from reconciler.aws import Aws, paginate
 from reconciler.errors import AccessDenied, AwsError, NotFound, Throttled
@@ -84,6 +85,20 @@ def test_client_errors_become_orgsync_errors(error_type: str, expected: type[Aws
     assert caught.value.code == error_type
     assert caught.value.operation == "organizations:DescribeAccount"
     assert "\n" not in str(caught.value)  # one line per problem
+    # what AWS said stays reachable (--debug prints it as the cause)
+    assert isinstance(caught.value.__cause__, ClientError)
+    assert "second line" in str(caught.value.__cause__)
+
+
+def test_a_paginated_call_keeps_botocore_error_as_its_cause() -> None:
+    def script(operation: str, body: dict[str, Any]) -> tuple[int, Any]:
+        return 400, {"__type": "AccessDeniedException", "Message": "no ListRoots for you"}
+
+    with fake_endpoint(script) as endpoint:
+        aws = Aws(endpoint_url=endpoint.url, retry_mode="standard", max_attempts=1)
+        with pytest.raises(AccessDenied) as caught:
+            list(paginate(aws.client("organizations"), "list_roots", "Roots"))
+    assert isinstance(caught.value.__cause__, ClientError)
 
 
 def test_an_html_error_page_becomes_one_plain_line() -> None:
