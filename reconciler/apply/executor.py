@@ -130,8 +130,9 @@ def apply_plan(plan: Plan, *, desired: DesiredState, observed: ObservedState, aw
     - ``serial`` (everything else: organization, OUs, invitations, account updates and
       closures, groups): one at a time in plan order, as the planner ordered them.
 
-    Organizations writes from any lane are serialized by the AWS layer (``Aws``'s organizations
-    write gate), so running lanes side by side never adds Organizations concurrency.
+    Organizations calls from any lane are serialized by the AWS layer (one lock per ``Aws`` for
+    every Organizations call), so running lanes side by side never adds Organizations
+    concurrency.
     """
     ctx = StepContext(aws=aws, desired=desired, observed=observed, reporter=reporter,
                       options=options or ApplyOptions(), sleep=sleep)

@@ -168,24 +168,18 @@ def _plain_message(error: Exception) -> str:
     return message
 
 
-# Operations that only read: never held by a write gate.
-READ_PREFIXES = ("list_", "describe_", "get_")
-
-
 class Client:
     """A thin proxy over a boto3 client: the same methods and paginators, orgsync's errors.
 
     ``binding`` says which credentials sign the calls (None: the boto3 client's own).
-    ``write_gate`` (a semaphore), when given, is held around every call that is not a read, so
-    that writes from many threads reach the service at most that many at a time."""
+    ``serial`` (a lock), when given, is held around every call and every page, so that calls
+    from many threads reach the service one at a time (Organizations: see ``Aws.client``)."""
 
     def __init__(self, client: Any, *, binding: Binding,
-                 write_gate: threading.Semaphore | None = None,
                  serial: threading.RLock | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._client = client
         self._binding = binding
-        self._write_gate = write_gate
         # Organizations: one request in flight per run, whatever the threads (see session.py)
         self._serial = serial
         self._sleep = sleep
@@ -234,13 +228,10 @@ class Client:
 
     def _call_once(self, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         operation = self.operation_name(method)
-        gate = (self._write_gate if self._write_gate is not None
-                and not method.startswith(READ_PREFIXES) else contextlib.nullcontext())
         with self._serial or contextlib.nullcontext():
             token = self._activate()
             try:
-                with gate:
-                    result: dict[str, Any] = getattr(self._client, method)(**kwargs)
+                result: dict[str, Any] = getattr(self._client, method)(**kwargs)
                 return result
             except (ClientError, BotoCoreError, ResponseParserError) as error:
                 raise self._explained(translate(error, operation=operation,

@@ -139,6 +139,10 @@ class Aws:
             read_timeout=self.call_timeout_s / 2,
         )
         self._lock = threading.Lock()
+        # Organizations calls from every thread of the run (reads and writes) go out one at a
+        # time: its limits are low and undocumented, it throttles requests in flight, and
+        # concurrent writes are answered with ConcurrentModificationException /
+        # TooManyRequestsException (AWS-FACTS, DESIGN).
         self._organizations_serial = threading.RLock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._proxies: dict[tuple[str, str], Client] = {}
@@ -152,10 +156,6 @@ class Aws:
         self._mfa_session: _Cached | None = None
         self._mfa_failure: str | None = None
         self._denied_checked = False
-        # Organizations writes from every thread of the run go out one at a time: its limits
-        # are low and undocumented, and concurrent writes are answered with
-        # ConcurrentModificationException / TooManyRequestsException (AWS-FACTS, DESIGN).
-        self._organizations_writes = threading.Semaphore(1)
 
     def _configured_retries(self) -> tuple[str | None, int | None]:
         scoped: dict[str, Any] = {}
@@ -235,6 +235,15 @@ class Aws:
         """A client with a named profile's credentials (an invited account's bootstrap profile)."""
         return self._proxy(service, PROFILE, profile, Binding(PROFILE, None))
 
+    def keys_client(self, service: str, *, account_id: str, access_key_id: str,
+                    secret_access_key: str) -> Client:
+        """A client signed with an account's own access keys (``orgsync sandbox
+        accept-invitation``: a sandbox's standalone account accepts its invitation itself, as
+        the invited account does in AWS)."""
+        credentials = Credentials(access_key_id, secret_access_key)
+        return self._proxy(service, MEMBER, f"{account_id}/keys",
+                           Binding(MEMBER, account_id, lambda: credentials))
+
     def _proxy(self, service: str, scope: str, key: str, binding: Binding) -> Client:
         with self._lock:
             proxy = self._proxies.get((service, scope + ":" + key))
@@ -246,8 +255,6 @@ class Aws:
         # already in progress"): every Organizations call of the run shares one lock, so that
         # --parallelism never multiplies them (observe's per-account tag reads included)
         proxy = Client(base, binding=binding,
-                       write_gate=self._organizations_writes if service == "organizations"
-                       else None,
                        serial=self._organizations_serial if service == "organizations" else None)
         with self._lock:
             return self._proxies.setdefault((service, scope + ":" + key), proxy)

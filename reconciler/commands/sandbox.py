@@ -215,23 +215,22 @@ def accept_invitation(*, account_id: str, info_file: str) -> int:
         known = ", ".join(str(a.get("id")) for a in accounts if isinstance(a, dict))
         raise OrgsyncError(f"{account_id}: not a standalone account of this sandbox "
                            f"(known: {known or 'none'})")
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+    from reconciler.aws import Aws, paginate
+    from reconciler.errors import AwsError
 
-    client = boto3.client(
-        "organizations", endpoint_url=str(document["endpoint_url"]),
-        region_name=str(document["region"]),
-        aws_access_key_id=str(account["access_key_id"]),
-        aws_secret_access_key=str(account["secret_access_key"]))
+    aws = Aws(endpoint_url=str(document["endpoint_url"]), region=str(document["region"]))
+    client = aws.keys_client("organizations", account_id=account_id,
+                             access_key_id=str(account["access_key_id"]),
+                             secret_access_key=str(account["secret_access_key"]))
     try:
-        pages = client.get_paginator("list_handshakes_for_account").paginate(
-            Filter={"ActionType": "INVITE"})
-        open_ = [h for page in pages for h in page["Handshakes"] if h.get("State") == "OPEN"]
+        open_ = [h for h in paginate(client, "list_handshakes_for_account", "Handshakes",
+                                     Filter={"ActionType": "INVITE"})
+                 if h.get("State") == "OPEN"]
         if not open_:
             raise OrgsyncError(f"{account_id}: no open invitation (run `orgsync apply` for a "
                                "file that invites it first)")
         handshake = client.accept_handshake(HandshakeId=open_[0]["Id"])["Handshake"]
-    except (ClientError, BotoCoreError) as error:
+    except AwsError as error:
         raise OrgsyncError(f"{account_id}: accepting the invitation failed: {error}") from error
     print(f"orgsync sandbox: {account_id} accepted invitation {handshake['Id']} "
           f"({handshake.get('State', 'ACCEPTED')})")
