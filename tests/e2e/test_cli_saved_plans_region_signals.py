@@ -1,4 +1,4 @@
-"""Review findings in the CLI, through the real ``orgsync`` command against the sandbox: management
+"""The CLI, through the real ``orgsync`` command against the sandbox: management
 account tags converge, a saved plan is checked against the file it was made from, AWS_REGION is
 honoured, and Ctrl-C exits 1 (CONTRACT section 3 has no other code for it)."""
 

@@ -1,4 +1,4 @@
-"""Review findings in observe and the AWS boundary, against the sandbox over real HTTP: the runner's
+"""Observe and the AWS boundary, against the sandbox over real HTTP: the runner's
 own bad credentials are an error (never "role not assumable"), the management account's tags are
 read when the file manages them, group ownership is by exact path, AWS_REGION reaches the boundary,
 and the one State/Status rule."""

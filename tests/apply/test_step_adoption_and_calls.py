@@ -1,4 +1,4 @@
-"""Regression tests for review findings in apply: renaming the management account, adopting a
+"""What apply's steps adopt and what they call: renaming the management account, adopting a
 CreateAccount request by name only when its email matches, root credentials' MFA under
 password_recovery and the calls a step does not need."""
 
