@@ -18,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from reconciler.afters import AccessRoleAfter
 from reconciler.apply.kit import NeedsHuman, StepContext, StepFailed, Waiting
 from reconciler.apply.reachability import ready_wait_left, wait_until_assumable
 from reconciler.aws import paginate
@@ -56,7 +57,7 @@ def apply_change(change: Change, ctx: StepContext) -> str:
                                                          "account (no instructions in the plan)")))
     if change.action not in (Action.CREATE, Action.UPDATE, Action.BOOTSTRAP):
         raise StepFailed(f"access role changes cannot be {change.action.value}")
-    after: Mapping[str, Any] = ctx.resolve(change.after or {})
+    after = cast(AccessRoleAfter, ctx.resolve(change.after or {}))
     if after.get("stack_set"):
         from reconciler.apply import stack_set
 
@@ -77,7 +78,7 @@ def _new_account_became_reachable(change: Change, ctx: StepContext) -> bool:
     simply not let anyone in yet (reachability.py). Wait for it, up to the time AWS can take
     counted from the account's creation; True when the role can now be assumed (then it is
     ensured like any other), False when a person is needed after all."""
-    after = ctx.resolve(change.after or {})
+    after = cast(AccessRoleAfter, ctx.resolve(change.after or {}))
     account_id, name = str(after.get("account_id", "")), str(after.get("name", ""))
     if after.get("bootstrap_profile") or not ctx.observed.recently_created(account_id):
         return False
@@ -92,7 +93,7 @@ def _new_account_became_reachable(change: Change, ctx: StepContext) -> bool:
     return True
 
 
-def _iam_client(change: Change, ctx: StepContext, after: Mapping[str, Any]) -> tuple[Any, str]:
+def _iam_client(change: Change, ctx: StepContext, after: AccessRoleAfter) -> tuple[Any, str]:
     """An IAM client inside the member account, and how it was obtained (for the output)."""
     account_id, name = str(after["account_id"]), str(after["name"])
     profile = after.get("bootstrap_profile")
@@ -128,7 +129,7 @@ def _iam_client(change: Change, ctx: StepContext, after: Mapping[str, Any]) -> t
     raise StepFailed("cannot get into account " + account_id + ": " + "; ".join(errors))
 
 
-def _ensure_role(iam: Any, after: Mapping[str, Any]) -> list[str]:
+def _ensure_role(iam: Any, after: AccessRoleAfter) -> list[str]:
     name = str(after["name"])
     trust = after.get("trust_policy") or {}
     notes: list[str] = []

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from reconciler.afters import AccountAfter
 from reconciler.apply.kit import StepContext, StepFailed, Waiting, backoff, reattaches
 from reconciler.apply.ou import ou_id
 from reconciler.aws import paginate
@@ -193,7 +194,7 @@ def request_account(change: Change, ctx: StepContext, kwargs: Mapping[str, Any],
 
 
 def _create(change: Change, ctx: StepContext) -> str:
-    after = change.after or {}
+    after = cast(AccountAfter, change.after or {})
     name, email = str(after["name"]), str(after["email"])
     notes: list[str] = []
     holds_place = reattaches(change)
@@ -216,8 +217,9 @@ def _create(change: Change, ctx: StepContext) -> str:
                     kwargs["RoleName"] = after["role_name"]
                 if after.get("iam_user_access_to_billing"):
                     kwargs["IamUserAccessToBilling"] = after["iam_user_access_to_billing"]
-                if after.get("tags"):
-                    kwargs["Tags"] = _tag_list(after["tags"])
+                tags = after.get("tags")
+                if tags:
+                    kwargs["Tags"] = _tag_list(tags)
                 request = request_account(change, ctx, kwargs, notes=notes)
                 notes.append(f"requested ({request['Id']})")
                 try:
@@ -285,7 +287,7 @@ def _handshakes_for(ctx: StepContext, account_id: str) -> list[dict[str, Any]]:
 
 
 def _invite(change: Change, ctx: StepContext) -> str:
-    after = change.after or {}
+    after = cast(AccountAfter, change.after or {})
     account_id, name = str(after["id"]), str(after.get("name", change.key))
     notes: list[str] = []
     if _member(ctx, account_id) is None:
@@ -297,8 +299,9 @@ def _invite(change: Change, ctx: StepContext) -> str:
         else:
             orgs = ctx.aws.client("organizations")
             kwargs: dict[str, Any] = {"Target": {"Type": "ACCOUNT", "Id": account_id}}
-            if after.get("tags"):
-                kwargs["Tags"] = _tag_list(after["tags"])
+            tags = after.get("tags")
+            if tags:
+                kwargs["Tags"] = _tag_list(tags)
             try:
                 handshake_id = str(orgs.invite_account_to_organization(**kwargs)["Handshake"]["Id"])
                 notes.append(f"invited {account_id} ({handshake_id})")
@@ -335,7 +338,7 @@ def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": str(v)} for k, v in sorted(tags.items())]
 
 
-def _ensure_placement(ctx: StepContext, account_id: str, after: Mapping[str, Any]) -> list[str]:
+def _ensure_placement(ctx: StepContext, account_id: str, after: AccountAfter) -> list[str]:
     """Move the account into its OU and make its tags exact (when the file manages them)."""
     notes: list[str] = []
     orgs = ctx.aws.client("organizations")
@@ -404,7 +407,7 @@ def _rename(ctx: StepContext, account_id: str, key: str, name: str) -> None:
 
 
 def _update(change: Change, ctx: StepContext) -> str:
-    after = ctx.resolve(change.after or {})
+    after = cast(AccountAfter, ctx.resolve(change.after or {}))
     account_id = str(after.get("id") or (change.before or {}).get("id"))
     account = _member(ctx, account_id)
     if account is None:
@@ -422,8 +425,8 @@ def _update(change: Change, ctx: StepContext) -> str:
 
 
 def _close(change: Change, ctx: StepContext) -> str:
-    before = change.before or {}
-    after = change.after or {}
+    before = cast(AccountAfter, change.before or {})
+    after = cast(AccountAfter, change.after or {})
     account_id = str(after.get("id") or before.get("id"))
     if account_id in (ctx.management_account_id, ctx.desired.organization.management_account_id):
         raise StepFailed("the management account is never closed")

@@ -7,6 +7,9 @@ deregister an account that is no longer registered (AccountNotRegisteredExceptio
 
 from __future__ import annotations
 
+from typing import cast
+
+from reconciler.afters import DelegatedAdminAfter
 from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.observe.delegated_admin import IAM_SERVICE_PRINCIPAL, read_iam_delegated_admins
 from reconciler.plan import Action, Change
@@ -22,7 +25,8 @@ def apply_change(change: Change, ctx: StepContext) -> str:
     org = ctx.aws.client("organizations")
     registered = read_iam_delegated_admins(org)
     if change.action is Action.CREATE:
-        account_id = str(ctx.resolve((change.after or {})["account_id"]))
+        after = cast(DelegatedAdminAfter, change.after or {})
+        account_id = str(ctx.resolve(after["account_id"]))
         if account_id == ctx.management_account_id:
             raise StepFailed("the management account cannot be IAM's delegated administrator")
         if account_id in registered:

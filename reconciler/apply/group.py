@@ -24,8 +24,9 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from reconciler.afters import GroupAfter
 from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.aws import pages, paginate
 from reconciler.errors import AwsError, NotFound
@@ -67,7 +68,7 @@ def apply_change(change: Change, ctx: StepContext) -> str:
         return _delete(iam, ctx, change)
     if change.action not in (Action.CREATE, Action.UPDATE):
         raise StepFailed(f"group changes cannot be {change.action.value}")
-    after: Mapping[str, Any] = ctx.resolve(change.after or {})
+    after = cast(GroupAfter, ctx.resolve(change.after or {}))
     name, path = str(after["name"]), str(after.get("path") or "/orgsync/")
     notes: list[str] = []
     if change.action is Action.CREATE:

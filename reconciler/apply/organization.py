@@ -7,6 +7,9 @@ after a crash is a no-op for what already happened.
 
 from __future__ import annotations
 
+from typing import cast
+
+from reconciler.afters import OrganizationAfter
 from reconciler.apply import stack_set
 from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.model import ROOT_FEATURES
@@ -31,8 +34,6 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-TRUSTED_ACCESS_CLOUDFORMATION = "trusted_access_cloudformation"
-TRUSTED_ACCESS_ACCOUNT = "trusted_access_account"
 
 _SWITCHES = {
     "RootCredentialsManagement": ("enable_organizations_root_credentials_management",
@@ -42,7 +43,7 @@ _SWITCHES = {
 
 
 def apply_change(change: Change, ctx: StepContext) -> str:
-    after = change.after or {}
+    after = cast(OrganizationAfter, change.after or {})
     done: list[str] = []
     features = after.get("root_features")
     unknown = set(features or ()) - set(ROOT_FEATURES)
@@ -54,9 +55,9 @@ def apply_change(change: Change, ctx: StepContext) -> str:
         if not read_trusted_access_iam(orgs):
             orgs.enable_aws_service_access(ServicePrincipal=IAM_SERVICE_PRINCIPAL)
             done.append("enabled trusted access for IAM")
-    if after.get(TRUSTED_ACCESS_CLOUDFORMATION):
+    if after.get("trusted_access_cloudformation"):
         done.extend(stack_set.ensure_trusted_access(ctx))
-    if after.get(TRUSTED_ACCESS_ACCOUNT):  # alternate contacts of member accounts need it
+    if after.get("trusted_access_account"):  # alternate contacts of member accounts need it
         orgs = ctx.aws.client("organizations")
         if not read_trusted_access_account(orgs):
             orgs.enable_aws_service_access(ServicePrincipal=ACCOUNT_SERVICE_PRINCIPAL)

@@ -8,6 +8,9 @@ the same way. OUs in the observation are trusted for the run (the run holds the 
 
 from __future__ import annotations
 
+from typing import cast
+
+from reconciler.afters import OuAfter
 from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.aws import paginate
 from reconciler.errors import AwsError
@@ -65,7 +68,7 @@ def ensure_ou(ctx: StepContext, path: str, *, create: bool = False) -> tuple[str
 
 
 def apply_change(change: Change, ctx: StepContext) -> str:
-    after = change.after or {}
+    after = cast(OuAfter, change.after or {})
     path = str(after.get("path") or change.key)
     found, created = ensure_ou(ctx, path, create=True)
     return f"created OU {path} ({found})" if created else f"OU {path} already existed ({found})"

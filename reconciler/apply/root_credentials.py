@@ -13,9 +13,9 @@ saw) leaves something for it to do; an unknown ``before`` (null) opens them all.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
-from typing import Any
+from typing import cast
 
+from reconciler.afters import RootCredentialsAfter
 from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.apply.reachability import is_new_account, wait_until_root_reachable
 from reconciler.errors import AwsError, NotFound
@@ -48,7 +48,7 @@ _FIELDS = ("password", "access_keys", "signing_certificates", "mfa")
 def apply_change(change: Change, ctx: StepContext) -> str:
     if change.action is not Action.UPDATE:
         raise StepFailed(f"root credentials changes cannot be {change.action.value}")
-    after: Mapping[str, Any] = ctx.resolve(change.after or {})
+    after = cast(RootCredentialsAfter, ctx.resolve(change.after or {}))
     account_id = str(after["account_id"])
     policy = str(after.get("policy", "absent"))
     if account_id in (ctx.management_account_id, ctx.desired.organization.management_account_id):
@@ -132,7 +132,7 @@ def _ensure_password_recovery(ctx: StepContext, account_id: str) -> list[str]:
     return ["enabled password recovery (login profile without a password)"]
 
 
-def _verify(ctx: StepContext, account_id: str, after: Mapping[str, Any], *, policy: str) -> None:
+def _verify(ctx: StepContext, account_id: str, after: RootCredentialsAfter, *, policy: str) -> None:
     """Read the result back in an audit session. A cached audit session (observe's) is as good as
     a new one: root credentials do not snapshot what they read, so no credential is dropped."""
     observed = read_root_credentials(ctx.aws, account_id=account_id)

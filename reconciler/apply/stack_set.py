@@ -26,9 +26,10 @@ import json
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from reconciler import stackset
+from reconciler.afters import AccessRoleAfter, StackSetAfter, StackSetTarget
 from reconciler.apply.kit import StepContext, StepFailed, backoff
 from reconciler.aws import Client, paginate
 from reconciler.errors import AwsError, NotFound
@@ -78,12 +79,12 @@ def ensure_trusted_access(ctx: StepContext) -> list[str]:
     return ["activated trusted access for CloudFormation StackSets"]
 
 
-def _name(after: Mapping[str, Any]) -> str:
-    return str((after.get("stack_set") or {}).get("name") or stackset.STACK_SET_NAME)
+def _name(target: StackSetTarget) -> str:
+    return str(target.get("name") or stackset.STACK_SET_NAME)
 
 
-def _region(ctx: StepContext, after: Mapping[str, Any]) -> str:
-    return str((after.get("stack_set") or {}).get("region") or ctx.aws.region)
+def _region(ctx: StepContext, target: StackSetTarget) -> str:
+    return str(target.get("region") or ctx.aws.region)
 
 
 def _client(ctx: StepContext, region: str) -> Client:
@@ -187,13 +188,14 @@ def _run(cfn: Client, change: Change, ctx: StepContext, *, call: str, name: str,
     return result, reason
 
 
-def deploy_role(change: Change, ctx: StepContext, after: Mapping[str, Any]) -> str:
+def deploy_role(change: Change, ctx: StepContext, after: AccessRoleAfter) -> str:
     """Make the access role of ``after`` exist and trust the management account, through the
     stack set; then check the management account can assume it."""
     from reconciler.apply.access_role import _ensure_role, _wait_until_assumable
 
     account_id, role = str(after["account_id"]), str(after["name"])
-    name, region = _name(after), _region(ctx, after)
+    target = after.get("stack_set") or {}
+    name, region = _name(target), _region(ctx, target)
     trust = after.get("trust_policy") or {}
     values = stackset.parameters(
         management_account_id=ctx.management_account_id, role_name=role,
@@ -278,7 +280,7 @@ def _assumable(change: Change, ctx: StepContext, *, account_id: str, role: str,
 
 
 def _adopt(cfn: Client, change: Change, ctx: StepContext, *, name: str, region: str,
-           account_id: str, values: dict[str, str], after: Mapping[str, Any],
+           account_id: str, values: dict[str, str], after: AccessRoleAfter,
            helper_ready: bool, ensure_role: Any) -> list[str]:
     role = str(after["name"])
     notes = [f"role {role} already exists in {account_id}: taking it over"]
@@ -325,8 +327,8 @@ def _helper_iam(change: Change, ctx: StepContext, *, account_id: str) -> Any:
 
 def apply_change(change: Change, ctx: StepContext) -> str:
     """A ``stack_set`` change: remove stack instances with RetainStacks (the roles stay)."""
-    after: Mapping[str, Any] = change.after or {}
-    name, region = _name({"stack_set": after}), _region(ctx, {"stack_set": after})
+    after = cast(StackSetAfter, change.after or {})
+    name, region = _name(after), _region(ctx, after)
     cfn = _client(ctx, region)
     remove = [str(a) for a in after.get("remove") or ()]
     notes: list[str] = []

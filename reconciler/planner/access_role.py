@@ -12,6 +12,7 @@ import json
 import re
 
 from reconciler import policy
+from reconciler.afters import AccessRoleAfter
 from reconciler.observed import ObservedRole
 from reconciler.plan import Action, AttributeDiff, Change, Deferred
 from reconciler.planner import stack_set
@@ -24,7 +25,7 @@ def organization_partition(ctx: PlanContext) -> str:
 
 
 def desired_role(ctx: PlanContext, match: AccountMatch, *, via_role: str | None,
-                 bootstrap_profile: str | None) -> dict[str, object]:
+                 bootstrap_profile: str | None) -> AccessRoleAfter:
     spec = match.spec.access_role
     partition = organization_partition(ctx)
     return {
@@ -40,7 +41,7 @@ def desired_role(ctx: PlanContext, match: AccountMatch, *, via_role: str | None,
     }
 
 
-def observed_role(role: ObservedRole) -> dict[str, object]:
+def observed_role(role: ObservedRole) -> AccessRoleAfter:
     return {
         "account_id": role.account_id,
         "name": role.name,
@@ -149,9 +150,9 @@ def _plan_existing(ctx: PlanContext, match: AccountMatch, address: str) -> None:
         role.attached_policies, role.inline_policies, partition=organization_partition(ctx))
     what: list[str] = []
     diffs: list[AttributeDiff] = []
-    if not policy.equivalent(role.trust_policy, after["trust_policy"]):  # type: ignore[arg-type]
+    if not policy.equivalent(role.trust_policy, after["trust_policy"]):
         what.append("trust policy differs")
-        diffs.extend(policy.document_diffs(role.trust_policy, after["trust_policy"],  # type: ignore[arg-type]
+        diffs.extend(policy.document_diffs(role.trust_policy, after["trust_policy"],
                                            prefix="trust_policy"))
     if list(policies) != after["policies"]:
         what.append("permissions differ")

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reconciler.plan import JSON, Action, Change, Deferred
+from reconciler.afters import DelegatedAdminAfter
+from reconciler.plan import Action, Change, Deferred
 from reconciler.planner.context import PlanContext
 from reconciler.planner.organization import ADDRESS as ORGANIZATION
 
@@ -25,7 +26,7 @@ KIND = "delegated_admin"
 DELEGATED_KINDS = frozenset({"root_credentials"})
 
 
-def _value(account_id: str, name: str) -> dict[str, JSON]:
+def _value(account_id: str, name: str) -> DelegatedAdminAfter:
     return {"account_id": account_id, "account": name, "service_principal": SERVICE_PRINCIPAL}
 
 

@@ -12,12 +12,12 @@ organization out of the account.
 
 from __future__ import annotations
 
+from reconciler.afters import TRUSTED_ACCESS_CLOUDFORMATION, AccessRoleAfter
 from reconciler.plan import Action, AttributeDiff, Change
 from reconciler.planner.context import AccountMatch, PlanContext
 from reconciler.stackset import ADOPT_ROLE, STACK_SET_NAME
 
 ORGANIZATION = "organization.organization"
-TRUSTED_ACCESS_KEY = "trusted_access_cloudformation"
 
 
 def enabled(ctx: PlanContext) -> bool:
@@ -63,16 +63,17 @@ def plan_trusted_access(ctx: PlanContext) -> None:
         if change.address == ORGANIZATION:
             ctx.changes[i] = Change(
                 kind=change.kind, key=change.key, action=change.action,
-                before={**(change.before or {}), TRUSTED_ACCESS_KEY: False},
-                after={**(change.after or {}), TRUSTED_ACCESS_KEY: True},
+                before={**(change.before or {}), TRUSTED_ACCESS_CLOUDFORMATION: False},
+                after={**(change.after or {}), TRUSTED_ACCESS_CLOUDFORMATION: True},
                 reason=f"{change.reason}; {reason}", destructive=change.destructive,
                 depends_on=change.depends_on,
-                diff=(*change.diff, AttributeDiff(TRUSTED_ACCESS_KEY, False, True)))
+                diff=(*change.diff, AttributeDiff(TRUSTED_ACCESS_CLOUDFORMATION, False, True)))
             return
     ctx.changes.insert(0, Change(
         kind="organization", key="organization", action=Action.UPDATE,
-        before={TRUSTED_ACCESS_KEY: False}, after={TRUSTED_ACCESS_KEY: True}, reason=reason,
-        diff=(AttributeDiff(TRUSTED_ACCESS_KEY, False, True),)))
+        before={TRUSTED_ACCESS_CLOUDFORMATION: False},
+        after={TRUSTED_ACCESS_CLOUDFORMATION: True}, reason=reason,
+        diff=(AttributeDiff(TRUSTED_ACCESS_CLOUDFORMATION, False, True),)))
 
 
 def _role_missing(ctx: PlanContext, match: AccountMatch) -> bool:
@@ -82,7 +83,7 @@ def _role_missing(ctx: PlanContext, match: AccountMatch) -> bool:
     return role is None or role.status != "ok"
 
 
-def role_change(ctx: PlanContext, match: AccountMatch, *, after: dict[str, object],
+def role_change(ctx: PlanContext, match: AccountMatch, *, after: AccessRoleAfter,
                 why: str) -> Change:
     """The access role of a served account, deployed through the stack set."""
     name = stack_set_name(ctx)

@@ -1,0 +1,90 @@
+"""The typed shape of each kind's ``after`` (and ``before``) in a plan's changes.
+
+A change's ``after`` is plain JSON in the plan document (CONTRACT.md section 4, docs/plans.md):
+these ``TypedDict``s name its keys once, for the planner that builds it and the apply step that
+reads it, so that a misspelt key is a type error rather than a silent ``None``. They describe the
+same JSON: the document does not change. Keys are optional (``total=False``) because a kind's
+actions carry different subsets (an account ``create`` has no ``id``, an ``update`` no
+``email``); docs/ARCHITECTURE.md's table says which action carries which.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from reconciler.jsontypes import JSON
+
+# organization: the key of the CloudFormation StackSets trusted access (invited_bootstrap:
+# stackset), planned by the stack_set kind and applied with the organization's change
+TRUSTED_ACCESS_CLOUDFORMATION = "trusted_access_cloudformation"
+
+
+class OrganizationAfter(TypedDict, total=False):
+    trusted_access_iam: bool
+    root_features: list[str]
+    trusted_access_cloudformation: bool
+    trusted_access_account: bool  # account.amazonaws.com, for alternate contacts
+
+
+class OuAfter(TypedDict, total=False):
+    path: str
+    name: str
+    parent_path: str
+
+
+class AccountAfter(TypedDict, total=False):
+    id: str
+    name: str
+    email: str
+    ou: str
+    tags: dict[str, str] | None
+    iam_user_access_to_billing: str | None
+    role_name: str
+    state: str
+
+
+class StackSetTarget(TypedDict, total=False):
+    name: str
+    region: str
+
+
+class AccessRoleAfter(TypedDict, total=False):
+    account_id: str
+    name: str
+    trust_policy: dict[str, JSON] | None
+    policies: list[str]
+    inline_policies: dict[str, JSON]
+    via_role: str | None
+    bootstrap_profile: str | None
+    stack_set: StackSetTarget  # the role is deployed by the organization's stack set
+
+
+class GroupAfter(TypedDict, total=False):
+    name: str
+    path: str | None
+    members: list[str]
+    inline_policies: dict[str, JSON]
+    managed_policies: list[dict[str, JSON]]
+
+
+class RootCredentialsAfter(TypedDict, total=False):
+    account_id: str
+    policy: str  # "absent" | "password_recovery"
+    password: bool | None
+    access_keys: bool | None
+    signing_certificates: bool | None
+    mfa: bool | None
+
+
+class DelegatedAdminAfter(TypedDict, total=False):
+    account_id: str
+    account: str
+    service_principal: str
+
+
+class StackSetAfter(TypedDict, total=False):
+    name: str
+    region: str
+    accounts: list[str]
+    remove: list[str]
+    retain_stacks: bool
