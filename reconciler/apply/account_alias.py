@@ -53,7 +53,7 @@ def apply_change(change: Change, ctx: StepContext) -> str:
     except AwsError as error:
         if error.code in ALREADY_EXISTS:
             raise StepFailed(f"alias {wanted} is taken by another AWS account (an alias is "
-                             "unique across AWS): choose another in the file") from None
+                             "unique across AWS): choose another in the file") from error
         raise
     return (f"alias {current[0]} replaced by {wanted}" if current
             else f"created alias {wanted}")
