@@ -217,9 +217,11 @@ def export(**kwargs: Any) -> None:
 @_file_option
 @click.option("--source-profile", default="default", show_default=True,
               help="The profile holding management-account credentials.")
-@click.option("--format", "fmt", type=click.Choice(["ini", "links", "aesr"]), default="ini",
-              show_default=True, help="ini: AWS CLI profiles; links: console switch-role links; "
-              "aesr: the aws-extend-switch-roles browser extension's configuration.")
+@click.option("--format", "fmt", type=click.Choice(["ini", "links", "aesr", "sso"]),
+              default="ini", show_default=True,
+              help="ini: AWS CLI profiles; links: console switch-role links; "
+              "aesr: the aws-extend-switch-roles browser extension's configuration; "
+              "sso: IAM Identity Center profiles (sso-session).")
 @click.option("--markdown", is_flag=True, help="With --format links: a markdown table.")
 @click.option("--mfa-serial", help="MFA device ARN to put in every profile.")
 @click.option("--prefix", default="", help="Prefix for every profile name.")
@@ -233,6 +235,9 @@ def export(**kwargs: Any) -> None:
 @click.option("--write", is_flag=True, help="Update the AWS config file in place.")
 @click.option("--config-file", type=click.Path(dir_okay=False),
               help="AWS config file for --write (default: AWS_CONFIG_FILE or ~/.aws/config).")
+@click.option("--user", help="With --format sso: only what this Identity Center user can reach.")
+@click.option("--sso-start-url", help="With --format sso: the AWS access portal URL (default: "
+              "https://<identity store id>.awsapps.com/start).")
 @_common
 def profiles(**kwargs: Any) -> None:
     """AWS CLI profiles, console switch-role links or aws-extend-switch-roles configuration

@@ -28,6 +28,7 @@ from reconciler.apply import account_alias as apply_account_alias
 from reconciler.apply import alternate_contacts as apply_alternate_contacts
 from reconciler.apply import delegated_admin as apply_delegated_admin
 from reconciler.apply import group as apply_group
+from reconciler.apply import identity_center as apply_identity_center
 from reconciler.apply import organization as apply_organization
 from reconciler.apply import ou as apply_ou
 from reconciler.apply import root_credentials as apply_root_credentials
@@ -39,6 +40,7 @@ from reconciler.observe import account_alias as observe_account_alias
 from reconciler.observe import alternate_contacts as observe_alternate_contacts
 from reconciler.observe import delegated_admin as observe_delegated_admin
 from reconciler.observe import group as observe_group
+from reconciler.observe import identity_center as observe_identity_center
 from reconciler.observe import organization as observe_organization
 from reconciler.observe import ou as observe_ou
 from reconciler.observe import root_credentials as observe_root_credentials
@@ -123,5 +125,10 @@ for _kind in (
     Kind("account_alias", observe_account_alias, apply_account_alias, parallel=True),
     Kind("alternate_contacts", observe_alternate_contacts, apply_alternate_contacts,
          parallel=True),
+    # IAM Identity Center: both kinds are read together (assignments need the permission sets);
+    # an assignment is one request on one account, so they run side by side
+    Kind("permission_set", observe_identity_center, apply_identity_center,
+         reader=observe_identity_center.reader),
+    Kind("assignment", None, apply_identity_center, parallel=True),
 ):
     register(_kind)

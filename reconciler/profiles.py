@@ -353,7 +353,8 @@ def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
 
 
-_ORGANIZATION_KEY = re.compile(r"\(organization (\d{12})\b")
+# (the Identity Center block of ``--format sso`` is keyed "ID identity-center": a block of its own)
+_ORGANIZATION_KEY = re.compile(r"\(organization (\d{12}(?: identity-center)?)\b")
 
 
 def _block_key(line: str) -> str | None:

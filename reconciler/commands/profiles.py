@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.aesr import SYNC_LIMIT, check_color_by, compressed_size
 from reconciler.console import make_console
-from reconciler.model import AccountSpec
+from reconciler.model import AccountSpec, DesiredState
 from reconciler.options import GlobalOptions
 from reconciler.pipeline import make_aws
 from reconciler.profiles import (
@@ -46,11 +46,15 @@ def run(
     group: str | None = None,
     name_template: str | None = None,
     color_by: str = "ou",
+    user: str | None = None,
+    sso_start_url: str | None = None,
 ) -> int:
     from reconciler.config import load
 
-    if write and fmt != "ini":
-        raise ConfigFileError("--write updates the AWS config file: it needs --format ini")
+    if write and fmt not in ("ini", "sso"):
+        raise ConfigFileError("--write updates the AWS config file: it needs --format ini or sso")
+    if (user or sso_start_url) and fmt != "sso":
+        raise ConfigFileError("--user and --sso-start-url go with --format sso")
     if markdown and fmt != "links":
         raise ConfigFileError("--markdown goes with --format links")
     if color_by != "ou" and fmt != "aesr":
@@ -62,6 +66,9 @@ def run(
     if group is not None:
         check_group(desired, group)
     err = make_console(color=opts.color, stderr=True)
+    if fmt == "sso":
+        return _sso(opts, desired, user=user, start=sso_start_url, prefix=prefix, write=write,
+                    config_file=config_file)
     missing = accounts_without_id(desired)
     account_ids = account_ids_from_aws(make_aws(opts, parallelism=1), missing) if missing else {}
     for account in missing:
@@ -106,3 +113,58 @@ def account_ids_from_aws(aws: Aws, accounts: list[AccountSpec]) -> dict[str, str
         for item in paginate(aws.client("organizations"), "list_accounts", "Accounts")
     }
     return {a.name: by_email[a.email.lower()] for a in accounts if a.email.lower() in by_email}
+
+
+def _sso(opts: GlobalOptions, desired: DesiredState, *, user: str | None, start: str | None,
+         prefix: str, write: bool, config_file: str | None) -> int:
+    """``--format sso``: read the Identity Center instance, then write the profiles."""
+    from dataclasses import replace
+
+    from reconciler.aws import paginate
+    from reconciler.errors import OrgsyncError
+    from reconciler.model import IdentityCenterSpec
+    from reconciler.observe.identity_center import read_identity_center, user_id
+    from reconciler.profiles_sso import build_sso_profiles, render_sso, start_url
+
+    aws = make_aws(opts, parallelism=4)
+    pinned = desired.identity_center.instance_arn if desired.identity_center else None
+    center = read_identity_center(
+        replace(desired, identity_center=IdentityCenterSpec(instance_arn=pinned)), aws)
+    if center is None or center.instance_arn is None or center.identity_store_id is None:
+        raise OrgsyncError(f"--format sso: {center.error if center else 'no instance'}")
+    store = center.identity_store_id
+    wanted: set[tuple[str, str]] | None = None
+    if user is not None:
+        identity = aws.client("identitystore")
+        found = user_id(identity, identity_store_id=store, user_name=user)
+        if found is None:
+            raise OrgsyncError(f"--user {user}: no such user in the identity store {store}")
+        wanted = {("USER", found)} | {
+            ("GROUP", str(m["GroupId"])) for m in paginate(
+                identity, "list_group_memberships_for_member", "GroupMemberships",
+                IdentityStoreId=store, MemberId={"UserId": found})}
+    names = {a.id: a.name for a in desired.accounts if a.id}
+    names.update({v: k for k, v in account_ids_from_aws(
+        aws, [a for a in desired.accounts if a.id is None]).items()})
+    listed = {str(a["Id"]): str(a["Name"]) for a in paginate(
+        aws.client("organizations"), "list_accounts", "Accounts")}
+    sets = {p.arn: p.name for p in center.permission_sets}
+    pairs = [(names.get(a.account_id) or listed.get(a.account_id, a.account_id), a.account_id,
+              sets[a.permission_set_arn])
+             for a in center.assignments if a.permission_set_arn in sets
+             and (wanted is None or (a.principal_type, a.principal_id) in wanted)]
+    profiles = build_sso_profiles(pairs, prefix=prefix)
+    region = opts.region or aws.region
+    text = render_sso(profiles, sso_start_url=start or start_url(store), sso_region=aws.region,
+                      region=region, source_file=desired.source_file, user=user,
+                      organization=desired.organization.management_account_id)
+    err = make_console(color=opts.color, stderr=True)
+    if not profiles:
+        err.print(f"orgsync: note: no account assignment reaches {user or 'anyone'}",
+                  markup=False)
+    if not write:
+        sys.stdout.write(text)
+        return 0
+    target = write_config_block(config_file or default_config_file(), text)
+    err.print(f"orgsync: {len(profiles)} profile(s) written to {target}", markup=False)
+    return 0

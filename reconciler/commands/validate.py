@@ -27,6 +27,9 @@ def run(opts: GlobalOptions, *, file: str) -> int:
         _plural(len(desired.ou_paths), "OU"),
         _plural(len(desired.groups), "group"),
         _plural(grants, "grant"),
+        *([_plural(len(desired.identity_center.permission_sets), "permission set"),
+           _plural(len(desired.identity_center.assignments), "assignment")]
+          if desired.identity_center is not None else []),
     ])
     sys.stdout.write(f"{file}: valid ({summary})\n")
     return 0

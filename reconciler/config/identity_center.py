@@ -57,6 +57,11 @@ def decode_policy(value: Any) -> tuple[dict[str, Any] | None, str | None]:
                           f"column {error.colno}); write a policy document (YAML or JSON)"
     if not isinstance(document, dict):
         return None, "inline_policy must be a policy document (a mapping with Statement)"
+    if document.get("Version") != "2012-10-17":
+        # AWS fails the provisioning of such a set: "Policy document must be version 2012-10-17
+        # or greater" (IAM defaults a policy without Version to 2008-10-17)
+        return None, ('inline_policy needs Version: "2012-10-17" (Identity Center refuses '
+                      "older policy versions when it provisions the permission set)")
     statements = document.get("Statement")
     if not isinstance(statements, (list, dict)) or not statements:
         return None, "inline_policy has no Statement: a policy document needs at least one"

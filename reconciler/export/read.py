@@ -28,17 +28,20 @@ from reconciler.model import (
     AccessRoleSpec,
     AccountSpec,
     DesiredState,
+    IdentityCenterSpec,
     OrganizationSpec,
     RootCredentialsSpec,
 )
 from reconciler.observe import access_role as role_reader
 from reconciler.observe import account as account_reader
 from reconciler.observe import account_alias as alias_reader
+from reconciler.observe import identity_center as identity_center_reader
 from reconciler.observe import observe
 from reconciler.observe import root_credentials as root_reader
 from reconciler.observe import stack_set as stack_set_reader
 from reconciler.observed import (
     GONE_STATES,
+    ObservedIdentityCenter,
     ObservedRole,
     ObservedRootCredentials,
     ObservedStackSet,
@@ -130,7 +133,21 @@ def read_organization(aws: Aws, *, parallelism: int = 10, progress: bool = False
     return replace(observed, accounts=accounts, roles=dict(sorted(roles.items())),
                    aliases=dict(sorted(aliases.items())),
                    root_credentials=dict(sorted(root.items())), existing_users=members_seen,
-                   stack_set=_stack_set(aws))
+                   stack_set=_stack_set(aws),
+                   identity_center=_identity_center(desired, aws, parallelism=parallelism))
+
+
+def _identity_center(desired: DesiredState, aws: Aws, *,
+                     parallelism: int) -> ObservedIdentityCenter | None:
+    """The organization's IAM Identity Center instance, with every permission set and
+    assignment (None: no instance, or the credentials may not read it)."""
+    try:
+        found = identity_center_reader.read_identity_center(
+            replace(desired, identity_center=IdentityCenterSpec()), aws,
+            parallelism=parallelism)
+    except AwsError:
+        return None
+    return found if found is not None and found.instance_arn is not None else None
 
 
 def _stack_set(aws: Aws) -> ObservedStackSet | None:

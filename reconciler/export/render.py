@@ -335,6 +335,9 @@ def render_export(observed: ObservedState, *, generated_at: str = "") -> str:
             _render_account(doc, account, observed, usual=usual, role_name=roles[account.id]))
     doc.add("")
     _render_groups(doc, data, observed, names=names, roles=roles)
+    from reconciler.export.identity_center import render_identity_center  # it imports this module
+
+    render_identity_center(doc, data, observed, names=names)
     text = doc.text()
     if yaml.safe_load(text) != data:
         raise ExportError("the exported YAML does not read back as what was meant (an orgsync "

@@ -75,7 +75,8 @@ def test_example_matches_the_contract_counts_through_the_cli() -> None:
     done = subprocess.run([sys.executable, "-m", "reconciler.cli", "validate", "-f",
                            str(EXAMPLE)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == f"{EXAMPLE}: valid (6 accounts, 4 OUs, 2 groups, 8 grants)\n"
+    assert done.stdout == (f"{EXAMPLE}: valid (6 accounts, 4 OUs, 2 groups, 8 grants, "
+                           "2 permission sets, 7 assignments)\n")
     assert done.stderr == ""
 
 

@@ -34,7 +34,8 @@ VALID = HEAD + """identity_center:
     - name: ReadOnly
       description: Read only
       customer_managed_policies: [platform-read, {name: audit, path: /sec/}]
-      inline_policy: '{"Statement": {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}}'
+      inline_policy: '{"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "s3:*",
+        "Resource": "*"}}'
       permissions_boundary: arn:aws:iam::aws:policy/ReadOnlyAccess
       relay_state: https://console.aws.amazon.com/s3/home
     - name: Yaml
@@ -67,8 +68,8 @@ def test_section_resolves() -> None:
     assert admin.declared == {"session_duration", "managed_policies"}
     assert read.customer_managed_policies == (PolicyReference("platform-read", "/"),
                                               PolicyReference("audit", "/sec/"))
-    assert read.inline_policy == {"Statement": {"Effect": "Deny", "Action": "s3:*",
-                                                "Resource": "*"}}
+    assert read.inline_policy == {"Version": "2012-10-17", "Statement": {
+        "Effect": "Deny", "Action": "s3:*", "Resource": "*"}}
     assert read.permissions_boundary == {
         "managed_policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
     assert yaml_set.inline_policy is not None and yaml_set.inline_policy["Version"] == "2012-10-17"
@@ -105,6 +106,8 @@ BAD = [
      "JSON"),
     ("  permission_sets:\n    - name: A\n      inline_policy: {Version: '2012-10-17'}\n",
      "inline_policy has no Statement"),
+    ("  permission_sets:\n    - name: A\n      inline_policy: {Statement: [{Effect: Allow, "
+     "Action: '*', Resource: '*'}]}\n", 'inline_policy needs Version: "2012-10-17"'),
     ("  permission_sets:\n    - name: A\n    - name: A\n",
      "f.yaml:18:13: identity_center.permission_sets[1].name: permission set 'A' is already "
      "defined"),

@@ -32,9 +32,16 @@ WRITE_VERBS = re.compile(r":(Create|Delete|Put|Attach|Detach|Update|Tag|Untag|En
                          r"Invite|Move|Close|Add|Remove|Set|Accept|Cancel|Decline|Deactivate)")
 
 
+# IAM service prefix -> the botocore services whose operations it authorizes, where they differ
+# (IAM Identity Center's admin API, botocore's sso-admin, is authorized as "sso:...")
+_BOTOCORE_SERVICES = {"sso": ("sso-admin", "sso")}
+
+
 @cache
 def _operations(service: str) -> frozenset[str]:
-    return frozenset(botocore.session.get_session().get_service_model(service).operation_names)
+    session = botocore.session.get_session()
+    return frozenset().union(*(session.get_service_model(name).operation_names
+                               for name in _BOTOCORE_SERVICES.get(service, (service,))))
 
 
 def test_declarations_are_found_in_observe_and_apply_packages() -> None:
