@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sso:ListAccountAssignmentDeletionStatus", "sso:DescribeAccountAssignmentDeletionStatus",
         "identitystore:ListGroups", "identitystore:GetUserId", "identitystore:DescribeUser",
         "identitystore:DescribeGroup",
+        # orgsync profiles --format sso --user: the user's groups
+        "identitystore:ListGroupMembershipsForMember",
     ),
 }
 
