@@ -77,9 +77,29 @@ def _entities(state: Mapping[str, JSON], names: Mapping[str, str]) -> dict[str, 
             for item in value or ():
                 entities[f"managed_policy.{item.get('path', '')}{item.get('name')}"] = \
                     _flatten(item)
+        elif key == "identity_center" and isinstance(value, Mapping):
+            _identity_center_entities(entities, value, account)
         else:
             entities[key] = {"value": value}
     return entities
+
+
+def _identity_center_entities(entities: dict[str, dict[str, JSON]], value: Mapping[str, JSON],
+                              account: Any) -> None:
+    """Permission sets by ``permission_set.NAME``, assignments by account, set ARN and principal,
+    requests in flight by id (``ObservedIdentityCenter``)."""
+    entities["identity_center"] = {k: value.get(k) for k in ("instance_arn", "identity_store_id",
+                                                             "error")}
+    sets = {item.get("arn"): item.get("name") for item in value.get("permission_sets") or ()}
+    for item in value.get("permission_sets") or ():
+        entities[f"permission_set.{item.get('name')}"] = _flatten(item)
+    for item in value.get("assignments") or ():
+        where = account(str(item.get("account_id")))
+        what = sets.get(item.get("permission_set_arn"), item.get("permission_set_arn"))
+        entities[f"assignment.{where}/{what}/{str(item.get('principal_type')).lower()}:"
+                 f"{item.get('principal_id')}"] = {"assigned": True}
+    for item in value.get("requests") or ():
+        entities[f"assignment_request.{item.get('request_id')}"] = _flatten(item)
 
 
 def observed_differences(before: Mapping[str, JSON], after: Mapping[str, JSON], *,
