@@ -286,15 +286,12 @@ def _profiles(opts: GlobalOptions, say: _Narrator, accounts: Path) -> None:
          "console; with real AWS they open the account as that role). orgsync profiles writes "
          "AWS CLI profiles for those roles and every role a group is granted (--write: into "
          "~/.aws/config; --group NAME gives one group's roles)."),
-        ("sso", "orgsync profiles --format sso --user margaret",
-         "IAM Identity Center profiles (sso-session) for what one user reaches through her "
-         "groups' assignments (margaret is in auditors)."),
     )
     for fmt, title, text in steps:
         say.section(title, text)
         profiles_command.run(opts, file=str(accounts), source_profile=MANAGEMENT_PROFILE, fmt=fmt,
                              markdown=False, mfa_serial=None, prefix="", write=False,
-                             config_file=None, user="margaret" if fmt == "sso" else None)
+                             config_file=None)
 
 
 def _keep_running(out: Console, info: Any, tmp: str) -> None:

@@ -76,7 +76,7 @@ def test_example_matches_the_contract_counts_through_the_cli() -> None:
                            str(EXAMPLE)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout == (f"{EXAMPLE}: valid (6 accounts, 4 OUs, 2 groups, 8 grants, "
-                           "2 permission sets, 7 assignments)\n")
+                           "2 permission sets, 1 assignment)\n")
     assert done.stderr == ""
 
 

@@ -33,6 +33,9 @@ EXPECTED_CHANGES = [
     ("access_role.staging", "create"),
     ("group.auditors", "create"),
     ("group.platform-admins", "create"),
+    ("permission_set.Admin", "create"),
+    ("permission_set.ReadOnly", "create"),
+    ("assignment.security-audit/ReadOnly/group:auditors", "create"),
     ("root_credentials.log-archive", "update"),
     ("root_credentials.prod", "update"),
     ("root_credentials.security-audit", "update"),
@@ -69,7 +72,7 @@ def test_fresh_organization_plans_exactly_the_expected_changes(
     assert document["summary"]["deferred"] == 3
     assert document["unmanaged"] == [
         {"kind": "account", "id": "123456789012", "name": "management"}]
-    assert document["summary"]["create"] == 14 and document["summary"]["invite"] == 1
+    assert document["summary"]["create"] == 17 and document["summary"]["invite"] == 1
     assert document["errors"] == []
     by_address = {c["address"]: c for c in document["changes"]}
     assert by_address["account.prod"]["after"]["ou"] == "/Workloads/Prod"
