@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from reconciler.jsontypes import JSON
 
@@ -85,7 +85,7 @@ def _entities(state: Mapping[str, JSON], names: Mapping[str, str]) -> dict[str, 
 
 
 def _identity_center_entities(entities: dict[str, dict[str, JSON]], value: Mapping[str, JSON],
-                              account: Any) -> None:
+                              account: Callable[[str], str]) -> None:
     """Permission sets by ``permission_set.NAME``, assignments by account, set ARN and principal,
     requests in flight by id (``ObservedIdentityCenter``)."""
     entities["identity_center"] = {k: value.get(k) for k in ("instance_arn", "identity_store_id",
