@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,8 +165,18 @@ class Terraform:
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [self.binary, f"-chdir={self.workdir}", *args]
-        result = subprocess.run(command, env=self.env(), capture_output=True, text=True,
-                                timeout=self.timeout_s, check=False)
+        # Its own process group: on a timeout the provider processes Terraform started (one
+        # per provider configuration, ~300 MB each) go with it instead of living on.
+        with subprocess.Popen(command, env=self.env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True,
+                              start_new_session=True) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                raise
+        result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         if check and result.returncode != 0:
             raise TerraformError(list(args), result)
         return result
