@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from .conftest import EXAMPLE, output
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_runs_in_under_a_minute(tmp_path: Path, orgsync: Any) -> None:
+def test_demo_runs_the_whole_workflow(tmp_path: Path, orgsync: Any) -> None:
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -24,13 +23,10 @@ def test_demo_runs_in_under_a_minute(tmp_path: Path, orgsync: Any) -> None:
     env.update({"HOME": str(home), "AWS_PROFILE": "users-own-profile",
                 "AWS_CONFIG_FILE": str(home / "config"), "NO_COLOR": "1",
                 "PYTHONPATH": str(REPO_ROOT)})
-    started = time.monotonic()
+    # about 20-40 s on a quiet machine (the demo prints its time; 83 s was seen at load 17): the
+    # timeout only catches a demo that hangs, its speed is not asserted
     result = orgsync("demo", env=env, timeout=300, cwd=str(tmp_path))
-    took = time.monotonic() - started
     assert result.returncode == 0, output(result)
-    # about 20-40 s on a quiet machine (the demo prints its time); 83 s was seen with the two
-    # shared cores at load 17, so the bound only catches a demo that waits for something
-    assert took < 240, f"the demo took {took:.0f} s"
     for step in ("orgsync validate", "orgsync plan", "orgsync apply --auto-approve",
                  "orgsync plan --detailed-exitcode (again)"):
         assert step in result.stdout

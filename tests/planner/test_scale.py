@@ -3,8 +3,6 @@ account specifically, within IAM's quotas, and the plan is stable (no change the
 
 from __future__ import annotations
 
-import time
-
 from reconciler import policy
 from reconciler.planner import plan
 
@@ -42,16 +40,14 @@ def _check_group(change_after: dict, n: int) -> None:
 
 def test_star_over_1000_existing_accounts_is_specific_and_stable() -> None:
     desired, observed = _organization(1000, existing=True)
-    started = time.perf_counter()
     first = plan(desired, observed)  # type: ignore[arg-type]
-    elapsed = time.perf_counter() - started
     assert first.errors == ()
     groups = [c for c in first.changes if c.kind == "group"]
     assert [(c.key, c.action.value) for c in groups] == [("admins", "create")]
     _check_group(dict(groups[0].after or {}), 1000)
     converged = b.converge(first, observed)  # type: ignore[arg-type]
     assert plan(desired, converged).changes == ()  # type: ignore[arg-type]
-    assert elapsed < 5, f"planning 1,000 accounts took {elapsed:.1f}s"
+    # how long planning takes is measured by benchmarks/plan_scale.py, never asserted here
 
 
 def test_star_over_1000_new_accounts_is_stable_after_ids_are_known() -> None:
