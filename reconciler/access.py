@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.model import DesiredState
-from reconciler.observed import ObservedGroup, ObservedManagedPolicy
+from reconciler.observed import ObservedGroup, ObservedIdentityCenter, ObservedManagedPolicy
 from reconciler.policy import (
     GrantAtom,
     grant_atoms,
@@ -37,6 +37,7 @@ CONDITIONS_DIFFER = "conditions_differ"
 GROUP_MISSING_IN_AWS = "group_missing_in_aws"
 ACCOUNT_NOT_IN_ORGANIZATION = "account_not_in_organization"
 NOT_IN_FILE = "not_in_file"
+PRINCIPAL_MISSING = "principal_missing_in_identity_store"  # Identity Center rows only
 STATUS_TEXT = {
     GRANTED: "ok",
     MISSING_IN_AWS: "MISSING IN AWS: the file grants it, AWS does not",
@@ -44,6 +45,7 @@ STATUS_TEXT = {
     GROUP_MISSING_IN_AWS: "MISSING IN AWS: the group does not exist",
     ACCOUNT_NOT_IN_ORGANIZATION: "not reachable: the account is not in the organization yet",
     NOT_IN_FILE: "NOT IN THE FILE: AWS grants it, the file does not",
+    PRINCIPAL_MISSING: "MISSING IN AWS: no such group or user in the identity store",
 }
 # Member statuses.
 MEMBER = "member"
@@ -61,6 +63,10 @@ class ObservedAccess:
     existing_users: tuple[str, ...]  # the file's members that are IAM users
     account_ids: Mapping[str, str] = field(default_factory=dict)  # file account name -> id
     account_names: Mapping[str, str] = field(default_factory=dict)  # id -> AWS account name
+    # read only when the file has an ``identity_center:`` section (reconciler.observe.
+    # identity_center): the instance, and the members (user names) of the assigned groups by id
+    identity_center: ObservedIdentityCenter | None = None
+    identity_center_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _aws_grants(group: ObservedGroup, policies: Mapping[str, ObservedManagedPolicy]
@@ -148,12 +154,95 @@ def access_report(desired: DesiredState, observed: ObservedAccess) -> dict[str, 
                                                    for m in current.members]})
         rows += _undeclared(current.name, _aws_grants(current, policies), set(),
                             names_by_id=names_by_id, group_in_file=False)
+    document = {"format_version": FORMAT_VERSION, "management_account_id": management,
+                "source_file": desired.source_file, "groups": groups, "grants": rows,
+                "summary": _count(rows)}
+    if desired.identity_center is not None:
+        document["identity_center"] = _identity_center(desired, observed, ids, names_by_id)
+    return document
+
+
+def _count(rows: list[dict[str, Any]]) -> dict[str, int]:
     summary: dict[str, int] = {}
     for row in rows:
         summary[row["status"]] = summary.get(row["status"], 0) + 1
-    return {"format_version": FORMAT_VERSION, "management_account_id": management,
-            "source_file": desired.source_file, "groups": groups, "grants": rows,
-            "summary": dict(sorted(summary.items()))}
+    return dict(sorted(summary.items()))
+
+
+def _identity_center(desired: DesiredState, observed: ObservedAccess,
+                     ids: Mapping[str, str | None],
+                     names_by_id: Mapping[str, str]) -> dict[str, Any]:
+    """One row per assignment the file declares (as the loader expands accounts and users), and
+    one per assignment AWS has for a permission set or an account of the file that the file does
+    not declare. Groups carry their identity store members where they were read."""
+    spec = desired.identity_center
+    assert spec is not None
+    management = desired.organization.management_account_id
+    center = observed.identity_center
+    usable = center is not None and center.instance_arn is not None
+    principals = {(p.type, p.name): p.id for p in center.principals} if center else {}
+    principal_names = {(p.type, p.id): p.name for p in center.principals} if center else {}
+    set_arns = {p.name: p.arn for p in center.permission_sets} if center else {}
+    set_names = {p.arn: p.name for p in center.permission_sets} if center else {}
+    existing = set(center.assignments) if center else set()
+
+    def members(principal_type: str, principal_id: str | None) -> list[str] | None:
+        if principal_type != "GROUP" or principal_id is None:
+            return None
+        found = observed.identity_center_members.get(principal_id)
+        return None if found is None else list(found)
+
+    rows: list[dict[str, Any]] = []
+    declared: set[tuple[str, str, str, str]] = set()
+    for item in spec.assignments:
+        account_id = ids.get(item.account)
+        if item.wildcard and account_id == management:
+            continue  # "*" met the management account listed by email, as the planner skips it
+        principal_id = principals.get((item.principal_type, item.principal))
+        arn = set_arns.get(item.permission_set)
+        row: dict[str, Any] = {
+            "principal_type": item.principal_type, "principal": item.principal,
+            "principal_id": principal_id,
+            "members": members(item.principal_type, principal_id),
+            "permission_set": item.permission_set, "account": item.account,
+            "account_id": account_id}
+        if account_id is None:
+            row["status"] = ACCOUNT_NOT_IN_ORGANIZATION
+        elif usable and principal_id is None:
+            row["status"] = PRINCIPAL_MISSING
+        else:
+            key = (account_id, arn or "", str(item.principal_type), principal_id or "")
+            declared.add(key)
+            found = arn is not None and principal_id is not None and any(
+                (a.account_id, a.permission_set_arn, a.principal_type, a.principal_id) == key
+                for a in existing)
+            row["status"] = GRANTED if found else MISSING_IN_AWS
+        rows.append(row)
+    file_sets = {p.name for p in spec.permission_sets} | {a.permission_set
+                                                           for a in spec.assignments}
+    file_accounts = {i for i in ids.values() if i is not None}
+    for assignment in sorted(existing, key=lambda a: (a.account_id, a.permission_set_arn,
+                                                       a.principal_type, a.principal_id)):
+        key = (assignment.account_id, assignment.permission_set_arn,
+               str(assignment.principal_type), assignment.principal_id)
+        set_name = set_names.get(assignment.permission_set_arn, assignment.permission_set_arn)
+        if key in declared or (set_name not in file_sets
+                               and assignment.account_id not in file_accounts):
+            continue
+        rows.append({
+            "principal_type": assignment.principal_type,
+            "principal": principal_names.get((assignment.principal_type,
+                                              assignment.principal_id),
+                                             assignment.principal_id),
+            "principal_id": assignment.principal_id,
+            "members": members(assignment.principal_type, assignment.principal_id),
+            "permission_set": set_name,
+            "account": names_by_id.get(assignment.account_id, assignment.account_id),
+            "account_id": assignment.account_id, "status": NOT_IN_FILE,
+            "apply_removes": spec.exclusive})
+    return {"instance_arn": center.instance_arn if center else None,
+            "error": center.error if center else "not read",
+            "assignments": rows, "summary": _count(rows)}
 
 
 def _undeclared(group: str, atoms: Mapping[GrantAtom, tuple[str, bool]],
@@ -235,7 +324,59 @@ def render_text(document: Mapping[str, Any]) -> str:
             lines.append("  (no grants)")
         lines.append("")
     lines.append(_summary(document))
+    if "identity_center" in document:
+        lines += ["", *_identity_center_text(document["identity_center"])]
     return "\n".join(lines) + "\n"
+
+
+def principal_text(row: Mapping[str, Any]) -> str:
+    return f"{'group' if row['principal_type'] == 'GROUP' else 'user'} {row['principal']}"
+
+
+def ic_members_text(row: Mapping[str, Any]) -> str:
+    if row["principal_type"] != "GROUP":
+        return "-"
+    if row["members"] is None:
+        return "not read"
+    return ", ".join(row["members"]) or "none"
+
+
+def ic_status_text(row: Mapping[str, Any]) -> str:
+    text = STATUS_TEXT.get(row["status"], row["status"])
+    if row["status"] == NOT_IN_FILE:
+        text += (" (identity_center.exclusive: apply removes it)" if row["apply_removes"] else
+                 " (unmanaged: apply keeps it)")
+    return text
+
+
+def _ic_summary(part: Mapping[str, Any]) -> str:
+    summary = part["summary"]
+    total = sum(summary.values())
+    marked = total - summary.get(GRANTED, 0)
+    return (f"{total} Identity Center assignment(s): {summary.get(GRANTED, 0)} as the file "
+            f"says, {marked} marked." if total else "No Identity Center assignments.")
+
+
+def _identity_center_text(part: Mapping[str, Any]) -> list[str]:
+    """One block per principal (a group with its identity store members), then one line per
+    account and permission set."""
+    where = part["instance_arn"] or f"no instance: {part['error']}"
+    lines = [f"IAM Identity Center ({where})", ""]
+    by_principal: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for row in part["assignments"]:
+        by_principal.setdefault((row["principal_type"], row["principal"]), []).append(row)
+    for rows in by_principal.values():
+        lines.append(principal_text(rows[0]))
+        if rows[0]["principal_type"] == "GROUP":
+            lines.append(f"  members: {ic_members_text(rows[0])}")
+        width_account = max(len(_account(r)) for r in rows)
+        width_set = max(len(r["permission_set"]) for r in rows)
+        for row in rows:
+            lines.append(f"  {_account(row):<{width_account}}  "
+                         f"{row['permission_set']:<{width_set}}  {ic_status_text(row)}")
+        lines.append("")
+    lines.append(_ic_summary(part))
+    return lines
 
 
 def _account(row: Mapping[str, Any]) -> str:
@@ -289,4 +430,34 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         lines += ["", f"> [!NOTE]\n> {len(rows) - shown} of {len(rows)} grants (as the file "
                   "says, marked ones first) are not shown here, to stay under GitHub's "
                   "65,536-character comment limit: `orgsync access` prints all of them."]
+    if "identity_center" in document:
+        lines += _identity_center_markdown(document["identity_center"],
+                                           used=sum(len(line) + 1 for line in lines))
     return "\n".join(lines) + "\n"
+
+
+def _identity_center_markdown(part: Mapping[str, Any], *, used: int) -> list[str]:
+    """The Identity Center assignments as one table, marked ones first, within what is left of
+    the comment budget."""
+    where = (f"instance `{part['instance_arn']}`" if part["instance_arn"]
+             else f"no instance: {_md(str(part['error']))}")
+    lines = ["", f"#### IAM Identity Center ({where})", "", _ic_summary(part), "",
+             "| Principal | Members | Account | Permission set | Status |", "|---|---|---|---|---|"]
+    used += sum(len(line) + 1 for line in lines) + 400
+    rows = sorted(part["assignments"], key=lambda r: r["status"] == GRANTED)
+    shown = 0
+    for row in rows:
+        status = _md(ic_status_text(row))
+        status = status if row["status"] == GRANTED else f"**{status}**"
+        line = (f"| {_md(principal_text(row))} | {_md(ic_members_text(row))} | "
+                f"{_md(_account(row))} | {_md(row['permission_set'])} | {status} |")
+        if used + len(line) + 1 > MARKDOWN_BUDGET:
+            break
+        lines.append(line)
+        used += len(line) + 1
+        shown += 1
+    if shown < len(rows):
+        lines += ["", f"> [!NOTE]\n> {len(rows) - shown} of {len(rows)} Identity Center "
+                  "assignments (marked ones first) are not shown here, to stay under GitHub's "
+                  "65,536-character comment limit: `orgsync access` prints all of them."]
+    return lines

@@ -3,9 +3,12 @@
 Reads what the report needs from the management account (the organization, to refuse another
 one; ListAccounts, for the ids of accounts the file gives none and the names of accounts only AWS
 grants; and the groups with their members and grant policies through the observe layer's one
-GetAccountAuthorizationDetails read), then prints ``reconciler.access``'s document as text, JSON
-or markdown. Read-only: the runner of ``orgsync plan`` may run it (its reads are declared below
-and part of ``orgsync permissions --for plan``).
+GetAccountAuthorizationDetails read; when the file has an ``identity_center:`` section, the
+instance, its permission sets and assignments and the assigned groups' members through
+``reconciler.observe.identity_center``, whose reads are the plan runner's too), then prints
+``reconciler.access``'s document as text, JSON or markdown. Read-only: the runner of
+``orgsync plan`` may run it (its reads are declared below and part of ``orgsync permissions
+--for plan``).
 """
 
 from __future__ import annotations
@@ -45,10 +48,26 @@ def run(opts: GlobalOptions, *, file: str, fmt: str = "text") -> int:
     account_ids = {a.name: by_email[a.email.lower()] for a in desired.accounts
                    if a.id is None and a.email.lower() in by_email}
     iam = read_management_iam(aws.client("iam"), desired=desired)
+    center, members = None, {}
+    if desired.identity_center is not None:
+        from reconciler.observe.identity_center import read_group_members, read_identity_center
+
+        center = read_identity_center(desired, aws, parallelism=4)
+        if center is not None and center.identity_store_id is not None:
+            assigned = {a.principal for a in desired.identity_center.assignments
+                        if a.principal_type == "GROUP"}
+            group_ids = [p.id for p in center.principals if p.type == "GROUP"
+                         and (p.name in assigned or any(
+                             a.principal_type == "GROUP" and a.principal_id == p.id
+                             for a in center.assignments))]
+            members = read_group_members(aws.client("identitystore"),
+                                         identity_store_id=center.identity_store_id,
+                                         group_ids=group_ids)
     observed = ObservedAccess(
         groups=iam.groups, managed_policies=iam.managed_policies,
         existing_users=iam.existing_users, account_ids=account_ids,
-        account_names={str(a["Id"]): str(a.get("Name", a["Id"])) for a in listed})
+        account_names={str(a["Id"]): str(a.get("Name", a["Id"])) for a in listed},
+        identity_center=center, identity_center_members=members)
     document = access_report(desired, observed)
     if fmt == "json":
         sys.stdout.write(json.dumps(document, indent=2) + "\n")

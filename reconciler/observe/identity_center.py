@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sso:ListAccountAssignmentDeletionStatus", "sso:DescribeAccountAssignmentDeletionStatus",
         "identitystore:ListGroups", "identitystore:GetUserId", "identitystore:DescribeUser",
         "identitystore:DescribeGroup",
+        # orgsync access: the members of the groups the file assigns
+        "identitystore:ListGroupMemberships",
         # orgsync profiles --format sso --user: the user's groups
         "identitystore:ListGroupMembershipsForMember",
     ),
@@ -205,6 +207,31 @@ def read_principals(store: Client, *, identity_store_id: str, user_names: Iterab
         except NotFound:
             continue  # deleted from the identity source: the assignment shows its id
     return sorted(principals.values(), key=lambda p: (p.type, p.name, p.id))
+
+
+def read_group_members(store: Client, *, identity_store_id: str,
+                       group_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The user names of each group's members (group id -> sorted names), for ``orgsync
+    access``; a member whose user cannot be described shows its user id."""
+    names: dict[str, str] = {}
+    members: dict[str, tuple[str, ...]] = {}
+    for group_id in sorted(set(group_ids)):
+        found = []
+        for membership in paginate(store, "list_group_memberships", "GroupMemberships",
+                                   IdentityStoreId=identity_store_id, GroupId=group_id):
+            member = str((membership.get("MemberId") or {}).get("UserId") or "")
+            if not member:
+                continue
+            if member not in names:
+                try:
+                    user = store.describe_user(IdentityStoreId=identity_store_id,
+                                               UserId=member)
+                    names[member] = str(user.get("UserName") or member)
+                except NotFound:
+                    names[member] = member
+            found.append(names[member])
+        members[group_id] = tuple(sorted(found))
+    return members
 
 
 def read_identity_center(desired: DesiredState, aws: Aws, *,
