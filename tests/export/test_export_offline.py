@@ -16,10 +16,14 @@ from reconciler.export.render import render_export, reverse_grants, scalar
 from reconciler.model import ADMINISTRATOR_ACCESS
 from reconciler.observed import (
     ObservedAccount,
+    ObservedAssignment,
     ObservedGroup,
+    ObservedIdentityCenter,
     ObservedManagedPolicy,
     ObservedOrganization,
     ObservedOU,
+    ObservedPermissionSet,
+    ObservedPrincipal,
     ObservedRole,
     ObservedRootCredentials,
     ObservedState,
@@ -117,6 +121,47 @@ def organization_state() -> ObservedState:
         managed_policies=managed,
         existing_users=("alice", "bob"),
     )
+
+
+PS = "arn:aws:sso:::permissionSet/ssoins-1/ps-"
+
+
+def identity_center_state() -> ObservedIdentityCenter:
+    """An Identity Center instance with every permission set attribute the export writes, and
+    assignments that group into ``group``/``users`` entries or are left out with a comment."""
+    admin = ObservedPermissionSet(
+        arn=PS + "admin", name="Admin", description="Full admin: everything, #1",
+        session_duration="PT720M", relay_state="https://console.aws.amazon.com/",
+        managed_policies=(ADMINISTRATOR_ACCESS, READ_ONLY),
+        customer_managed_policies=(("boundary-x", "/"), ("ops.odd", "/teams/")),
+        inline_policy=ADMIN_INLINE,
+        permissions_boundary={"managed_policy_arn": f"arn:aws:iam::{MGMT}:policy/pb"})
+    read = ObservedPermissionSet(arn=PS + "read", name="ReadOnly", managed_policies=(READ_ONLY,),
+                                 permissions_boundary={"name": "pb-x", "path": "/"},
+                                 session_duration="PT1H")
+    empty = ObservedPermissionSet(arn=PS + "empty", name="Empty")
+    teams = [f"6{i:011d}" for i in range(12)]
+    assignments = [
+        *(ObservedAssignment(a, PS + "admin", "GROUP", "g-admins")
+          for a in (MGMT, "210987654321", "710987654321", "810987654321")),
+        *(ObservedAssignment(a, PS + "admin", "GROUP", "g-ops") for a in ("210987654321", MGMT)),
+        *(ObservedAssignment(a, PS + "read", user, f"u-{name}")
+          for a in (*teams, "210987654321") for user, name in (("USER", "bob"), ("USER", "alice"))),
+        ObservedAssignment("310987654321", PS + "admin", "USER", "u-carol"),
+        ObservedAssignment("410987654321", PS + "empty", "GROUP", "g-night"),
+        ObservedAssignment("410987654321", PS + "empty", "GROUP", "g-gone"),
+        ObservedAssignment("410987654321", PS + "deleted", "USER", "u-alice"),
+    ]
+    principals = (ObservedPrincipal("GROUP", "g-admins", "Admins"),
+                  ObservedPrincipal("GROUP", "g-ops", "ops"),
+                  ObservedPrincipal("GROUP", "g-night", "Ops: night"),
+                  ObservedPrincipal("USER", "u-alice", "alice"),
+                  ObservedPrincipal("USER", "u-bob", "bob"),
+                  ObservedPrincipal("USER", "u-carol", "carol@example.com"))
+    return ObservedIdentityCenter(
+        instance_arn="arn:aws:sso:::instance/ssoins-1", identity_store_id="d-1",
+        permission_sets=(read, admin, empty), assignments=tuple(assignments),
+        principals=principals)
 
 
 def test_export_reads_back_validates_and_plans_to_nothing_but_the_bootstrap() -> None:
