@@ -9,9 +9,11 @@ cannot be assumed, an inline policy that is drift, a grant to an account outside
 organization), the export says so in a YAML comment next to it, because that is where the plan
 will show a change.
 
-Reading (``reconciler.export.read``) goes through ``reconciler.observe``; this module is pure and
-writes the YAML by hand, since PyYAML cannot emit comments. The text is then parsed back (PyYAML
-for the exact data, ``reconciler.config.load_text`` for validity) before anyone sees it.
+Reading (``reconciler.export.read``) goes through ``reconciler.observe``; this module is pure. It
+builds the file once as a document (``Section``: keys, comments and empty lines in order) and
+renders its text from that, by hand since PyYAML cannot emit comments; the text is then parsed
+back and compared with the document's data (PyYAML), and checked with
+``reconciler.config.load_text``, before anyone sees it.
 """
 
 from __future__ import annotations
@@ -75,46 +77,137 @@ class GrantEntry:
     source_ips: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Note:
+    """A comment at its place in the document (wrapped to the project's 100 columns)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Blank:
+    """An empty line between parts of the document."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """``name: value`` in a mapping. ``value`` is a scalar, a ``Section`` (a mapping), a list of
+    ``Section``s (list items; ``spaced``: an empty line between them) or a list of scalars
+    (``style``: ``flow`` always ``[a, b]``, ``block`` always ``- a`` lines, ``auto`` on one line
+    when it fits in 100 columns). A ``Section`` of scalars with ``style`` ``flow``, or each one of
+    a list of them, is written on one line as ``{a: b, c: d}``."""
+
+    name: str
+    value: JSON
+    style: str = "auto"
+    spaced: bool = False
+
+
 @dataclass
-class _Doc:
-    """The YAML text being written, line by line (comments wrapped, lists kept in 100 columns)."""
+class Section:
+    """A mapping of the exported document with its comments and empty lines, in order: the data
+    (``data()``) and the text (``render()``) both come from it, so they cannot disagree."""
 
-    lines: list[str] = field(default_factory=list)
+    items: list[Key | Note | Blank] = field(default_factory=list)
 
-    def comment(self, text: str, indent: int = 0) -> None:
-        """``text`` as ``#`` lines at ``indent``, wrapped to the project's 100 columns."""
-        width = max(40, 100 - indent - 2)
-        for line in text.splitlines() or [""]:
-            lead = len(line) - len(line.lstrip(" "))
-            wrapped = textwrap.wrap(one_line(line), width=width - lead,
-                                    break_on_hyphens=False, break_long_words=False) or [""]
-            for part in wrapped:
-                self.lines.append((" " * indent + "# " + " " * lead + part).rstrip())
+    def key(self, name: str, value: JSON, *, style: str = "auto", spaced: bool = False) -> None:
+        self.items.append(Key(name, value, style, spaced))
 
-    def add(self, line: str) -> None:
-        self.lines.append(line)
+    def note(self, text: str) -> None:
+        self.items.append(Note(text))
 
-    def add_list(self, head: str, values: Sequence[str], *, indent: int) -> None:
-        """``head: [a, b]`` when it fits in 100 columns, else a block list under ``head:``.
+    def blank(self) -> None:
+        self.items.append(Blank())
 
-        ``head`` may start with ``- `` (the first key of a list item); ``indent`` is where the
-        item's keys start."""
-        line = " " * (indent - (2 if head.startswith("- ") else 0)) + f"{head}: "
-        flow = flow_list(values)
-        if len(line + flow) <= 100 or not values:
-            self.lines.append(line + flow)
+    def data(self) -> dict[str, JSON]:
+        return {item.name: _data(item.value) for item in self.items if isinstance(item, Key)}
+
+    def render(self) -> str:
+        lines: list[str] = []
+        _write_section(lines, self, indent=0, dash=False)
+        return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _data(value: JSON) -> JSON:
+    if isinstance(value, Section):
+        return value.data()
+    if isinstance(value, list):
+        return [_data(v) for v in value]
+    return value
+
+
+def _comment(lines: list[str], text: str, indent: int) -> None:
+    """``text`` as ``#`` lines at ``indent``, wrapped to the project's 100 columns."""
+    width = max(40, 100 - indent - 2)
+    for line in text.splitlines() or [""]:
+        lead = len(line) - len(line.lstrip(" "))
+        wrapped = textwrap.wrap(one_line(line), width=width - lead,
+                                break_on_hyphens=False, break_long_words=False) or [""]
+        for part in wrapped:
+            lines.append((" " * indent + "# " + " " * lead + part).rstrip())
+
+
+def _write_section(lines: list[str], section: Section, *, indent: int, dash: bool) -> None:
+    """The keys of ``section`` at ``indent``; ``dash``: it is a list item (``- `` before its
+    first key, and a comment before that key at the dash's column)."""
+    first = dash
+    for item in section.items:
+        if isinstance(item, Blank):
+            lines.append("")
+        elif isinstance(item, Note):
+            _comment(lines, item.text, indent - 2 if first else indent)
+        else:
+            prefix = " " * (indent - 2) + "- " if first else " " * indent
+            first = False
+            _write_key(lines, item, prefix=prefix, indent=indent)
+
+
+def _write_key(lines: list[str], key: Key, *, prefix: str, indent: int) -> None:
+    head = f"{prefix}{scalar(key.name)}:"
+    value = key.value
+    if isinstance(value, Section):
+        if not value.items or key.style == "flow":
+            lines.append(f"{head} {_flow_mapping(value)}")
             return
-        self.lines.append(line.rstrip())
-        self.lines.extend(" " * (indent + 2) + f"- {scalar(v)}" for v in values)
+        lines.append(head)
+        _write_section(lines, value, indent=indent + 2, dash=False)
+    elif isinstance(value, list) and any(isinstance(v, Section) for v in value):
+        lines.append(head)
+        if key.style == "flow":
+            lines.extend(" " * (indent + 2) + f"- {_flow_mapping(v)}" for v in value)
+            return
+        for index, item in enumerate(value):
+            if index and key.spaced:
+                lines.append("")
+            _write_section(lines, item, indent=indent + 4, dash=True)
+    elif isinstance(value, list):
+        flow = flow_list(value)
+        if not value or key.style == "flow" or (
+                key.style == "auto" and len(f"{head} {flow}") <= 100):
+            lines.append(f"{head} {flow}")
+            return
+        lines.append(head)
+        lines.extend(" " * (indent + 2) + f"- {scalar(v)}" for v in value)
+    else:
+        lines.append(f"{head} {scalar(value)}")
 
-    def text(self) -> str:
-        return "\n".join(self.lines).rstrip("\n") + "\n"
+
+def _flow_mapping(section: Section) -> str:
+    """``{a: b, c: d}``: ``section`` holds scalar keys only (no comments)."""
+    parts: list[str] = []
+    for item in section.items:
+        if not isinstance(item, Key) or isinstance(item.value, (Section, list)):
+            raise ExportError(f"{item!r} cannot be written in a flow mapping (an orgsync bug)")
+        parts.append(f"{scalar(item.name)}: {scalar(item.value)}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def scalar(value: JSON) -> str:
     """A YAML scalar for ``value`` that reads back as exactly ``value`` (also inside ``[...]``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     if (isinstance(value, str) and value and _PLAIN.match(value) and value == value.strip()
             and ": " not in value and " #" not in value and not value.endswith(":")):
         try:
@@ -286,63 +379,68 @@ _grant_statement = grant_statement
 
 def render_export(observed: ObservedState, *, generated_at: str = "") -> str:
     """The accounts.yaml text for ``observed`` (read with every account named, see module doc)."""
-    doc = _Doc()
-    data: dict[str, JSON] = {}
+    document = export_document(observed, generated_at=generated_at)
+    text = document.render()
+    if yaml.safe_load(text) != document.data():
+        raise ExportError("the exported YAML does not read back as what was meant (an orgsync "
+                          "bug, please report it)")
+    return text
+
+
+def export_document(observed: ObservedState, *, generated_at: str = "") -> Section:
+    """The exported file as a document: its data, with the comments where they belong."""
+    doc = Section()
     organization = observed.organization
     management = organization.management_account_id
     usual = usual_role_name(observed)
     names, duplicates = export_names(observed)
     roles = role_names(observed, usual=usual)
     when = f" on {generated_at}" if generated_at else ""
-    doc.comment(f"Exported by orgsync {__version__} from organization {organization.id} "
-                f"(management account {management}){when}.")
-    doc.comment("`orgsync plan` against this organization shows no changes except where a "
-                "comment says otherwise.")
-    doc.add("version: 1")
-    data["version"] = 1
-    doc.add("")
-    doc.add("organization:")
-    doc.add(f"  management_account_id: {quoted(management)}")
-    doc.add(f"  access_role: {scalar(usual)}")
-    data["organization"] = {"management_account_id": management, "access_role": usual}
+    doc.note(f"Exported by orgsync {__version__} from organization {organization.id} "
+             f"(management account {management}){when}.")
+    doc.note("`orgsync plan` against this organization shows no changes except where a "
+             "comment says otherwise.")
+    doc.key("version", 1)
+    doc.blank()
+    section = Section()
+    section.key("management_account_id", management)
+    section.key("access_role", usual)
     if observed.stack_set is not None and observed.stack_set.exists:
         # orgsync's stack set deploys the access role of invited accounts (docs/stacksets.md)
-        doc.add("  invited_bootstrap: stackset")
-        data["organization"]["invited_bootstrap"] = "stackset"
-    doc.add("")
-    _render_root_credentials(doc, data, observed, names=names)
-    doc.add("")
+        section.key("invited_bootstrap", "stackset")
+    doc.key("organization", section)
+    doc.blank()
+    doc.key("root_credentials", _root_credentials(observed, names=names))
+    doc.blank()
     accounts = sorted(
         (a for a in observed.accounts if a.id in names),
         key=lambda a: (a.id != management, a.ou_path, a.name.lower(), a.id),
     )
     for name, ids in sorted(duplicates.items()):
-        doc.comment(f"Not exported: {len(ids)} accounts are named {name!r} ({', '.join(ids)}) "
-                    "and names must be unique in this file. They stay unmanaged (never touched);")
-        doc.comment("rename all but one in AWS and export again, or add them here under new "
-                    "names (a rename).")
+        doc.note(f"Not exported: {len(ids)} accounts are named {name!r} ({', '.join(ids)}) "
+                 "and names must be unique in this file. They stay unmanaged (never touched);")
+        doc.note("rename all but one in AWS and export again, or add them here under new "
+                 "names (a rename).")
     used = {p for a in accounts for p in _ancestors(a.ou_path)}
     empty = [ou.path for ou in observed.ous if ou.path not in used]
     if empty:
-        doc.comment("OUs without exported accounts (the file describes OUs through its accounts; "
-                    "these stay as they are, reported as unmanaged): " + ", ".join(empty))
-    data["accounts"] = []
-    doc.add("accounts:" if accounts else "accounts: []")
-    for index, account in enumerate(accounts):
-        if index:
-            doc.add("")
-        data["accounts"].append(
-            _render_account(doc, account, observed, usual=usual, role_name=roles[account.id]))
-    doc.add("")
-    _render_groups(doc, data, observed, names=names, roles=roles)
-    from reconciler.export.identity_center import render_identity_center  # it imports this module
+        doc.note("OUs without exported accounts (the file describes OUs through its accounts; "
+                 "these stay as they are, reported as unmanaged): " + ", ".join(empty))
+    doc.key("accounts", [_account(account, observed, usual=usual, role_name=roles[account.id])
+                         for account in accounts], spaced=True)
+    doc.blank()
+    doc.note(f"IAM groups under orgsync's path {DEFAULT_GROUP_PATH} in the management account "
+             "(groups elsewhere are not orgsync's and are never touched).")
+    doc.key("groups", _groups(observed, names=names, roles=roles), spaced=True)
+    from reconciler.export.identity_center import identity_center  # it imports this module
 
-    render_identity_center(doc, data, observed, names=names)
-    text = doc.text()
-    if yaml.safe_load(text) != data:
-        raise ExportError("the exported YAML does not read back as what was meant (an orgsync "
-                          "bug, please report it)")
-    return text
+    center = identity_center(observed, names=names)
+    if center is not None:
+        doc.blank()
+        doc.note("IAM Identity Center: permission sets and who gets them in which accounts "
+                 "(groups and users come from the identity source).")
+        doc.key("identity_center", center)
+    return doc
 
 
 def _ancestors(path: str) -> list[str]:
@@ -351,25 +449,19 @@ def _ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
-def _render_root_credentials(doc: _Doc, data: dict[str, JSON], observed: ObservedState, *,
-                             names: Mapping[str, str]) -> None:
-    section: dict[str, JSON] = {}
-    doc.add("root_credentials:")
+def _root_credentials(observed: ObservedState, *, names: Mapping[str, str]) -> Section:
+    section = Section()
     if observed.root_features is None:
-        doc.comment("features: not managed here: trusted access for IAM (iam.amazonaws.com) is "
-                    "off, so centralized root access is unavailable.", 2)
+        section.note("features: not managed here: trusted access for IAM (iam.amazonaws.com) is "
+                     "off, so centralized root access is unavailable.")
     else:
-        features = sorted(observed.root_features)
-        doc.add(f"  features: {flow_list(features)}")
-        section["features"] = features
-    doc.add("  default: unmanaged")
-    section["default"] = "unmanaged"
-    data["root_credentials"] = section
+        section.key("features", sorted(observed.root_features), style="flow")
+    section.key("default", "unmanaged")
     members = [a for a in observed.accounts
                if a.id != observed.organization.management_account_id
                and file_state(a) == "active"]
     if not members:
-        return
+        return section
     if not any(a.id in observed.root_credentials for a in members):
         enabled = observed.root_features
         missing = [f for f in ROOT_FEATURES if enabled is not None and f not in enabled]
@@ -380,10 +472,9 @@ def _render_root_credentials(doc: _Doc, data: dict[str, JSON], observed: Observe
                    "(sts:AssumeRoot) need them")
         else:
             why = "no audit session"
-        doc.comment(f"Root credentials of the member accounts: not read ({why}).", 2)
-        return
-    doc.comment("Root credentials of each member account now (unmanaged: orgsync only reports):",
-                2)
+        section.note(f"Root credentials of the member accounts: not read ({why}).")
+        return section
+    section.note("Root credentials of each member account now (unmanaged: orgsync only reports):")
     for account in sorted(members, key=lambda a: (names.get(a.id, a.name), a.id)):
         status = observed.root_credentials.get(account.id)
         label = f"{names.get(account.id, account.name)} ({account.id})"
@@ -398,48 +489,42 @@ def _render_root_credentials(doc: _Doc, data: dict[str, JSON], observed: Observe
                                                 status.signing_certificates),
                                                ("MFA", status.mfa)) if flag]
             text = ", ".join(present) if present else "none"
-        doc.comment(f"  {label}: {text}", 2)
+        section.note(f"  {label}: {text}")
+    return section
 
 
-def _render_account(doc: _Doc, account: ObservedAccount, observed: ObservedState, *,
-                    usual: str, role_name: str) -> dict[str, JSON]:
+def _account(account: ObservedAccount, observed: ObservedState, *, usual: str,
+             role_name: str) -> Section:
     management = observed.organization.management_account_id
     state = file_state(account)
-    item: dict[str, JSON] = {}
+    item = Section()
     if account.id == management:
-        doc.comment("The management account: it has no access role, and root_credentials never "
-                    "apply to it.", 2)
-    doc.add(f"  - name: {scalar(account.name)}")
-    doc.add(f"    id: {quoted(account.id)}")
-    doc.add(f"    email: {scalar(account.email)}")
+        item.note("The management account: it has no access role, and root_credentials never "
+                  "apply to it.")
     source = "invited" if account.joined_method == "INVITED" else "created"
-    doc.add(f"    source: {source}")
-    doc.add(f"    ou: {scalar(account.ou_path)}")
-    item.update(name=account.name, id=account.id, email=account.email, source=source,
-                ou=account.ou_path)
-    tags = dict(sorted((account.tags or {}).items()))
+    item.key("name", account.name)
+    item.key("id", account.id)
+    item.key("email", account.email)
+    item.key("source", source)
+    item.key("ou", account.ou_path)
     if account.tags is None:
         if state == "active":
-            doc.comment("tags could not be read: writing {} would remove them, so they are "
-                        "left unmanaged", 4)
-    elif not tags:
-        doc.add("    tags: {}")
-        item["tags"] = {}
+            item.note("tags could not be read: writing {} would remove them, so they are "
+                      "left unmanaged")
     else:
-        doc.add("    tags:")
-        for key, value in tags.items():
-            doc.add(f"      {scalar(key)}: {scalar(value)}")
-        item["tags"] = tags
+        tags = Section()
+        for key, value in sorted(account.tags.items()):
+            tags.key(key, value)
+        item.key("tags", tags)
     if state == "closed":
-        doc.add("    state: closed")
-        item["state"] = "closed"
-        doc.comment(f"AWS state {account.state}", 4)
+        item.key("state", "closed")
+        item.note(f"AWS state {account.state}")
     if state != "closed":
-        _render_settings(doc, item, account.id, observed)
+        _settings(item, account.id, observed)
     if account.id == management or state == "closed":
         return item
     role = observed.roles.get(account.id)
-    access_role: dict[str, JSON] = {}
+    access_role = Section()
     notes: list[str] = []
     if role is None or role.status != "ok":
         tried = ", ".join(dict.fromkeys((usual, *ROLE_CANDIDATES)))
@@ -453,11 +538,11 @@ def _render_account(doc: _Doc, account: ObservedAccount, observed: ObservedState
         if role.name != usual:
             notes.append(f"access role is named {role.name}, not the organization's usual "
                          f"{usual}.")
-            access_role["name"] = role.name
+            access_role.key("name", role.name)
         partition = partition_of(observed.organization.arn)
         require_mfa, exact = role_mfa(role, management_account_id=management, partition=partition)
         if require_mfa:
-            access_role["require_mfa"] = True
+            access_role.key("require_mfa", True)
         if not exact:
             notes.append("the role's trust policy is not the one orgsync writes (it trusts "
                          "other principals or has other conditions): plan will replace it.")
@@ -467,96 +552,72 @@ def _render_account(doc: _Doc, account: ObservedAccount, observed: ObservedState
             notes.append(f"inline policies {', '.join(sorted(drift))} on the role cannot be "
                          "described here: plan will delete them.")
         if tuple(policies) != (aws_managed_policy_in(ADMINISTRATOR_ACCESS, partition=partition),):
-            access_role["policies"] = list(policies)
+            access_role.key("policies", list(policies), style="block")
     for note in notes:
-        doc.comment(note, 4)
-    if access_role:
-        doc.add("    access_role:")
-        if "name" in access_role:
-            doc.add(f"      name: {scalar(access_role['name'])}")
-        if "require_mfa" in access_role:
-            doc.add("      require_mfa: true")
-        if "policies" in access_role:
-            if access_role["policies"]:
-                doc.add("      policies:")
-                for arn in access_role["policies"]:
-                    doc.add(f"        - {scalar(arn)}")
-            else:
-                doc.add("      policies: []")
-        item["access_role"] = access_role
+        item.note(note)
+    if access_role.items:
+        item.key("access_role", access_role)
     return item
 
 
-def _render_settings(doc: _Doc, item: dict[str, JSON], account_id: str,
-                     observed: ObservedState) -> None:
+def _settings(item: Section, account_id: str, observed: ObservedState) -> None:
     """The account's alias and alternate contacts as it has them (docs/account-settings.md): an
     alias or contact type it does not have is left out (not managed), never written as null, so
     that plan changes nothing; what could not be read is a comment."""
     alias = observed.aliases.get(account_id)
     if alias is not None and alias.error is not None:
-        doc.comment(f"alias could not be read ({one_line(alias.error)}): left unmanaged", 4)
+        item.note(f"alias could not be read ({one_line(alias.error)}): left unmanaged")
     elif alias is not None and alias.alias:
-        doc.add(f"    alias: {scalar(alias.alias)}")
-        item["alias"] = alias.alias
+        item.key("alias", alias.alias)
     contacts = observed.alternate_contacts.get(account_id)
     if contacts is None and observed.trusted_access_account is False \
             and account_id != observed.organization.management_account_id:
-        doc.comment("alternate contacts could not be read: trusted access for "
-                    "account.amazonaws.com is off (left unmanaged)", 4)
+        item.note("alternate contacts could not be read: trusted access for "
+                  "account.amazonaws.com is off (left unmanaged)")
     elif contacts is not None and contacts.error is not None:
-        doc.comment(f"alternate contacts could not be read ({one_line(contacts.error)}): "
-                    "left unmanaged", 4)
+        item.note(f"alternate contacts could not be read ({one_line(contacts.error)}): "
+                  "left unmanaged")
     elif contacts is not None:
-        present = {kind: dict(value) for kind in CONTACT_TYPES
-                   if (value := contacts.contacts.get(kind))}
-        if present:
-            doc.add("    contacts:")
-            for kind, value in present.items():
-                doc.add(f"      {kind}:")
-                for field in ("name", "title", "email", "phone"):
-                    doc.add(f"        {field}: {scalar(value.get(field, ''))}")
-            item["contacts"] = present
+        present = Section()
+        for kind in CONTACT_TYPES:
+            value = contacts.contacts.get(kind)
+            if value:
+                contact = Section()
+                for name in ("name", "title", "email", "phone"):
+                    contact.key(name, value.get(name, ""))
+                present.key(kind, contact)
+        if present.items:
+            item.key("contacts", present)
 
 
-def _render_groups(doc: _Doc, data: dict[str, JSON], observed: ObservedState, *,
-                   names: Mapping[str, str], roles: Mapping[str, str]) -> None:
+def _groups(observed: ObservedState, *, names: Mapping[str, str],
+            roles: Mapping[str, str]) -> list[Section]:
     groups = sorted(observed.groups, key=lambda g: (g.path != DEFAULT_GROUP_PATH, g.path,
                                                     g.name.lower()))
-    data["groups"] = []
-    doc.comment(f"IAM groups under orgsync's path {DEFAULT_GROUP_PATH} in the management account "
-                "(groups elsewhere are not orgsync's and are never touched).")
-    doc.add("groups:" if groups else "groups: []")
-    for index, group in enumerate(groups):
-        if index:
-            doc.add("")
+    items: list[Section] = []
+    for group in groups:
         entries, notes = reverse_grants(group, observed, names=names, roles=roles)
-        item: dict[str, JSON] = {"name": group.name}
-        doc.add(f"  - name: {scalar(group.name)}")
+        item = Section()
+        item.key("name", group.name)
         if group.path != DEFAULT_GROUP_PATH:
-            doc.add(f"    path: {scalar(group.path)}")
-            item["path"] = group.path
+            item.key("path", group.path)
         for note in notes:
-            doc.comment(note, 4)
-        members = sorted(group.members)
-        doc.add_list("members", members, indent=4)
-        item["members"] = members
-        grants: list[dict[str, JSON]] = []
-        doc.add("    assume:" if entries else "    assume: []")
+            item.note(note)
+        item.key("members", sorted(group.members))
+        grants: list[Section] = []
         for entry in entries:
-            grant: dict[str, JSON] = {"accounts": list(entry.accounts)}
-            doc.add_list("- accounts", entry.accounts, indent=8)
+            grant = Section()
+            grant.key("accounts", list(entry.accounts))
             if entry.role is not None:
-                doc.add(f"        role: {scalar(entry.role)}")
-                grant["role"] = entry.role
+                grant.key("role", entry.role)
             if entry.require_mfa:
-                doc.add("        require_mfa: true")
-                grant["require_mfa"] = True
+                grant.key("require_mfa", True)
             if entry.source_ips:
-                doc.add_list("source_ips", entry.source_ips, indent=8)
-                grant["source_ips"] = list(entry.source_ips)
+                grant.key("source_ips", list(entry.source_ips))
             grants.append(grant)
-        item["assume"] = grants
-        data["groups"].append(item)
+        item.key("assume", grants)
+        items.append(item)
+    return items
 
 
 def check_round_trip(text: str, *, filename: str) -> None:

@@ -7,8 +7,10 @@ whole thing over HTTP); here every corner of the reversal can be set up directly
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import MappingProxyType
 
+import pytest
 import yaml
 
 from reconciler.config import load_text
@@ -16,7 +18,9 @@ from reconciler.export.render import render_export, reverse_grants, scalar
 from reconciler.model import ADMINISTRATOR_ACCESS
 from reconciler.observed import (
     ObservedAccount,
+    ObservedAlias,
     ObservedAssignment,
+    ObservedContacts,
     ObservedGroup,
     ObservedIdentityCenter,
     ObservedManagedPolicy,
@@ -267,3 +271,41 @@ def test_roles_in_another_partition_are_recognized_as_orgsync_writes_them() -> N
     assert "not the one orgsync writes" not in text
     assert "policies:" not in text  # AdministratorAccess of aws-cn is the default
     assert plan(load_text(text, filename="exported.yaml"), observed).changes == ()
+
+
+GOLDEN = Path(__file__).parent / "golden"
+_CONTACT = {"name": "Sec Team", "title": "CISO", "email": "sec@example.com",
+            "phone": "+1 555 0100"}
+
+
+@pytest.mark.parametrize(("golden", "change"), [
+    ("organization.yaml", {}),
+    ("organization-no-root-features.yaml",
+     {"root_features": None, "trusted_access_iam": False, "root_credentials": {}}),
+    ("organization-account-settings.yaml", {
+        "trusted_access_account": True,
+        "aliases": {MGMT: ObservedAlias(MGMT, "mgmt-alias"),
+                    "210987654321": ObservedAlias("210987654321", "prod-pay"),
+                    "410987654321": ObservedAlias("410987654321", error="AccessDenied"),
+                    "310987654321": ObservedAlias("310987654321")},
+        "alternate_contacts": {
+            "210987654321": ObservedContacts("210987654321", {
+                "security": _CONTACT, "billing": {**_CONTACT, "name": "Bill: X"},
+                "operations": None}),
+            "410987654321": ObservedContacts("410987654321", error="boom"),
+            "310987654321": ObservedContacts("310987654321", {"security": None})}}),
+    ("organization-identity-center.yaml", {"identity_center": identity_center_state()}),
+    ("organization-identity-center-empty.yaml", {"identity_center": ObservedIdentityCenter(
+        instance_arn="arn:aws:sso:::instance/ssoins-1", identity_store_id="d-1")}),
+])
+def test_export_text_is_the_reviewed_one(golden: str, change: dict[str, object]) -> None:
+    """The exported text, byte for byte (the files were written by the export before it built
+    a document first: the document changed how the text is made, not the text)."""
+    from dataclasses import replace
+
+    from reconciler import __version__
+
+    observed = replace(organization_state(), **change)  # type: ignore[arg-type]
+    text = render_export(observed, generated_at="2026-01-01T00:00:00Z")
+    expected = (GOLDEN / golden).read_text().replace("orgsync VERSION", f"orgsync {__version__}")
+    assert text == expected
