@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from reconciler.lock import LOCK_PATH
+from tests.processes import default_signals
 
 from .conftest import SMALL, Workdir, assert_no_duplicates, output
 
@@ -36,7 +37,7 @@ def test_signal_during_create_account_releases_the_lock(workdir: Workdir, sandbo
         process = subprocess.Popen(
             [sys.executable, "-m", "reconciler.cli", "apply", "--auto-approve"],
             env=workdir.env, cwd=str(workdir.path), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
         try:
             deadline = time.monotonic() + 90
             while control.calls("organizations.DescribeCreateAccountStatus") < 1:

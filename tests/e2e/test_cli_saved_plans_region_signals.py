@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.processes import default_signals
+
 MANAGEMENT = "123456789012"
 
 MANAGEMENT_TAGS = """\
@@ -105,7 +107,8 @@ def test_ctrl_c_exits_1_with_one_line(sandbox_options: Any, tmp_path: Path,
     with sandbox_options(latency_ms=4000) as sandbox:
         process = subprocess.Popen(
             [sys.executable, "-m", "reconciler.cli", "plan", "-f", str(path)], env=aws_env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=default_signals)
         try:
             deadline = time.monotonic() + 30
             while not sandbox.control.counters() and time.monotonic() < deadline:
