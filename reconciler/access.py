@@ -413,23 +413,10 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         where = where if group["in_file"] else " **(NOT IN THE FILE: apply deletes it)**"
         lines.append(f"| {_md(group['name'])}{where} | {_md(members_text(group))} |")
     lines += ["", "| Group | Account | Role | Conditions | Status |", "|---|---|---|---|---|"]
-    rows = sorted(document["grants"], key=lambda r: r["status"] == GRANTED)
-    used = sum(len(line) + 1 for line in lines) + 400
-    shown = 0
-    for row in rows:
-        status = _md(status_text(row))
-        status = status if row["status"] == GRANTED else f"**{status}**"
-        line = (f"| {_md(row['group'])} | {_md(_account(row))} | {_md(row['role'])} | "
-                f"{_md(conditions_text(row))} | {status} |")
-        if used + len(line) + 1 > MARKDOWN_BUDGET:
-            break
-        lines.append(line)
-        used += len(line) + 1
-        shown += 1
-    if shown < len(rows):
-        lines += ["", f"> [!NOTE]\n> {len(rows) - shown} of {len(rows)} grants (as the file "
-                  "says, marked ones first) are not shown here, to stay under GitHub's "
-                  "65,536-character comment limit: `orgsync access` prints all of them."]
+    lines += _budgeted_rows(
+        document["grants"], used=sum(len(line) + 1 for line in lines) + 400,
+        what="grants (as the file says, marked ones first)", status=status_text,
+        cells=lambda row: (row["group"], _account(row), row["role"], conditions_text(row)))
     if "identity_center" in document:
         lines += _identity_center_markdown(document["identity_center"],
                                            used=sum(len(line) + 1 for line in lines))
@@ -443,21 +430,30 @@ def _identity_center_markdown(part: Mapping[str, Any], *, used: int) -> list[str
              else f"no instance: {_md(str(part['error']))}")
     lines = ["", f"#### IAM Identity Center ({where})", "", _ic_summary(part), "",
              "| Principal | Members | Account | Permission set | Status |", "|---|---|---|---|---|"]
-    used += sum(len(line) + 1 for line in lines) + 400
-    rows = sorted(part["assignments"], key=lambda r: r["status"] == GRANTED)
-    shown = 0
-    for row in rows:
-        status = _md(ic_status_text(row))
-        status = status if row["status"] == GRANTED else f"**{status}**"
-        line = (f"| {_md(principal_text(row))} | {_md(ic_members_text(row))} | "
-                f"{_md(_account(row))} | {_md(row['permission_set'])} | {status} |")
+    return lines + _budgeted_rows(
+        part["assignments"], used=used + sum(len(line) + 1 for line in lines) + 400,
+        what="Identity Center assignments (marked ones first)", status=ic_status_text,
+        cells=lambda row: (principal_text(row), ic_members_text(row), _account(row),
+                           row["permission_set"]))
+
+
+def _budgeted_rows(rows: list[Mapping[str, Any]], *, used: int, what: str,
+                   status: Any, cells: Any) -> list[str]:
+    """Table rows, marked (not granted) ones first, as many as fit in the comment budget after
+    ``used`` characters, then a note of how many were left out."""
+    lines: list[str] = []
+    ordered = sorted(rows, key=lambda r: r["status"] == GRANTED)
+    for row in ordered:
+        text = _md(status(row))
+        text = text if row["status"] == GRANTED else f"**{text}**"
+        line = "| " + " | ".join(_md(str(c)) for c in cells(row)) + f" | {text} |"
         if used + len(line) + 1 > MARKDOWN_BUDGET:
             break
         lines.append(line)
         used += len(line) + 1
-        shown += 1
-    if shown < len(rows):
-        lines += ["", f"> [!NOTE]\n> {len(rows) - shown} of {len(rows)} Identity Center "
-                  "assignments (marked ones first) are not shown here, to stay under GitHub's "
-                  "65,536-character comment limit: `orgsync access` prints all of them."]
+    left = len(ordered) - len(lines)
+    if left:
+        lines += ["", f"> [!NOTE]\n> {left} of {len(ordered)} {what} are not shown here, to "
+                  "stay under GitHub's 65,536-character comment limit: `orgsync access` prints "
+                  "all of them."]
     return lines
