@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.aws.seed import iam_user, key_env
+
 FILE = """version: 1
 organization:
   management_account_id: "123456789012"
@@ -84,14 +86,8 @@ def test_access_shows_identity_center_assignments(sandbox: Any, aws_env: dict[st
     # the reads are the plan runner's: a reviewer with exactly that policy sees the same
     plan_policy = orgsync("permissions", "--for", "plan", env=aws_env)
     assert plan_policy.returncode == 0, plan_policy.stderr
-    iam = sandbox.client("iam")
-    policy = iam.create_policy(PolicyName="reviewer-policy",
-                               PolicyDocument=plan_policy.stdout)["Policy"]["Arn"]
-    iam.create_user(UserName="reviewer")
-    iam.attach_user_policy(UserName="reviewer", PolicyArn=policy)
-    key = iam.create_access_key(UserName="reviewer")["AccessKey"]
-    as_reviewer = orgsync("access", "-f", str(path), "--format", "json", env={
-        **aws_env, "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
+    key = iam_user(sandbox, "reviewer", managed_policy=plan_policy.stdout)
+    as_reviewer = orgsync("access", "-f", str(path), "--format", "json",
+                          env=key_env(aws_env, key))
     assert as_reviewer.returncode == 0, as_reviewer.stderr
     assert json.loads(as_reviewer.stdout) == document

@@ -13,10 +13,10 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from reconciler.access import reachable, render_text
+from tests.aws.seed import iam_user, key_client, key_env, member_client
 from tests.export.helpers import base_env, create_account, run_cli, trust_management
 
 ACCESS_ROLE = "OrganizationAccountAccessRole"
@@ -55,22 +55,8 @@ EDITED = APPLIED.replace("    members: [bob, carol]", "    members: [bob, carol,
 """
 
 
-def member_iam(sandbox: Any, account_id: str) -> Any:
-    credentials = sandbox.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/{ACCESS_ROLE}",
-        RoleSessionName="setup")["Credentials"]
-    return boto3.client("iam", endpoint_url=sandbox.info.endpoint_url,
-                        region_name=sandbox.info.region,
-                        aws_access_key_id=credentials["AccessKeyId"],
-                        aws_secret_access_key=credentials["SecretAccessKey"],
-                        aws_session_token=credentials["SessionToken"])
-
-
 def assume(sandbox: Any, key: dict[str, str], role_arn: str) -> bool:
-    sts = boto3.client("sts", endpoint_url=sandbox.info.endpoint_url,
-                       region_name=sandbox.info.region, config=NO_RETRY,
-                       aws_access_key_id=key["AccessKeyId"],
-                       aws_secret_access_key=key["SecretAccessKey"])
+    sts = key_client(sandbox, "sts", key, config=NO_RETRY)
     try:
         sts.assume_role(RoleArn=role_arn, RoleSessionName="access-check")
     except sts.exceptions.ClientError as error:
@@ -85,13 +71,10 @@ def test_access_report_agrees_with_assume_role(sandbox: Any, tmp_path: Path) -> 
            "data": create_account(org, name="data", email="aws+data@example.com")}
     for account_id in ids.values():
         for role in ("ReadOnly", "Deployer"):
-            member_iam(sandbox, account_id).create_role(
+            member_client(sandbox, "iam", account_id).create_role(
                 RoleName=role, AssumeRolePolicyDocument=trust_management("123456789012"))
     iam = sandbox.client("iam")
-    keys = {}
-    for user in USERS:
-        iam.create_user(UserName=user)
-        keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
+    keys = {user: iam_user(sandbox, user) for user in USERS}
     (tmp_path / "accounts.yaml").write_text(APPLIED.format(web=ids["web"]))
     env = base_env(sandbox, tmp_path)
     applied = run_cli(env, "apply", "--auto-approve", cwd=tmp_path)
@@ -125,20 +108,12 @@ def test_access_report_agrees_with_assume_role(sandbox: Any, tmp_path: Path) -> 
     # sandbox decides every call by the caller's identity policies, as AWS does).
     plan_policy = run_cli(env, "permissions", "--for", "plan", cwd=tmp_path)
     assert plan_policy.returncode == 0, plan_policy.stderr
-    arn = iam.create_policy(PolicyName="reviewer-policy",
-                            PolicyDocument=plan_policy.stdout)["Policy"]["Arn"]
-    iam.create_user(UserName="reviewer")
-    iam.attach_user_policy(UserName="reviewer", PolicyArn=arn)
-    reviewer_key = iam.create_access_key(UserName="reviewer")["AccessKey"]
-    as_reviewer = run_cli({**env, "AWS_ACCESS_KEY_ID": reviewer_key["AccessKeyId"],
-                           "AWS_SECRET_ACCESS_KEY": reviewer_key["SecretAccessKey"]},
-                          "access", "--format", "json", cwd=tmp_path)
+    reviewer_key = iam_user(sandbox, "reviewer", managed_policy=plan_policy.stdout)
+    as_reviewer = run_cli(key_env(env, reviewer_key), "access", "--format", "json", cwd=tmp_path)
     assert as_reviewer.returncode == 0, as_reviewer.stderr
     assert json.loads(as_reviewer.stdout) == document
     # ... and without it, one clear line (mallory holds no policy at all)
-    as_mallory = run_cli({**env, "AWS_ACCESS_KEY_ID": keys["mallory"]["AccessKeyId"],
-                          "AWS_SECRET_ACCESS_KEY": keys["mallory"]["SecretAccessKey"]},
-                         "access", cwd=tmp_path)
+    as_mallory = run_cli(key_env(env, keys["mallory"]), "access", cwd=tmp_path)
     assert as_mallory.returncode == 1 and as_mallory.stdout == ""
     assert "AccessDenied" in as_mallory.stderr and "Traceback" not in as_mallory.stderr
     assert len(as_mallory.stderr.strip().splitlines()) == 1, as_mallory.stderr

@@ -24,6 +24,7 @@ from reconciler.observed import (
 )
 from reconciler.plan import Action, Change, Plan
 from reconciler.planner import plan as make_plan
+from tests.aws.seed import key_client
 
 from .conftest import Workdir, output
 
@@ -136,12 +137,7 @@ def _root_summary(sandbox: Any, account_id: str) -> dict[str, int]:
         TargetPrincipal=account_id,
         TaskPolicyArn={"arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"},
     )["Credentials"]
-    import boto3
-
-    iam = boto3.client("iam", endpoint_url=sandbox.info.endpoint_url, region_name="us-east-1",
-                       aws_access_key_id=credentials["AccessKeyId"],
-                       aws_secret_access_key=credentials["SecretAccessKey"],
-                       aws_session_token=credentials["SessionToken"])
+    iam = key_client(sandbox, "iam", credentials)
     summary: dict[str, int] = iam.get_account_summary()["SummaryMap"]
     return summary
 

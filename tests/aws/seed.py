@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 ROLE = "OrganizationAccountAccessRole"
@@ -60,18 +61,62 @@ def dumps(document: Any) -> str:
     return json.dumps(document)
 
 
-def member_client(sandbox: Any, service: str, account_id: str, *, role: str = ROLE) -> Any:
-    """A plain boto3 client acting in a member account through its access role."""
+def key_client(sandbox: Any, service: str, key: Mapping[str, Any], *,
+               config: Any = None) -> Any:
+    """A plain boto3 client for the sandbox signing with ``key`` as IAM and STS hand one out
+    (``AccessKeyId``, ``SecretAccessKey``, and ``SessionToken`` for temporary credentials: an
+    access key, or the ``Credentials`` of AssumeRole/AssumeRoot/GetSessionToken)."""
     import boto3
 
-    sts = sandbox.client("sts")
-    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role}",
-                                  RoleSessionName="test-setup")["Credentials"]
     return boto3.client(service, endpoint_url=sandbox.info.endpoint_url,
-                        region_name=sandbox.info.region,
-                        aws_access_key_id=credentials["AccessKeyId"],
-                        aws_secret_access_key=credentials["SecretAccessKey"],
-                        aws_session_token=credentials["SessionToken"])
+                        region_name=sandbox.info.region, config=config,
+                        aws_access_key_id=key["AccessKeyId"],
+                        aws_secret_access_key=key["SecretAccessKey"],
+                        aws_session_token=key.get("SessionToken"))
+
+
+def key_env(env: Mapping[str, str], key: Mapping[str, Any]) -> dict[str, str]:
+    """``env`` (for the CLI or the AWS CLI) running as the holder of the access key ``key``."""
+    return {**env, "AWS_ACCESS_KEY_ID": str(key["AccessKeyId"]),
+            "AWS_SECRET_ACCESS_KEY": str(key["SecretAccessKey"])}
+
+
+def iam_user(sandbox: Any, name: str, *, policy: Any = None, managed_policy: Any = None,
+             groups: Sequence[str] = ()) -> dict[str, str]:
+    """An IAM user of the management account holding ``policy`` (a document, dict or JSON text)
+    as its inline policy and/or ``managed_policy`` as a customer managed policy
+    ``<name>-policy`` attached to it, a member of ``groups``; returns its new access key
+    (``AccessKeyId``, ``SecretAccessKey``). With no policy it may do nothing at all."""
+    iam = sandbox.client("iam")
+    iam.create_user(UserName=name)
+    if policy is not None:
+        iam.put_user_policy(UserName=name, PolicyName=f"{name}-inline",
+                            PolicyDocument=_text(policy))
+    if managed_policy is not None:
+        arn = iam.create_policy(PolicyName=f"{name}-policy",
+                                PolicyDocument=_text(managed_policy))["Policy"]["Arn"]
+        iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    for group in groups:
+        iam.add_user_to_group(GroupName=group, UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+
+
+def _text(document: Any) -> str:
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+def member_credentials(sandbox: Any, account_id: str, *, role: str = ROLE,
+                       session: str = "test-setup") -> dict[str, Any]:
+    """The management admin's AssumeRole into ``role`` of ``account_id``: its Credentials."""
+    return dict(sandbox.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{role}",
+        RoleSessionName=session)["Credentials"])
+
+
+def member_client(sandbox: Any, service: str, account_id: str, *, role: str = ROLE) -> Any:
+    """A plain boto3 client acting in a member account through its access role."""
+    return key_client(sandbox, service, member_credentials(sandbox, account_id, role=role))
 
 
 ACCOUNT_ADMIN_ROLE = "test-account-admin"

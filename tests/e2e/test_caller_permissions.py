@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
+from tests.aws.seed import iam_user, key_client, key_env, member_credentials
 
 FILE = """\
 version: 1
@@ -60,12 +60,7 @@ def test_caller_without_assume_role_permission_is_told_so(sandbox: Any, orgsync:
                                                           aws_env: dict[str, str],
                                                           tmp_path: Path) -> None:
     path = _organization(sandbox, tmp_path)
-    iam = sandbox.client("iam")
-    iam.create_user(UserName="reader")
-    iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=READ_ONLY)
-    key = iam.create_access_key(UserName="reader")["AccessKey"]
-    env = {**aws_env, "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-           "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    env = key_env(aws_env, iam_user(sandbox, "reader", policy=READ_ONLY))
     result = orgsync("plan", "-f", str(path), "--format", "json", env=env)
     assert result.returncode == 1, result.stdout
     assert "could not assume the access role of any of the 2 member account(s)" in result.stderr
@@ -73,6 +68,7 @@ def test_caller_without_assume_role_permission_is_told_so(sandbox: Any, orgsync:
     assert "no permission for sts:AssumeRole" in result.stderr
     assert "bootstrap" not in result.stdout
     # granted what AWS requires, the same user plans no change
+    iam = sandbox.client("iam")
     iam.put_user_policy(UserName="reader", PolicyName="assume", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "sts:AssumeRole",
@@ -87,18 +83,11 @@ def test_roles_that_do_not_trust_us_are_still_planned_as_bootstraps(
     and orgsync plans their bootstrap as before."""
     path = _organization(sandbox, tmp_path)
     org = sandbox.client("organizations")
-    sts = sandbox.client("sts")
     for account in org.list_accounts()["Accounts"]:
         if account["Id"] == "123456789012":
             continue
-        creds = sts.assume_role(
-            RoleArn=f"arn:aws:iam::{account['Id']}:role/OrganizationAccountAccessRole",
-            RoleSessionName="break")["Credentials"]
-        member = boto3.client("iam", endpoint_url=sandbox.info.endpoint_url,
-                              region_name=sandbox.info.region,
-                              aws_access_key_id=creds["AccessKeyId"],
-                              aws_secret_access_key=creds["SecretAccessKey"],
-                              aws_session_token=creds["SessionToken"])
+        member = key_client(sandbox, "iam",
+                            member_credentials(sandbox, account["Id"], session="break"))
         member.update_assume_role_policy(
             RoleName="OrganizationAccountAccessRole", PolicyDocument=json.dumps({
                 "Version": "2012-10-17", "Statement": [{

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.config import load
+from tests.aws.seed import iam_user, key_env
 from tests.export.helpers import base_env, create_account, run_cli
 
 ROLE = "OrganizationAccountAccessRole"
@@ -39,12 +40,7 @@ def _terraform_built_group(sandbox: Any) -> tuple[str, str, dict[str, str], dict
     arn = iam.create_policy(PolicyName="assume-staging",
                             PolicyDocument=_grant(staging))["Policy"]["Arn"]
     iam.attach_group_policy(GroupName="platform", PolicyArn=arn)
-    keys = {}
-    for user in ("alice", "mallory"):
-        iam.create_user(UserName=user)
-        key = iam.create_access_key(UserName=user)["AccessKey"]
-        keys[user] = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-                      "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    keys = {user: key_env({}, iam_user(sandbox, user)) for user in ("alice", "mallory")}
     iam.add_user_to_group(GroupName="platform", UserName="alice")
     return prod, staging, keys["alice"], keys["mallory"]
 

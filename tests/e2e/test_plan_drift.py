@@ -17,6 +17,7 @@ from tests.aws.seed import (
     converge,
     dumps,
     ensure_ou,
+    key_client,
     member_client,
     root_id,
     trust_policy,
@@ -90,17 +91,12 @@ def _change_tag(sandbox: Any, ids: dict[str, str]) -> None:
 
 
 def _recreate_root_password(sandbox: Any, ids: dict[str, str]) -> None:
-    import boto3
-
     sts = sandbox.client("sts")
     session = sts.assume_root(
         TargetPrincipal=ids["dev"], DurationSeconds=900,
         TaskPolicyArn={"arn": "arn:aws:iam::aws:policy/root-task/IAMCreateRootUserPassword"})
     credentials = session["Credentials"]
-    boto3.client("iam", endpoint_url=sandbox.info.endpoint_url, region_name="us-east-1",
-                 aws_access_key_id=credentials["AccessKeyId"],
-                 aws_secret_access_key=credentials["SecretAccessKey"],
-                 aws_session_token=credentials["SessionToken"]).create_login_profile()
+    key_client(sandbox, "iam", credentials).create_login_profile()
 
 
 def _disable_feature(sandbox: Any, ids: dict[str, str]) -> None:

@@ -22,9 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from tests.aws.seed import sandbox_secrets
+from tests.aws.seed import key_client, sandbox_secrets
 from tests.conftest import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "accounts.yaml"
@@ -83,11 +81,7 @@ def test_example_with_mfa_converges_and_without_mfa_defers_prod(
         credentials = sandbox.client("sts").assume_role(
             RoleArn=arn, RoleSessionName="check", SerialNumber=serial,
             TokenCode="111111")["Credentials"]
-        iam = boto3.client("iam", endpoint_url=sandbox.info.endpoint_url,
-                           region_name=sandbox.info.region,
-                           aws_access_key_id=credentials["AccessKeyId"],
-                           aws_secret_access_key=credentials["SecretAccessKey"],
-                           aws_session_token=credentials["SessionToken"])
+        iam = key_client(sandbox, "iam", credentials)
         trust = iam.get_role(RoleName="OrganizationAccountAccessRole")["Role"][
             "AssumeRolePolicyDocument"]
         assert [s.get("Condition") for s in trust["Statement"]] == [
@@ -129,11 +123,7 @@ def test_example_with_mfa_converges_and_without_mfa_defers_prod(
                           env=aws_env, cwd=str(tmp_path))
         assert assumed.returncode == 0, assumed.stderr
         process = json.loads(assumed.stdout)
-        sts = boto3.client("sts", endpoint_url=sandbox.info.endpoint_url,
-                           region_name=sandbox.info.region,
-                           aws_access_key_id=process["AccessKeyId"],
-                           aws_secret_access_key=process["SecretAccessKey"],
-                           aws_session_token=process["SessionToken"])
+        sts = key_client(sandbox, "sts", process)
         assert sts.get_caller_identity()["Arn"].startswith(
             f"arn:aws:sts::{prod}:assumed-role/OrganizationAccountAccessRole/")
         denied = run("assume", "prod")

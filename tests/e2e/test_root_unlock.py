@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from reconciler.sandbox import Sandbox
+from tests.aws.seed import key_client, member_credentials
 
 ROLE = "OrganizationAccountAccessRole"
 BUCKET = "acme-workload-logs"
@@ -26,13 +26,8 @@ DENY_ALL_QUEUE = {"Version": "2012-10-17", "Statement": [{
 
 
 def _admin_client(sandbox: Sandbox, account_id: str, service: str) -> Any:
-    creds = sandbox.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}", RoleSessionName="admin")["Credentials"]
-    return boto3.client(service, endpoint_url=sandbox.info.endpoint_url,
-                        region_name=sandbox.info.region,
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
+    return key_client(sandbox, service,
+                      member_credentials(sandbox, account_id, role=ROLE, session="admin"))
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.aws.seed import iam_user, key_env
+
 FILE = """\
 version: 1
 organization:
@@ -35,14 +37,7 @@ def _runner(sandbox: Any, name: str, policy: dict[str, Any], env: dict[str, str]
             ) -> dict[str, str]:
     """An IAM user whose only permissions are ``policy`` (a customer managed policy), and the
     environment that runs orgsync as it."""
-    iam = sandbox.client("iam")
-    iam.create_user(UserName=name)
-    arn = iam.create_policy(PolicyName=f"{name}-policy",
-                            PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
-    iam.attach_user_policy(UserName=name, PolicyArn=arn)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return {**env, "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    return key_env(env, iam_user(sandbox, name, managed_policy=policy))
 
 
 def _policy(orgsync: Any, path: Path, env: dict[str, str], purpose: str) -> dict[str, Any]:

@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
-
+from tests.aws.seed import iam_user, member_client
 from tests.export.helpers import (
     base_env,
     create_account,
@@ -25,18 +24,6 @@ from tests.export.helpers import (
 )
 
 AWS_CLI = str(Path(sys.executable).parent / "aws")
-
-
-def member_iam(sandbox: Any, account_id: str) -> Any:
-    """IAM inside a member account, through its access role (as an administrator would)."""
-    credentials = sandbox.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
-        RoleSessionName="setup")["Credentials"]
-    return boto3.client("iam", endpoint_url=sandbox.info.endpoint_url,
-                        region_name=sandbox.info.region,
-                        aws_access_key_id=credentials["AccessKeyId"],
-                        aws_secret_access_key=credentials["SecretAccessKey"],
-                        aws_session_token=credentials["SessionToken"])
 
 
 def file_text(web: str) -> str:
@@ -66,11 +53,9 @@ def test_group_member_uses_generated_profile_for_granted_role(sandbox: Any,
                                                               tmp_path: Path) -> None:
     web = create_account(sandbox.client("organizations"), name="web",
                          email="aws+web@example.com")
-    member_iam(sandbox, web).create_role(
+    member_client(sandbox, "iam", web).create_role(
         RoleName="ReadOnly", AssumeRolePolicyDocument=trust_management("123456789012"))
-    iam = sandbox.client("iam")
-    iam.create_user(UserName="alice")
-    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    key = iam_user(sandbox, "alice")
     write_credentials(tmp_path, {"alice": (key["AccessKeyId"], key["SecretAccessKey"])})
     (tmp_path / "accounts.yaml").write_text(file_text(web))
     env = base_env(sandbox, tmp_path)

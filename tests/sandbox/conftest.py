@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 from reconciler.sandbox import Sandbox
+from tests.aws.seed import key_client
 
 # Error codes every AWS query/JSON service can return without modelling them.
 COMMON_ERROR_CODES = {"AccessDenied", "AccessDeniedException", "Throttling", "ExpiredToken",
@@ -88,18 +88,10 @@ def error(sandbox: Sandbox) -> Callable[..., ClientError]:
     return invoke
 
 
-def session_client(sandbox: Sandbox, service: str, credentials: dict[str, Any]) -> Any:
-    """A client using temporary credentials (from AssumeRole/AssumeRoot)."""
-    return boto3.client(service, endpoint_url=sandbox.info.endpoint_url,
-                        region_name=sandbox.info.region,
-                        aws_access_key_id=credentials["AccessKeyId"],
-                        aws_secret_access_key=credentials["SecretAccessKey"],
-                        aws_session_token=credentials["SessionToken"])
-
-
 @pytest.fixture
 def as_session(sandbox: Sandbox) -> Callable[[str, dict[str, Any]], Any]:
-    return lambda service, credentials: session_client(sandbox, service, credentials)
+    """A client using temporary credentials (from AssumeRole/AssumeRoot)."""
+    return lambda service, credentials: key_client(sandbox, service, credentials)
 
 
 __all__ = ["botocore", "check_error", "check_response", "missing_required"]

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 
 from reconciler.sandbox import Sandbox
+from tests.aws.seed import iam_user, key_client
 
 ROLE = "OrganizationAccountAccessRole"
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
@@ -52,26 +52,18 @@ def _members(sandbox: Sandbox, count: int) -> list[str]:
 def _user(sandbox: Sandbox, name: str, *, group: str | None = None,
           mfa: bool = False) -> dict[str, str]:
     """An IAM user of the management account with access keys (and an MFA device)."""
-    iam = sandbox.client("iam")
-    iam.create_user(UserName=name)
-    if group:
-        iam.add_user_to_group(GroupName=group, UserName=name)
+    key = iam_user(sandbox, name, groups=[group] if group else [])
     if mfa:
+        iam = sandbox.client("iam")
         serial = iam.create_virtual_mfa_device(
             VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
         iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456",
                               AuthenticationCode2="654321")
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+    return key
 
 
-def _client(sandbox: Sandbox, service: str, key: dict[str, str], **overrides: str) -> Any:
-    values = {**key, **overrides}
-    return boto3.client(service, endpoint_url=sandbox.info.endpoint_url,
-                        region_name=sandbox.info.region, config=NO_RETRY,
-                        aws_access_key_id=values["AccessKeyId"],
-                        aws_secret_access_key=values["SecretAccessKey"],
-                        aws_session_token=values.get("SessionToken"))
+def _client(sandbox: Sandbox, service: str, key: dict[str, str]) -> Any:
+    return key_client(sandbox, service, key, config=NO_RETRY)
 
 
 def _assume(sts: Any, role_arn: str, **extra: Any) -> str:

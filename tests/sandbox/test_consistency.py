@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from reconciler.sandbox import RemoteControl, Sandbox
 from reconciler.sandbox.options import REALISTIC
+from tests.aws.seed import iam_user, key_client, member_client
 
 NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
 MANAGEMENT = "123456789012"
@@ -55,12 +55,7 @@ def _assume(sandbox: Sandbox, account_id: str, role: str = ROLE, client: Any = N
 
 
 def _member_iam(sandbox: Sandbox, account_id: str) -> Any:
-    credentials = sandbox.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}", RoleSessionName="test")["Credentials"]
-    return boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1",
-                        aws_access_key_id=credentials["AccessKeyId"],
-                        aws_secret_access_key=credentials["SecretAccessKey"],
-                        aws_session_token=credentials["SessionToken"])
+    return member_client(sandbox, "iam", account_id, role=ROLE)
 
 
 def test_a_new_account_refuses_assume_role_and_assume_root_for_the_lag(sandbox_options) -> None:
@@ -114,11 +109,7 @@ def test_a_group_grant_takes_effect_after_the_iam_lag(sandbox_options) -> None:
     with sandbox_options(iam_lag_s=30) as sandbox:
         account_id = _create_account(sandbox)
         iam = sandbox.client("iam")
-        iam.create_user(UserName="carol")
-        keys = iam.create_access_key(UserName="carol")["AccessKey"]
-        carol = boto3.client("sts", endpoint_url=sandbox.endpoint_url, region_name="us-east-1",
-                             aws_access_key_id=keys["AccessKeyId"],
-                             aws_secret_access_key=keys["SecretAccessKey"])
+        carol = key_client(sandbox, "sts", iam_user(sandbox, "carol"))
         iam.create_group(GroupName="switchers")
         iam.put_group_policy(GroupName="switchers", PolicyName="assume", PolicyDocument=json.dumps(
             {"Version": "2012-10-17", "Statement": [{

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.identity_center import SEED_GROUPS, SEED_USERS
+from tests.aws.seed import iam_user, key_client
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -63,15 +64,7 @@ def _assignment(ps_arn: str, account_id: str, principal_id: str,
 
 def _user_client(sandbox: Sandbox, service: str, name: str,
                  policy: dict[str, Any] | None) -> Any:
-    iam = sandbox.client("iam")
-    iam.create_user(UserName=name)
-    if policy is not None:
-        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return boto3.client(service, endpoint_url=sandbox.info.endpoint_url,
-                        region_name=sandbox.info.region, config=NO_RETRY,
-                        aws_access_key_id=key["AccessKeyId"],
-                        aws_secret_access_key=key["SecretAccessKey"])
+    return key_client(sandbox, service, iam_user(sandbox, name, policy=policy), config=NO_RETRY)
 
 
 # --- the instance and the identity store ---------------------------------------------------------
@@ -652,10 +645,7 @@ def test_identity_policies_decide(sandbox: Sandbox) -> None:
         reader.create_permission_set(InstanceArn=arn, Name="X")
     assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
     key = sandbox.client("iam").create_access_key(UserName="reader")["AccessKey"]
-    ids = boto3.client("identitystore", endpoint_url=sandbox.info.endpoint_url,
-                       region_name=sandbox.info.region, config=NO_RETRY,
-                       aws_access_key_id=key["AccessKeyId"],
-                       aws_secret_access_key=key["SecretAccessKey"])
+    ids = key_client(sandbox, "identitystore", key, config=NO_RETRY)
     assert len(ids.list_groups(IdentityStoreId=store)["Groups"]) == len(SEED_GROUPS)
     with pytest.raises(ClientError) as caught:
         ids.list_users(IdentityStoreId=store)  # explicit deny

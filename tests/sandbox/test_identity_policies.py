@@ -7,26 +7,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from reconciler.sandbox import Sandbox
+from tests.aws.seed import iam_user, key_client
 
 
-def _user(sandbox: Sandbox, name: str, statements: list[dict[str, Any]]) -> dict[str, Any]:
-    iam = sandbox.client("iam")
-    iam.create_user(UserName=name)
-    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": statements}))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return {"aws_access_key_id": key["AccessKeyId"],
-            "aws_secret_access_key": key["SecretAccessKey"]}
-
-
-def _client(sandbox: Sandbox, service: str, credentials: dict[str, Any]) -> Any:
-    return boto3.client(service, endpoint_url=sandbox.info.endpoint_url,
-                        region_name=sandbox.info.region, **credentials)
+def _user(sandbox: Sandbox, name: str, statements: list[dict[str, Any]]) -> dict[str, str]:
+    return iam_user(sandbox, name, policy={"Version": "2012-10-17", "Statement": statements})
 
 
 def _code(call: Any, **kwargs: Any) -> str:
@@ -39,7 +28,7 @@ def test_implicit_deny_without_an_allow(sandbox: Sandbox) -> None:
     creds = _user(sandbox, "reader", [{"Effect": "Allow", "Action": ["iam:List*",
                                                                      "organizations:List*"],
                                        "Resource": "*"}])
-    iam, orgs = _client(sandbox, "iam", creds), _client(sandbox, "organizations", creds)
+    iam, orgs = key_client(sandbox, "iam", creds), key_client(sandbox, "organizations", creds)
     iam.list_users()
     orgs.list_accounts()
     assert _code(iam.create_group, GroupName="admins") == "AccessDenied"
@@ -48,14 +37,14 @@ def test_implicit_deny_without_an_allow(sandbox: Sandbox) -> None:
                  Email="aws+x@example.com") == "AccessDeniedException"
     assert "admins" not in {g["GroupName"] for g in sandbox.client("iam").list_groups()["Groups"]}
     # no permission is needed to ask who you are
-    assert _client(sandbox, "sts", creds).get_caller_identity()["Arn"].endswith("user/reader")
+    assert key_client(sandbox, "sts", creds).get_caller_identity()["Arn"].endswith("user/reader")
 
 
 def test_iam_resources_are_arns_with_their_path(sandbox: Sandbox) -> None:
     creds = _user(sandbox, "groups", [{
         "Effect": "Allow", "Action": ["iam:CreateGroup", "iam:PutGroupPolicy", "iam:GetGroup"],
         "Resource": "arn:aws:iam::123456789012:group/orgsync/*"}])
-    iam = _client(sandbox, "iam", creds)
+    iam = key_client(sandbox, "iam", creds)
     iam.create_group(GroupName="ops", Path="/orgsync/")
     iam.put_group_policy(GroupName="ops", PolicyName="p", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
@@ -70,7 +59,7 @@ def test_explicit_deny_wins(sandbox: Sandbox) -> None:
     creds = _user(sandbox, "almost", [
         {"Effect": "Allow", "Action": "*", "Resource": "*"},
         {"Effect": "Deny", "Action": "organizations:CloseAccount", "Resource": "*"}])
-    orgs = _client(sandbox, "organizations", creds)
+    orgs = key_client(sandbox, "organizations", creds)
     orgs.list_roots()
     with pytest.raises(ClientError) as caught:
         orgs.close_account(AccountId="123456789012")
@@ -88,10 +77,7 @@ def test_role_sessions_are_governed_by_the_role_policies(sandbox: Sandbox) -> No
                            PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
     creds = sandbox.client("sts").assume_role(
         RoleArn="arn:aws:iam::123456789012:role/auditor", RoleSessionName="audit")["Credentials"]
-    session = {"aws_access_key_id": creds["AccessKeyId"],
-               "aws_secret_access_key": creds["SecretAccessKey"],
-               "aws_session_token": creds["SessionToken"]}
-    audit = _client(sandbox, "iam", session)
+    audit = key_client(sandbox, "iam", creds)
     audit.list_roles()
     trust = json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},

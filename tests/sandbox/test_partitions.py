@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 
 from reconciler.sandbox import Sandbox
+from tests.aws.seed import key_client
 
 PARTITIONS = [("aws-cn", "cn-north-1"), ("aws-us-gov", "us-gov-west-1")]
 ROLE = "OrganizationAccountAccessRole"
@@ -22,14 +22,6 @@ def _create(sandbox: Sandbox) -> str:
     return str(org.describe_create_account_status(
         CreateAccountRequestId=request["CreateAccountStatus"]["Id"])[
         "CreateAccountStatus"]["AccountId"])
-
-
-def _session(sandbox: Sandbox, service: str, credentials: dict[str, Any]) -> Any:
-    return boto3.client(service, endpoint_url=sandbox.info.endpoint_url,
-                        region_name=sandbox.info.region,
-                        aws_access_key_id=credentials["AccessKeyId"],
-                        aws_secret_access_key=credentials["SecretAccessKey"],
-                        aws_session_token=credentials["SessionToken"])
 
 
 @pytest.mark.parametrize(("partition", "region"), PARTITIONS)
@@ -51,7 +43,7 @@ def test_arns_follow_the_partition(sandbox_options: Any, partition: str, region:
                                   RoleSessionName="check")
         assert assumed["AssumedRoleUser"]["Arn"] == (
             f"arn:{partition}:sts::{account_id}:assumed-role/{ROLE}/check")
-        member_iam = _session(sandbox, "iam", assumed["Credentials"])
+        member_iam = key_client(sandbox, "iam", assumed["Credentials"])
         role = member_iam.get_role(RoleName=ROLE)["Role"]
         assert role["Arn"] == f"arn:{partition}:iam::{account_id}:role/{ROLE}"
         assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
@@ -87,7 +79,7 @@ def test_root_task_policies_in_the_partition(sandbox_options: Any, partition: st
                 "arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"})
         root = sts.assume_root(TargetPrincipal=account_id, TaskPolicyArn={
             "arn": f"arn:{partition}:iam::aws:policy/root-task/IAMAuditRootUserCredentials"})
-        identity = _session(sandbox, "sts", root["Credentials"]).get_caller_identity()
+        identity = key_client(sandbox, "sts", root["Credentials"]).get_caller_identity()
         assert identity["Arn"] == f"arn:{partition}:iam::{account_id}:root"
 
 

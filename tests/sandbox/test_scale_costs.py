@@ -10,7 +10,6 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -18,6 +17,7 @@ from moto.iam.models import iam_backends
 
 from reconciler.sandbox import RemoteControl, Sandbox
 from reconciler.sandbox.keys import account_of_key
+from tests.aws.seed import key_client
 
 NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
@@ -25,11 +25,7 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 def _client(sandbox: Sandbox, service: str, key: dict[str, Any]) -> Any:
-    return boto3.client(service, endpoint_url=sandbox.info.endpoint_url,
-                        region_name=sandbox.info.region, config=NO_RETRY,
-                        aws_access_key_id=key["AccessKeyId"],
-                        aws_secret_access_key=key["SecretAccessKey"],
-                        aws_session_token=key.get("SessionToken"))
+    return key_client(sandbox, service, key, config=NO_RETRY)
 
 
 def test_key_index_follows_created_and_deleted_keys(sandbox: Sandbox) -> None:

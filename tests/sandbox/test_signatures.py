@@ -12,6 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from reconciler.sandbox import Sandbox
+from tests.aws.seed import iam_user
 
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 BAD_SIGNATURE = ("The request signature we calculated does not match the signature you "
@@ -82,8 +83,7 @@ def test_session_credentials_need_their_token_and_secret(sandbox: Sandbox) -> No
 
 def test_a_deleted_or_inactive_key_stops_working(sandbox: Sandbox) -> None:
     iam = sandbox.client("iam")
-    iam.create_user(UserName="carol")
-    key = iam.create_access_key(UserName="carol")["AccessKey"]
+    key = iam_user(sandbox, "carol")
     carol = _client(sandbox, "sts", key["AccessKeyId"], key["SecretAccessKey"])
     carol.get_caller_identity()
     iam.update_access_key(UserName="carol", AccessKeyId=key["AccessKeyId"], Status="Inactive")
