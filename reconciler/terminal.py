@@ -46,12 +46,16 @@ def printable_lines(text: str) -> str:
     return _UNSAFE_KEEP_LINES.sub(_escape, text)
 
 
-def printable_document(value: Any) -> Any:
-    """A copy of a JSON-like ``value`` whose strings (keys too) are ``printable_lines``."""
+def printable_document(value: Any, *, keep_lines: bool = True) -> Any:
+    """A copy of a JSON-like ``value`` whose strings (keys too) are ``printable_lines``, or, with
+    ``keep_lines=False`` (a document with no multi-line text, e.g. names in a table),
+    ``printable``: a line break in a name read from AWS cannot then fake a row."""
+    escape = printable_lines if keep_lines else printable
     if isinstance(value, str):
-        return printable_lines(value)
+        return escape(value)
     if isinstance(value, Mapping):
-        return {printable_lines(str(k)): printable_document(v) for k, v in value.items()}
+        return {escape(str(k)): printable_document(v, keep_lines=keep_lines)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [printable_document(v) for v in value]
+        return [printable_document(v, keep_lines=keep_lines) for v in value]
     return value

@@ -17,6 +17,7 @@ import json
 import sys
 
 from reconciler.options import GlobalOptions
+from reconciler.terminal import printable_document
 
 # Registered with ``reconciler.permissions`` (DECLARING_MODULES, stage plan).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -69,10 +70,12 @@ def run(opts: GlobalOptions, *, file: str, fmt: str = "text") -> int:
         account_names={str(a["Id"]): str(a.get("Name", a["Id"])) for a in listed},
         identity_center=center, identity_center_members=members)
     document = access_report(desired, observed)
-    if fmt == "json":
+    if fmt == "json":  # json.dumps escapes control characters itself
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     elif fmt == "markdown":
-        sys.stdout.write(render_markdown(document))
+        sys.stdout.write(render_markdown(printable_document(document, keep_lines=False)))
     else:
-        sys.stdout.write(render_text(document))
+        # names come from IAM and the identity store (display names may hold line breaks):
+        # escaped, so that they cannot fake rows of the report (reconciler.terminal)
+        sys.stdout.write(render_text(printable_document(document, keep_lines=False)))
     return 0

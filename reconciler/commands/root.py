@@ -26,6 +26,7 @@ from reconciler.console import is_interactive
 from reconciler.errors import OrgsyncError, Refusal
 from reconciler.options import GlobalOptions
 from reconciler.pipeline import make_aws
+from reconciler.terminal import printable
 
 if TYPE_CHECKING:
     from reconciler.aws import Aws
@@ -207,7 +208,8 @@ def audit(opts: GlobalOptions, *, file: str = "accounts.yaml", fmt: str = "text"
         click.echo(f"orgsync: note: {file} not found: no file policy to compare with", err=True)
     unreadable = [a for a in document["accounts"] if a["error"]]
     for account in unreadable:
-        click.echo(f"orgsync: error: account {account['id']}: {account['error']}", err=True)
+        click.echo(f"orgsync: error: account {account['id']}: {printable(str(account['error']))}",
+                   err=True)
     return 1 if unreadable else 0
 
 

@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.terminal import printable_document
+
 
 def _credentials(account: Mapping[str, Any]) -> list[str]:
     if account.get("error"):
@@ -87,8 +89,9 @@ def render_markdown(document: Mapping[str, Any]) -> str:
 def render(document: Mapping[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(document, indent=2, sort_keys=False) + "\n"
+    # account names and AWS's error messages escaped for the terminal (reconciler.terminal)
     if fmt == "markdown":
-        return render_markdown(document)
+        return render_markdown(printable_document(document, keep_lines=False))
     if fmt == "text":
-        return render_text(document)
+        return render_text(printable_document(document, keep_lines=False))
     raise ValueError(f"unknown format {fmt!r}")
