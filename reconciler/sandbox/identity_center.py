@@ -49,6 +49,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -706,6 +707,17 @@ def page(items: list[Any], params: dict[str, Any], *, default: int = 100) -> tup
     return chunk, next_token
 
 
+def paged(key: str, items: list[Any], params: dict[str, Any], *,
+          document: Callable[[Any], Any] | None = None, default: int = 100) -> dict[str, Any]:
+    """The answer of a List call: one page of ``items`` (each through ``document``) under
+    ``key``, and ``NextToken`` when more follow (absent on the last page, as AWS answers)."""
+    chunk, token = page(items, params, default=default)
+    answer: dict[str, Any] = {key: chunk if document is None else [document(i) for i in chunk]}
+    if token:
+        answer["NextToken"] = token
+    return answer
+
+
 __all__ = [
     "IDENTITY_STORE_ID",
     "SEED_GROUPS",
@@ -726,6 +738,7 @@ __all__ = [
     "inject_async_failure",
     "instance_arn",
     "page",
+    "paged",
     "seed",
     "serve",
     "stable_uuid",

@@ -13,15 +13,15 @@ reference, CreateGroup and ConflictException).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.sandbox.identity_center import (
-    Group,
     IdentityCenter,
     Membership,
     SsoError,
-    User,
-    page,
+    paged,
 )
 from reconciler.sandbox.state import SandboxState
 
@@ -33,15 +33,75 @@ def _arn(center: IdentityCenter, kind: str, resource_id: str) -> str:
     return f"arn:{center.partition}:identitystore:::{kind}/{resource_id}"
 
 
-def _group(center: IdentityCenter, group: Group) -> dict[str, Any]:
-    return {**group.document(center.identity_store_id),
-            "GroupArn": _arn(center, "group", group.group_id), "Revision": "1"}
+@dataclass(frozen=True)
+class _Principals:
+    """Groups or users: their List, Get...Id, Describe and Delete calls differ only in these."""
+
+    name: str  # Group or User: names the answers' keys (GroupId, GroupArn, Groups)
+    filters: dict[str, str]  # the attribute paths of Filters and UniqueAttribute -> field
+    stored: Callable[[IdentityCenter], dict[str, Any]]  # by id
+    id_of: Callable[[Any], str]
+    member: Callable[[Membership], str]  # the id of this kind a membership names
+    extra: dict[str, str] = field(default_factory=dict)  # answered by Describe and List
+
+    def ids(self, center: IdentityCenter, principal: Any) -> dict[str, Any]:
+        principal_id = self.id_of(principal)
+        return {"IdentityStoreId": center.identity_store_id, f"{self.name}Id": principal_id,
+                f"{self.name}Arn": _arn(center, self.name.lower(), principal_id)}
+
+    def document(self, center: IdentityCenter, principal: Any) -> dict[str, Any]:
+        return {**principal.document(center.identity_store_id), **self.ids(center, principal),
+                "Revision": "1", **self.extra}
+
+    def find(self, center: IdentityCenter, principal_id: Any) -> Any:
+        found = self.stored(center).get(str(principal_id).rsplit("/", 1)[-1])
+        if found is None:
+            raise _not_found(self.name.upper(), principal_id, self.name)
+        return found
+
+    def list(self, state: SandboxState, center: IdentityCenter,
+             params: dict[str, Any]) -> dict[str, Any]:
+        found = _filtered(list(self.stored(center).values()), params, self.filters)
+        return paged(f"{self.name}s", found, params,
+                     document=lambda principal: self.document(center, principal))
+
+    def get_id(self, state: SandboxState, center: IdentityCenter,
+               params: dict[str, Any]) -> dict[str, Any]:
+        attribute, value = _unique_attribute(params, self.filters)
+        found = next((p for p in self.stored(center).values()
+                      if getattr(p, attribute) == value), None)
+        if found is None:
+            raise _not_found(self.name.upper(), value, self.name)
+        return self.ids(center, found)
+
+    def describe(self, state: SandboxState, center: IdentityCenter,
+                 params: dict[str, Any]) -> dict[str, Any]:
+        return self.document(center, self.find(center, params[f"{self.name}Id"]))
+
+    def memberships(self, center: IdentityCenter, params: dict[str, Any],
+                    principal_id: Any) -> dict[str, Any]:
+        """ListGroupMemberships (of a group), ListGroupMembershipsForMember (of a user)."""
+        wanted = self.id_of(self.find(center, principal_id))
+        found = [m for m in center.memberships.values() if self.member(m) == wanted]
+        return paged("GroupMemberships", found, params,
+                     document=lambda membership: _membership(center, membership))
+
+    def delete(self, state: SandboxState, center: IdentityCenter,
+               params: dict[str, Any]) -> dict[str, Any]:
+        """DeleteGroup, DeleteUser: and the memberships that name it."""
+        principal_id = self.id_of(self.find(center, params[f"{self.name}Id"]))
+        del self.stored(center)[principal_id]
+        for key in [k for k, m in center.memberships.items()
+                    if self.member(m) == principal_id]:
+            del center.memberships[key]
+        return {}
 
 
-def _user(center: IdentityCenter, user: User) -> dict[str, Any]:
-    return {**user.document(center.identity_store_id),
-            "UserArn": _arn(center, "user", user.user_id), "Revision": "1",
-            "UserStatus": "ENABLED"}
+_GROUPS = _Principals("Group", GROUP_FILTERS, lambda center: center.groups,
+                      lambda group: group.group_id, lambda membership: membership.group_id)
+_USERS = _Principals("User", USER_FILTERS, lambda center: center.users,
+                     lambda user: user.user_id, lambda membership: membership.user_id,
+                     extra={"UserStatus": "ENABLED"})
 
 
 def _membership(center: IdentityCenter, membership: Membership) -> dict[str, Any]:
@@ -52,20 +112,6 @@ def _membership(center: IdentityCenter, membership: Membership) -> dict[str, Any
 def _not_found(kind: str, resource_id: Any, what: str) -> SsoError:
     return SsoError("ResourceNotFoundException", f"{what} not found.", ResourceType=kind,
                     ResourceId=str(resource_id))
-
-
-def _find_group(center: IdentityCenter, group_id: Any) -> Group:
-    group = center.groups.get(str(group_id).rsplit("/", 1)[-1])
-    if group is None:
-        raise _not_found("GROUP", group_id, "Group")
-    return group
-
-
-def _find_user(center: IdentityCenter, user_id: Any) -> User:
-    user = center.users.get(str(user_id).rsplit("/", 1)[-1])
-    if user is None:
-        raise _not_found("USER", user_id, "User")
-    return user
 
 
 def _filtered(items: list[Any], params: dict[str, Any], allowed: dict[str, str]) -> list[Any]:
@@ -116,62 +162,9 @@ def handle(state: SandboxState, center: IdentityCenter, caller_account: str, ope
     return handler(state, center, params)
 
 
-def _with_token(document: dict[str, Any], token: str | None) -> dict[str, Any]:
-    if token:
-        document["NextToken"] = token
-    return document
-
-
-def _list_groups(state: SandboxState, center: IdentityCenter,
-                 params: dict[str, Any]) -> dict[str, Any]:
-    groups = _filtered(list(center.groups.values()), params, GROUP_FILTERS)
-    items, token = page(groups, params)
-    return _with_token({"Groups": [_group(center, g) for g in items]}, token)
-
-
-def _list_users(state: SandboxState, center: IdentityCenter,
-                params: dict[str, Any]) -> dict[str, Any]:
-    users = _filtered(list(center.users.values()), params, USER_FILTERS)
-    items, token = page(users, params)
-    return _with_token({"Users": [_user(center, u) for u in items]}, token)
-
-
-def _get_group_id(state: SandboxState, center: IdentityCenter,
-                  params: dict[str, Any]) -> dict[str, Any]:
-    attribute, value = _unique_attribute(params, GROUP_FILTERS)
-    group = next((g for g in center.groups.values() if getattr(g, attribute) == value), None)
-    if group is None:
-        raise _not_found("GROUP", value, "Group")
-    return {"IdentityStoreId": center.identity_store_id, "GroupId": group.group_id,
-            "GroupArn": _arn(center, "group", group.group_id)}
-
-
-def _get_user_id(state: SandboxState, center: IdentityCenter,
-                 params: dict[str, Any]) -> dict[str, Any]:
-    attribute, value = _unique_attribute(params, USER_FILTERS)
-    user = next((u for u in center.users.values() if getattr(u, attribute) == value), None)
-    if user is None:
-        raise _not_found("USER", value, "User")
-    return {"IdentityStoreId": center.identity_store_id, "UserId": user.user_id,
-            "UserArn": _arn(center, "user", user.user_id)}
-
-
-def _describe_group(state: SandboxState, center: IdentityCenter,
-                    params: dict[str, Any]) -> dict[str, Any]:
-    return _group(center, _find_group(center, params["GroupId"]))
-
-
-def _describe_user(state: SandboxState, center: IdentityCenter,
-                   params: dict[str, Any]) -> dict[str, Any]:
-    return _user(center, _find_user(center, params["UserId"]))
-
-
 def _list_memberships(state: SandboxState, center: IdentityCenter,
                       params: dict[str, Any]) -> dict[str, Any]:
-    group = _find_group(center, params["GroupId"])
-    memberships = [m for m in center.memberships.values() if m.group_id == group.group_id]
-    items, token = page(memberships, params)
-    return _with_token({"GroupMemberships": [_membership(center, m) for m in items]}, token)
+    return _GROUPS.memberships(center, params, params["GroupId"])
 
 
 def _list_memberships_for_member(state: SandboxState, center: IdentityCenter,
@@ -179,10 +172,7 @@ def _list_memberships_for_member(state: SandboxState, center: IdentityCenter,
     user_id = (params.get("MemberId") or {}).get("UserId")
     if not user_id:
         raise SsoError("ValidationException", "MemberId must name a UserId.")
-    user = _find_user(center, user_id)
-    memberships = [m for m in center.memberships.values() if m.user_id == user.user_id]
-    items, token = page(memberships, params)
-    return _with_token({"GroupMemberships": [_membership(center, m) for m in items]}, token)
+    return _USERS.memberships(center, params, user_id)
 
 
 def _create_group(state: SandboxState, center: IdentityCenter,
@@ -194,8 +184,7 @@ def _create_group(state: SandboxState, center: IdentityCenter,
         raise SsoError("ConflictException", "Duplicate GroupDisplayName",
                        Reason="UNIQUENESS_CONSTRAINT_VIOLATION")
     group = center.add_group(str(name), params.get("Description"))
-    return {"IdentityStoreId": center.identity_store_id, "GroupId": group.group_id,
-            "GroupArn": _arn(center, "group", group.group_id), "Revision": "1"}
+    return {**_GROUPS.ids(center, group), "Revision": "1"}
 
 
 def _create_user(state: SandboxState, center: IdentityCenter,
@@ -211,14 +200,13 @@ def _create_user(state: SandboxState, center: IdentityCenter,
                            family_name=name.get("FamilyName"),
                            display_name=params.get("DisplayName"),
                            emails=params.get("Emails") or [])
-    return {"IdentityStoreId": center.identity_store_id, "UserId": user.user_id,
-            "UserArn": _arn(center, "user", user.user_id), "Revision": "1"}
+    return {**_USERS.ids(center, user), "Revision": "1"}
 
 
 def _create_membership(state: SandboxState, center: IdentityCenter,
                        params: dict[str, Any]) -> dict[str, Any]:
-    group = _find_group(center, params["GroupId"])
-    user = _find_user(center, (params.get("MemberId") or {}).get("UserId"))
+    group = _GROUPS.find(center, params["GroupId"])
+    user = _USERS.find(center, (params.get("MemberId") or {}).get("UserId"))
     if any(m.group_id == group.group_id and m.user_id == user.user_id
            for m in center.memberships.values()):
         raise SsoError("ConflictException", "Member already exists in group",
@@ -237,39 +225,21 @@ def _delete_membership(state: SandboxState, center: IdentityCenter,
     return {}
 
 
-def _delete_group(state: SandboxState, center: IdentityCenter,
-                  params: dict[str, Any]) -> dict[str, Any]:
-    group = _find_group(center, params["GroupId"])
-    del center.groups[group.group_id]
-    for key in [k for k, m in center.memberships.items() if m.group_id == group.group_id]:
-        del center.memberships[key]
-    return {}
-
-
-def _delete_user(state: SandboxState, center: IdentityCenter,
-                 params: dict[str, Any]) -> dict[str, Any]:
-    user = _find_user(center, params["UserId"])
-    del center.users[user.user_id]
-    for key in [k for k, m in center.memberships.items() if m.user_id == user.user_id]:
-        del center.memberships[key]
-    return {}
-
-
 _HANDLERS = {
-    "ListGroups": _list_groups,
-    "ListUsers": _list_users,
-    "GetGroupId": _get_group_id,
-    "GetUserId": _get_user_id,
-    "DescribeGroup": _describe_group,
-    "DescribeUser": _describe_user,
+    "ListGroups": _GROUPS.list,
+    "ListUsers": _USERS.list,
+    "GetGroupId": _GROUPS.get_id,
+    "GetUserId": _USERS.get_id,
+    "DescribeGroup": _GROUPS.describe,
+    "DescribeUser": _USERS.describe,
     "ListGroupMemberships": _list_memberships,
     "ListGroupMembershipsForMember": _list_memberships_for_member,
     "CreateGroup": _create_group,
     "CreateUser": _create_user,
     "CreateGroupMembership": _create_membership,
     "DeleteGroupMembership": _delete_membership,
-    "DeleteGroup": _delete_group,
-    "DeleteUser": _delete_user,
+    "DeleteGroup": _GROUPS.delete,
+    "DeleteUser": _USERS.delete,
 }
 IMPLEMENTED = tuple(_HANDLERS)
 

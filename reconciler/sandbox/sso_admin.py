@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.sandbox.identity_center import (
@@ -23,12 +25,14 @@ from reconciler.sandbox.identity_center import (
     Request,
     SsoError,
     deprovision,
-    page,
+    paged,
 )
 from reconciler.sandbox.state import SandboxState
 
 MAX_TAGS = 50  # tags per permission set (API reference, TagResource: "Tags" 0-75; quotas: 50)
 PERMISSION_SET_QUOTA = 2000  # permission sets per instance (IAM Identity Center quotas)
+Params = dict[str, Any]  # a request's parameters, an answer's document
+Handler = Callable[[SandboxState, IdentityCenter, Params], Params]
 _DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
 # ISO 8601 durations the service accepts: hours, minutes, seconds (a day is 24 hours)
 
@@ -127,12 +131,21 @@ def _managed_policies() -> dict[str, Any]:
     return _MANAGED
 
 
-def _bump(permission_set: PermissionSet) -> None:
+def _changed(permission_set: PermissionSet) -> Params:
+    """The (empty) answer of a call that changed the permission set: a new version, which
+    provisioning must carry to the accounts."""
     permission_set.version += 1
+    return {}
 
 
 def _tags(params: dict[str, Any]) -> dict[str, str]:
     return {str(t["Key"]): str(t["Value"]) for t in params.get("Tags") or []}
+
+
+def _check_tag_count(tags: dict[str, str]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise SsoError("ServiceQuotaExceededException",
+                       f"A permission set can have at most {MAX_TAGS} tags.")
 
 
 def _attached_count(permission_set: PermissionSet) -> int:
@@ -166,19 +179,44 @@ def _request(center: IdentityCenter, request_id: Any, kind: str) -> Request:
     return request
 
 
-def _status_page(center: IdentityCenter, params: dict[str, Any], kind: str,
-                 key: str) -> dict[str, Any]:
-    wanted = (params.get("Filter") or {}).get("Status")
-    requests = [r for r in center.requests.values()
-                if r.kind == kind and (wanted is None or r.status == wanted)]
-    items, token = page(requests, params)
-    return _with_token({key: [r.summary() for r in items]}, token)
+@dataclass(frozen=True)
+class _Requests:
+    """One kind of asynchronous request and the names its calls use: the call that makes it
+    and Describe...Status answer ``status_key``, Describe...Status takes ``id_param``,
+    List...Status answers ``list_key``."""
+
+    kind: str  # Request.kind
+    id_param: str
+    status_key: str
+    list_key: str
+    document: Callable[[Request], dict[str, Any]]
+
+    def status(self, request: Request) -> Params:
+        return {self.status_key: self.document(request)}
+
+    def describe(self, state: SandboxState, center: IdentityCenter, params: Params) -> Params:
+        """Describe...Status: the request named by ``id_param``, of this kind only."""
+        return self.status(_request(center, params[self.id_param], self.kind))
+
+    def list(self, state: SandboxState, center: IdentityCenter, params: Params) -> Params:
+        """List...Status: the requests of this kind, filtered by ``Filter.Status``."""
+        wanted = (params.get("Filter") or {}).get("Status")
+        found = [r for r in center.requests.values()
+                 if r.kind == self.kind and (wanted is None or r.status == wanted)]
+        return paged(self.list_key, found, params, document=Request.summary)
 
 
-def _with_token(document: dict[str, Any], token: str | None) -> dict[str, Any]:
-    if token:
-        document["NextToken"] = token
-    return document
+_PROVISIONING = _Requests("provision", "ProvisionPermissionSetRequestId",
+                          "PermissionSetProvisioningStatus", "PermissionSetsProvisioningStatus",
+                          Request.provisioning_document)
+_CREATION = _Requests("create", "AccountAssignmentCreationRequestId",
+                      "AccountAssignmentCreationStatus", "AccountAssignmentsCreationStatus",
+                      Request.assignment_document)
+_DELETION = _Requests("delete", "AccountAssignmentDeletionRequestId",
+                      "AccountAssignmentDeletionStatus", "AccountAssignmentsDeletionStatus",
+                      Request.assignment_document)
+
+
 
 
 def _provisioned(center: IdentityCenter, ps: PermissionSet, account_id: str,
@@ -197,14 +235,8 @@ def handle(state: SandboxState, center: IdentityCenter, caller_account: str, ope
            params: dict[str, Any]) -> dict[str, Any]:
     """The response document of ``operation``; raises SsoError."""
     if operation == "ListInstances":
-        instances = []
-        if caller_account == center.owner:
-            instances.append({"InstanceArn": center.instance_arn,
-                              "IdentityStoreId": center.identity_store_id,
-                              "OwnerAccountId": center.owner, "CreatedDate": center.created,
-                              "Status": "ACTIVE"})
-        items, token = page(instances, params)
-        return _with_token({"Instances": items}, token)
+        mine = caller_account == center.owner
+        return paged("Instances", [_instance_document(center)] if mine else [], params)
     if caller_account != center.owner:
         raise SsoError("AccessDeniedException",
                        "User is not authorized to perform this operation: the IAM Identity "
@@ -222,10 +254,14 @@ def handle(state: SandboxState, center: IdentityCenter, caller_account: str, ope
 
 # --- instance ------------------------------------------------------------------------------------
 
-def _describe_instance(state: SandboxState, center: IdentityCenter,
-                       params: dict[str, Any]) -> dict[str, Any]:
+def _instance_document(center: IdentityCenter) -> dict[str, Any]:
     return {"InstanceArn": center.instance_arn, "IdentityStoreId": center.identity_store_id,
             "OwnerAccountId": center.owner, "CreatedDate": center.created, "Status": "ACTIVE"}
+
+
+def _describe_instance(state: SandboxState, center: IdentityCenter,
+                       params: dict[str, Any]) -> dict[str, Any]:
+    return _instance_document(center)
 
 
 # --- permission sets -----------------------------------------------------------------------------
@@ -243,9 +279,7 @@ def _create_permission_set(state: SandboxState, center: IdentityCenter,
     if duration is not None:
         check_session_duration(str(duration))
     tags = _tags(params)
-    if len(tags) > MAX_TAGS:
-        raise SsoError("ServiceQuotaExceededException",
-                       f"A permission set can have at most {MAX_TAGS} tags.")
+    _check_tag_count(tags)
     instance_id = center.instance_arn.rsplit("/", 1)[-1]
     arn = (f"arn:{center.partition}:sso:::permissionSet/{instance_id}/"
            f"ps-{center.next_id('permission-set')[:16]}")
@@ -273,8 +307,7 @@ def _update_permission_set(state: SandboxState, center: IdentityCenter,
         permission_set.description = str(params["Description"])
     if params.get("RelayState") is not None:
         permission_set.relay_state = str(params["RelayState"])
-    _bump(permission_set)
-    return {}
+    return _changed(permission_set)
 
 
 def _delete_permission_set(state: SandboxState, center: IdentityCenter,
@@ -294,94 +327,76 @@ def _delete_permission_set(state: SandboxState, center: IdentityCenter,
 
 def _list_permission_sets(state: SandboxState, center: IdentityCenter,
                           params: dict[str, Any]) -> dict[str, Any]:
-    items, token = page(list(center.permission_sets), params)
-    return _with_token({"PermissionSets": items}, token)
+    return paged("PermissionSets", list(center.permission_sets), params)
 
 
 # --- policies ------------------------------------------------------------------------------------
 
-def _attach_managed(state: SandboxState, center: IdentityCenter,
-                    params: dict[str, Any]) -> dict[str, Any]:
-    permission_set = _permission_set(center, params["PermissionSetArn"])
-    arn = str(params["ManagedPolicyArn"])
-    _managed_policy_name(center, arn)
-    if arn in permission_set.managed:
-        ps_id = permission_set.arn.rsplit("/", 1)[-1]
-        raise SsoError("ConflictException",
-                       f"Permission set with id {ps_id} already has a typed link attachment "
-                       f"to a managed policy with {arn}")
-    if _attached_count(permission_set) >= MAX_ATTACHED_POLICIES:
-        raise SsoError("ServiceQuotaExceededException",
-                       "You have exceeded AWS SSO limits: at most "
-                       f"{MAX_ATTACHED_POLICIES} managed policies per permission set.")
-    permission_set.managed.append(arn)
-    _bump(permission_set)
-    return {}
+@dataclass(frozen=True)
+class _Policies:
+    """A list of policies a permission set carries (AWS managed policy ARNs or customer managed
+    policy references): its Attach, Detach and List calls differ only in these."""
+
+    listed: Callable[[PermissionSet], list[Any]]
+    read: Callable[[dict[str, Any]], Any]  # the request's policy
+    check: Callable[[IdentityCenter, Any], object]  # before attaching: raises if it cannot be
+    attached: Callable[[PermissionSet, Any], str]  # ConflictException: attached already
+    missing: Callable[[Any], str]  # ResourceNotFoundException: detaching what is not there
+    list_key: str
+    document: Callable[[Any], dict[str, Any]]
+
+    def attach(self, state: SandboxState, center: IdentityCenter, params: Params) -> Params:
+        permission_set = _permission_set(center, params["PermissionSetArn"])
+        policy = self.read(params)
+        self.check(center, policy)
+        listed = self.listed(permission_set)
+        if policy in listed:
+            raise SsoError("ConflictException", self.attached(permission_set, policy))
+        if _attached_count(permission_set) >= MAX_ATTACHED_POLICIES:
+            raise SsoError("ServiceQuotaExceededException",
+                           "You have exceeded AWS SSO limits: at most "
+                           f"{MAX_ATTACHED_POLICIES} managed policies per permission set.")
+        listed.append(policy)
+        return _changed(permission_set)
+
+    def detach(self, state: SandboxState, center: IdentityCenter, params: Params) -> Params:
+        permission_set = _permission_set(center, params["PermissionSetArn"])
+        policy = self.read(params)
+        listed = self.listed(permission_set)
+        if policy not in listed:
+            raise SsoError("ResourceNotFoundException", self.missing(policy))
+        listed.remove(policy)
+        return _changed(permission_set)
+
+    def list(self, state: SandboxState, center: IdentityCenter, params: Params) -> Params:
+        permission_set = _permission_set(center, params["PermissionSetArn"])
+        return paged(self.list_key, self.listed(permission_set), params, document=self.document)
 
 
-def _detach_managed(state: SandboxState, center: IdentityCenter,
-                    params: dict[str, Any]) -> dict[str, Any]:
-    permission_set = _permission_set(center, params["PermissionSetArn"])
-    arn = str(params["ManagedPolicyArn"])
-    if arn not in permission_set.managed:
-        raise SsoError("ResourceNotFoundException", f"Could not find ManagedPolicy with arn {arn}")
-    permission_set.managed.remove(arn)
-    _bump(permission_set)
-    return {}
-
-
-def _list_managed(state: SandboxState, center: IdentityCenter,
-                  params: dict[str, Any]) -> dict[str, Any]:
-    permission_set = _permission_set(center, params["PermissionSetArn"])
-    items, token = page(permission_set.managed, params)
-    return _with_token({"AttachedManagedPolicies": [
-        {"Name": arn.rsplit("/", 1)[-1], "Arn": arn} for arn in items]}, token)
-
-
-def _attach_customer_managed(state: SandboxState, center: IdentityCenter,
-                             params: dict[str, Any]) -> dict[str, Any]:
-    permission_set = _permission_set(center, params["PermissionSetArn"])
-    reference = _reference(params)
-    if reference in permission_set.customer_managed:
-        raise SsoError("ConflictException",
-                       f"Given customer managed policy with name: {reference[0]} and path "
-                       f"{reference[1]} already attached")
-    if _attached_count(permission_set) >= MAX_ATTACHED_POLICIES:
-        raise SsoError("ServiceQuotaExceededException",
-                       "You have exceeded AWS SSO limits: at most "
-                       f"{MAX_ATTACHED_POLICIES} managed policies per permission set.")
-    permission_set.customer_managed.append(reference)
-    _bump(permission_set)
-    return {}
-
-
-def _detach_customer_managed(state: SandboxState, center: IdentityCenter,
-                             params: dict[str, Any]) -> dict[str, Any]:
-    permission_set = _permission_set(center, params["PermissionSetArn"])
-    reference = _reference(params)
-    if reference not in permission_set.customer_managed:
-        raise SsoError("ResourceNotFoundException",
-                       f"Given managed policy with name: {reference[0]} and path "
-                       f"{reference[1]} does not exist on PermissionSet")
-    permission_set.customer_managed.remove(reference)
-    _bump(permission_set)
-    return {}
-
-
-def _list_customer_managed(state: SandboxState, center: IdentityCenter,
-                           params: dict[str, Any]) -> dict[str, Any]:
-    permission_set = _permission_set(center, params["PermissionSetArn"])
-    items, token = page(permission_set.customer_managed, params)
-    return _with_token({"CustomerManagedPolicyReferences": [
-        {"Name": name, "Path": path} for name, path in items]}, token)
+_MANAGED_POLICIES = _Policies(
+    listed=lambda ps: ps.managed, read=lambda params: str(params["ManagedPolicyArn"]),
+    check=_managed_policy_name,
+    attached=lambda ps, arn: (f"Permission set with id {ps.arn.rsplit('/', 1)[-1]} already has "
+                              f"a typed link attachment to a managed policy with {arn}"),
+    missing=lambda arn: f"Could not find ManagedPolicy with arn {arn}",
+    list_key="AttachedManagedPolicies",
+    document=lambda arn: {"Name": arn.rsplit("/", 1)[-1], "Arn": arn})
+_CUSTOMER_MANAGED_POLICIES = _Policies(
+    listed=lambda ps: ps.customer_managed, read=_reference,
+    check=lambda center, reference: None,
+    attached=lambda ps, ref: (f"Given customer managed policy with name: {ref[0]} and path "
+                              f"{ref[1]} already attached"),
+    missing=lambda ref: (f"Given managed policy with name: {ref[0]} and path {ref[1]} does "
+                         "not exist on PermissionSet"),
+    list_key="CustomerManagedPolicyReferences",
+    document=lambda ref: {"Name": ref[0], "Path": ref[1]})
 
 
 def _put_inline(state: SandboxState, center: IdentityCenter,
                 params: dict[str, Any]) -> dict[str, Any]:
     permission_set = _permission_set(center, params["PermissionSetArn"])
     permission_set.inline_policy = _policy_document(params["InlinePolicy"])
-    _bump(permission_set)
-    return {}
+    return _changed(permission_set)
 
 
 def _get_inline(state: SandboxState, center: IdentityCenter,
@@ -393,10 +408,10 @@ def _get_inline(state: SandboxState, center: IdentityCenter,
 def _delete_inline(state: SandboxState, center: IdentityCenter,
                    params: dict[str, Any]) -> dict[str, Any]:
     permission_set = _permission_set(center, params["PermissionSetArn"])
-    if permission_set.inline_policy:
-        permission_set.inline_policy = ""
-        _bump(permission_set)
-    return {}
+    if not permission_set.inline_policy:
+        return {}
+    permission_set.inline_policy = ""
+    return _changed(permission_set)
 
 
 def _put_boundary(state: SandboxState, center: IdentityCenter,
@@ -415,30 +430,30 @@ def _put_boundary(state: SandboxState, center: IdentityCenter,
     elif isinstance(reference, dict):
         permission_set.boundary = {"CustomerManagedPolicyReference": {
             "Name": str(reference["Name"]), "Path": str(reference.get("Path") or "/")}}
-    _bump(permission_set)
-    return {}
+    return _changed(permission_set)
+
+
+def _bounded(center: IdentityCenter, params: dict[str, Any]) -> PermissionSet:
+    """The permission set of the request, which must have a permissions boundary."""
+    permission_set = _permission_set(center, params["PermissionSetArn"])
+    if permission_set.boundary is None:
+        raise SsoError("ResourceNotFoundException",
+                       "Could not find PermissionsBoundary for PermissionSet with id "
+                       f"{permission_set.arn.rsplit('/', 1)[-1]}")
+    return permission_set
 
 
 def _get_boundary(state: SandboxState, center: IdentityCenter,
                   params: dict[str, Any]) -> dict[str, Any]:
-    permission_set = _permission_set(center, params["PermissionSetArn"])
-    if permission_set.boundary is None:
-        raise SsoError("ResourceNotFoundException",
-                       "Could not find PermissionsBoundary for PermissionSet with id "
-                       f"{permission_set.arn.rsplit('/', 1)[-1]}")
-    return {"PermissionsBoundary": json.loads(json.dumps(permission_set.boundary))}
+    boundary = _bounded(center, params).boundary
+    return {"PermissionsBoundary": json.loads(json.dumps(boundary))}
 
 
 def _delete_boundary(state: SandboxState, center: IdentityCenter,
                      params: dict[str, Any]) -> dict[str, Any]:
-    permission_set = _permission_set(center, params["PermissionSetArn"])
-    if permission_set.boundary is None:
-        raise SsoError("ResourceNotFoundException",
-                       "Could not find PermissionsBoundary for PermissionSet with id "
-                       f"{permission_set.arn.rsplit('/', 1)[-1]}")
+    permission_set = _bounded(center, params)
     permission_set.boundary = None
-    _bump(permission_set)
-    return {}
+    return _changed(permission_set)
 
 
 # --- tags ----------------------------------------------------------------------------------------
@@ -451,9 +466,7 @@ def _tag_resource(state: SandboxState, center: IdentityCenter,
                   params: dict[str, Any]) -> dict[str, Any]:
     permission_set = _tagged(center, params)
     tags = {**permission_set.tags, **_tags(params)}
-    if len(tags) > MAX_TAGS:
-        raise SsoError("ServiceQuotaExceededException",
-                       f"A permission set can have at most {MAX_TAGS} tags.")
+    _check_tag_count(tags)
     permission_set.tags = tags
     return {}
 
@@ -469,8 +482,8 @@ def _untag_resource(state: SandboxState, center: IdentityCenter,
 def _list_tags(state: SandboxState, center: IdentityCenter,
                params: dict[str, Any]) -> dict[str, Any]:
     permission_set = _tagged(center, params)
-    items, token = page(sorted(permission_set.tags.items()), params, default=50)
-    return _with_token({"Tags": [{"Key": k, "Value": v} for k, v in items]}, token)
+    return paged("Tags", sorted(permission_set.tags.items()), params, default=50,
+                 document=lambda tag: {"Key": tag[0], "Value": tag[1]})
 
 
 # --- provisioning --------------------------------------------------------------------------------
@@ -496,21 +509,10 @@ def _provision(state: SandboxState, center: IdentityCenter,
                 and (request.target_id is None or target is None
                      or request.target_id == target):
             raise _conflict(f"Could not provision PermissionSet {permission_set.name}")
-    request = _new_request(state, center, "provision", permission_set_arn=permission_set.arn,
+    request = _new_request(state, center, _PROVISIONING.kind, permission_set_arn=permission_set.arn,
                            target_id=str(target) if target else None, accounts=accounts,
                            version=permission_set.version)
-    return {"PermissionSetProvisioningStatus": request.provisioning_document()}
-
-
-def _describe_provisioning(state: SandboxState, center: IdentityCenter,
-                           params: dict[str, Any]) -> dict[str, Any]:
-    request = _request(center, params["ProvisionPermissionSetRequestId"], "provision")
-    return {"PermissionSetProvisioningStatus": request.provisioning_document()}
-
-
-def _list_provisioning(state: SandboxState, center: IdentityCenter,
-                       params: dict[str, Any]) -> dict[str, Any]:
-    return _status_page(center, params, "provision", "PermissionSetsProvisioningStatus")
+    return _PROVISIONING.status(request)
 
 
 def _provisioned_to_account(state: SandboxState, center: IdentityCenter,
@@ -519,8 +521,7 @@ def _provisioned_to_account(state: SandboxState, center: IdentityCenter,
     status = params.get("ProvisioningStatus")
     arns = [ps.arn for ps in center.permission_sets.values()
             if _provisioned(center, ps, account_id, status)]
-    items, token = page(arns, params)
-    return _with_token({"PermissionSets": items}, token)
+    return paged("PermissionSets", arns, params)
 
 
 def _accounts_for_permission_set(state: SandboxState, center: IdentityCenter,
@@ -529,54 +530,26 @@ def _accounts_for_permission_set(state: SandboxState, center: IdentityCenter,
     status = params.get("ProvisioningStatus")
     accounts = sorted({a for ps, a in center.provisioned if ps == permission_set.arn
                        and _provisioned(center, permission_set, a, status)})
-    items, token = page(accounts, params)
-    return _with_token({"AccountIds": items}, token)
+    return paged("AccountIds", accounts, params)
 
 
 # --- assignments ---------------------------------------------------------------------------------
 
-def _assignment_request(state: SandboxState, center: IdentityCenter, params: dict[str, Any],
-                        kind: str) -> Request:
-    permission_set = _permission_set(center, params["PermissionSetArn"])
-    key = (str(params["TargetId"]), str(params["PrincipalType"]), str(params["PrincipalId"]))
-    if _busy(center, permission_set_arn=permission_set.arn, key=key):
-        raise _conflict("Could not change the account assignment")
-    return _new_request(state, center, kind, permission_set_arn=permission_set.arn,
-                        target_id=key[0], principal_type=key[1], principal_id=key[2])
-
-
-def _create_assignment(state: SandboxState, center: IdentityCenter,
-                       params: dict[str, Any]) -> dict[str, Any]:
-    request = _assignment_request(state, center, params, "create")
-    return {"AccountAssignmentCreationStatus": request.assignment_document()}
-
-
-def _delete_assignment(state: SandboxState, center: IdentityCenter,
-                       params: dict[str, Any]) -> dict[str, Any]:
-    request = _assignment_request(state, center, params, "delete")
-    return {"AccountAssignmentDeletionStatus": request.assignment_document()}
-
-
-def _describe_creation(state: SandboxState, center: IdentityCenter,
-                       params: dict[str, Any]) -> dict[str, Any]:
-    request = _request(center, params["AccountAssignmentCreationRequestId"], "create")
-    return {"AccountAssignmentCreationStatus": request.assignment_document()}
-
-
-def _describe_deletion(state: SandboxState, center: IdentityCenter,
-                       params: dict[str, Any]) -> dict[str, Any]:
-    request = _request(center, params["AccountAssignmentDeletionRequestId"], "delete")
-    return {"AccountAssignmentDeletionStatus": request.assignment_document()}
-
-
-def _list_creation(state: SandboxState, center: IdentityCenter,
-                   params: dict[str, Any]) -> dict[str, Any]:
-    return _status_page(center, params, "create", "AccountAssignmentsCreationStatus")
-
-
-def _list_deletion(state: SandboxState, center: IdentityCenter,
-                   params: dict[str, Any]) -> dict[str, Any]:
-    return _status_page(center, params, "delete", "AccountAssignmentsDeletionStatus")
+def _assignment_change(requests: _Requests) -> Handler:
+    """CreateAccountAssignment, DeleteAccountAssignment: an asynchronous request, refused while
+    another on the same assignment is in progress."""
+    def change(state: SandboxState, center: IdentityCenter,
+               params: dict[str, Any]) -> dict[str, Any]:
+        permission_set = _permission_set(center, params["PermissionSetArn"])
+        key = (str(params["TargetId"]), str(params["PrincipalType"]),
+               str(params["PrincipalId"]))
+        if _busy(center, permission_set_arn=permission_set.arn, key=key):
+            raise _conflict("Could not change the account assignment")
+        request = _new_request(state, center, requests.kind,
+                               permission_set_arn=permission_set.arn, target_id=key[0],
+                               principal_type=key[1], principal_id=key[2])
+        return requests.status(request)
+    return change
 
 
 def _assignment_document(key: tuple[str, str, str, str]) -> dict[str, Any]:
@@ -589,8 +562,7 @@ def _list_assignments(state: SandboxState, center: IdentityCenter,
     permission_set = _permission_set(center, params["PermissionSetArn"])
     account_id = str(params["AccountId"])
     keys = [k for k in center.assignments if k[0] == account_id and k[1] == permission_set.arn]
-    items, token = page(keys, params)
-    return _with_token({"AccountAssignments": [_assignment_document(k) for k in items]}, token)
+    return paged("AccountAssignments", keys, params, document=_assignment_document)
 
 
 def _list_assignments_for_principal(state: SandboxState, center: IdentityCenter,
@@ -599,23 +571,22 @@ def _list_assignments_for_principal(state: SandboxState, center: IdentityCenter,
     keys = [k for k in center.assignments
             if k[2] == params["PrincipalType"] and k[3] == params["PrincipalId"]
             and (account_id is None or k[0] == account_id)]
-    items, token = page(keys, params)
-    return _with_token({"AccountAssignments": [_assignment_document(k) for k in items]}, token)
+    return paged("AccountAssignments", keys, params, document=_assignment_document)
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Handler] = {
     "DescribeInstance": _describe_instance,
     "CreatePermissionSet": _create_permission_set,
     "DescribePermissionSet": _describe_permission_set,
     "UpdatePermissionSet": _update_permission_set,
     "DeletePermissionSet": _delete_permission_set,
     "ListPermissionSets": _list_permission_sets,
-    "AttachManagedPolicyToPermissionSet": _attach_managed,
-    "DetachManagedPolicyFromPermissionSet": _detach_managed,
-    "ListManagedPoliciesInPermissionSet": _list_managed,
-    "AttachCustomerManagedPolicyReferenceToPermissionSet": _attach_customer_managed,
-    "DetachCustomerManagedPolicyReferenceFromPermissionSet": _detach_customer_managed,
-    "ListCustomerManagedPolicyReferencesInPermissionSet": _list_customer_managed,
+    "AttachManagedPolicyToPermissionSet": _MANAGED_POLICIES.attach,
+    "DetachManagedPolicyFromPermissionSet": _MANAGED_POLICIES.detach,
+    "ListManagedPoliciesInPermissionSet": _MANAGED_POLICIES.list,
+    "AttachCustomerManagedPolicyReferenceToPermissionSet": _CUSTOMER_MANAGED_POLICIES.attach,
+    "DetachCustomerManagedPolicyReferenceFromPermissionSet": _CUSTOMER_MANAGED_POLICIES.detach,
+    "ListCustomerManagedPolicyReferencesInPermissionSet": _CUSTOMER_MANAGED_POLICIES.list,
     "PutInlinePolicyToPermissionSet": _put_inline,
     "GetInlinePolicyForPermissionSet": _get_inline,
     "DeleteInlinePolicyFromPermissionSet": _delete_inline,
@@ -626,16 +597,16 @@ _HANDLERS = {
     "UntagResource": _untag_resource,
     "ListTagsForResource": _list_tags,
     "ProvisionPermissionSet": _provision,
-    "DescribePermissionSetProvisioningStatus": _describe_provisioning,
-    "ListPermissionSetProvisioningStatus": _list_provisioning,
+    "DescribePermissionSetProvisioningStatus": _PROVISIONING.describe,
+    "ListPermissionSetProvisioningStatus": _PROVISIONING.list,
     "ListPermissionSetsProvisionedToAccount": _provisioned_to_account,
     "ListAccountsForProvisionedPermissionSet": _accounts_for_permission_set,
-    "CreateAccountAssignment": _create_assignment,
-    "DeleteAccountAssignment": _delete_assignment,
-    "DescribeAccountAssignmentCreationStatus": _describe_creation,
-    "DescribeAccountAssignmentDeletionStatus": _describe_deletion,
-    "ListAccountAssignmentCreationStatus": _list_creation,
-    "ListAccountAssignmentDeletionStatus": _list_deletion,
+    "CreateAccountAssignment": _assignment_change(_CREATION),
+    "DeleteAccountAssignment": _assignment_change(_DELETION),
+    "DescribeAccountAssignmentCreationStatus": _CREATION.describe,
+    "DescribeAccountAssignmentDeletionStatus": _DELETION.describe,
+    "ListAccountAssignmentCreationStatus": _CREATION.list,
+    "ListAccountAssignmentDeletionStatus": _DELETION.list,
     "ListAccountAssignments": _list_assignments,
     "ListAccountAssignmentsForPrincipal": _list_assignments_for_principal,
 }
