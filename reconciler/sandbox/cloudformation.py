@@ -27,7 +27,6 @@ Handlers are installed on moto's ``CloudFormationResponse``; state lives in ``Sa
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import uuid
@@ -39,9 +38,17 @@ import yaml
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iam.models import iam_backends
-from moto.organizations.models import FakeServiceAccess, organizations_backends
+from moto.organizations.models import organizations_backends
 
-from reconciler.sandbox.common import aws_error, current_state
+from reconciler.sandbox.common import (
+    aws_error,
+    current_state,
+    install_handlers,
+    sync_managed_policies,
+    token_page,
+    trust_service,
+)
+from reconciler.sandbox.protocol import present
 from reconciler.sandbox.state import SandboxState
 
 SERVICE_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
@@ -159,21 +166,8 @@ def _find(state: SandboxState, self: CloudFormationResponse,
 
 
 def _page(items: list[Any], params: dict[str, Any], *, operation: str) -> dict[str, Any]:
-    limit = min(int(params.get("MaxResults") or PAGE_LIMIT), PAGE_LIMIT)
-    start = 0
-    token = params.get("NextToken")
-    if token:
-        try:
-            decoded = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
-            assert decoded["op"] == operation
-            start = int(decoded["offset"])
-        except Exception:
-            raise _validation("Invalid NextToken") from None
-    page: dict[str, Any] = {"Summaries": items[start:start + limit]}
-    if start + limit < len(items):
-        page["NextToken"] = base64.urlsafe_b64encode(json.dumps(
-            {"op": operation, "offset": start + limit}).encode()).decode()
-    return page
+    return token_page(items, params, key="Summaries", operation=operation, limit=PAGE_LIMIT,
+                      invalid=lambda: _validation("Invalid NextToken"))
 
 
 def _parse_template(body: str) -> dict[str, Any]:
@@ -438,13 +432,7 @@ def _create_role(iam: Any, name: str, properties: dict[str, Any], *, logical: st
 
 def _sync_role_policies(iam: Any, name: str, properties: dict[str, Any]) -> None:
     role = iam.get_role(name)
-    wanted = [str(a) for a in properties.get("ManagedPolicyArns") or ()]
-    for arn in wanted:
-        if arn not in role.managed_policies:
-            iam.attach_role_policy(arn, name)
-    for arn in list(role.managed_policies):
-        if arn not in wanted:
-            iam.detach_role_policy(arn, name)
+    sync_managed_policies(iam, name, [str(a) for a in properties.get("ManagedPolicyArns") or ()])
     inline = {str(p["PolicyName"]): p["PolicyDocument"] for p in properties.get("Policies") or ()}
     for policy_name, document in inline.items():
         iam.put_role_policy(name, policy_name, json.dumps(document))
@@ -588,13 +576,9 @@ def _instance_document(record: StackSetRecord, instance: StackInstance, *,
         "Status": instance.status,
         "StackInstanceStatus": {"DetailedStatus": instance.detailed},
         "OrganizationalUnitId": instance.ou_id, "DriftStatus": "NOT_CHECKED",
+        **present(StackId=instance.stack_id, StatusReason=instance.reason,
+                  LastOperationId=instance.last_operation_id),
     }
-    if instance.stack_id:
-        document["StackId"] = instance.stack_id
-    if instance.reason:
-        document["StatusReason"] = instance.reason
-    if instance.last_operation_id:
-        document["LastOperationId"] = instance.last_operation_id
     if full:
         document["ParameterOverrides"] = [{"ParameterKey": k, "ParameterValue": v}
                                           for k, v in sorted(instance.overrides.items())]
@@ -602,14 +586,9 @@ def _instance_document(record: StackSetRecord, instance: StackInstance, *,
 
 
 def _operation_summary(operation: StackSetOperation) -> dict[str, Any]:
-    document: dict[str, Any] = {"OperationId": operation.id, "Action": operation.action,
-                                "Status": operation.status,
-                                "CreationTimestamp": operation.created}
-    if operation.ended is not None:
-        document["EndTimestamp"] = operation.ended
-    if operation.status_reason:
-        document["StatusReason"] = operation.status_reason
-    return document
+    return {"OperationId": operation.id, "Action": operation.action, "Status": operation.status,
+            "CreationTimestamp": operation.created,
+            **present(EndTimestamp=operation.ended, StatusReason=operation.status_reason)}
 
 
 # --- handlers -----------------------------------------------------------------------------------
@@ -953,7 +932,5 @@ HANDLERS = {
 
 def install() -> None:
     """Patch moto's CloudFormation (idempotent)."""
-    for name, handler in HANDLERS.items():
-        setattr(CloudFormationResponse, name, handler)
-    if SERVICE_PRINCIPAL not in FakeServiceAccess.TRUSTED_SERVICES:
-        FakeServiceAccess.TRUSTED_SERVICES.append(SERVICE_PRINCIPAL)
+    install_handlers(CloudFormationResponse, HANDLERS)
+    trust_service(SERVICE_PRINCIPAL)

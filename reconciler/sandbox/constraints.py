@@ -30,6 +30,7 @@ import json
 import re
 import sys
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -154,12 +155,18 @@ def _from_query(shape: Shape, form: dict[str, str], prefix: str) -> Any:
     return raw
 
 
-def request_params(service: str, operation: str, body: bytes) -> dict[str, Any] | None:
-    """The request's parameters shaped like botocore's input (None: unreadable)."""
+def _input_shape(service: str, operation: str) -> Shape | None:
+    """The operation's input shape in botocore's model (None: no such operation, no input)."""
     model = service_model(service)
     if operation not in model.operation_names:
         return None
-    input_shape = model.operation_model(operation).input_shape
+    shape: Shape | None = model.operation_model(operation).input_shape
+    return shape
+
+
+def request_params(service: str, operation: str, body: bytes) -> dict[str, Any] | None:
+    """The request's parameters shaped like botocore's input (None: unreadable)."""
+    input_shape = _input_shape(service, operation)
     if input_shape is None:
         return None
     if service in ("iam", "sts"):
@@ -178,74 +185,52 @@ def _camel(name: str) -> str:
 
 
 def _check(shape: Shape, value: Any, path: str) -> Violation | None:
+    """The first violation of ``shape``'s constraints in ``value`` (members in model order)."""
+    return next(_violations(shape, value, path), None)
+
+
+def _violations(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
     meta = shape.metadata
-    if isinstance(shape, StructureShape):
-        if not isinstance(value, dict):
-            return None
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
         for name in shape.required_members:
             if value.get(name) is None:
-                return Violation(_join(path, name), None, "Member must not be null",
-                                 "INPUT_REQUIRED")
+                yield Violation(_join(path, name), None, "Member must not be null",
+                                "INPUT_REQUIRED")
         for name, member in shape.members.items():
             if name in value and value[name] is not None:
-                found = _check(member, value[name], _join(path, name))
-                if found:
-                    return found
-        return None
-    if isinstance(shape, ListShape):
-        if not isinstance(value, list):
-            return None
-        found = _length(meta, len(value), value, path)
-        if found:
-            return found
+                yield from _violations(member, value[name], _join(path, name))
+    elif isinstance(shape, ListShape) and isinstance(value, list):
+        yield from _range(meta, len(value), value, path, "length")
         for index, item in enumerate(value, start=1):
-            found = _check(shape.member, item, f"{path}.{index}.member")
-            if found:
-                return found
-        return None
-    if isinstance(shape, MapShape):
-        if not isinstance(value, dict):
-            return None
-        found = _length(meta, len(value), value, path)
-        if found:
-            return found
+            yield from _violations(shape.member, item, f"{path}.{index}.member")
+    elif isinstance(shape, MapShape) and isinstance(value, dict):
+        yield from _range(meta, len(value), value, path, "length")
         for key, item in value.items():
-            found = _check(shape.key, key, f"{path}.key") or _check(shape.value, item,
-                                                                   f"{path}.value")
-            if found:
-                return found
-        return None
-    if shape.type_name == "string" and isinstance(value, str):
-        found = _length(meta, len(value), value, path)
-        if found:
-            return found
+            yield from _violations(shape.key, key, f"{path}.key")
+            yield from _violations(shape.value, item, f"{path}.value")
+    elif shape.type_name == "string" and isinstance(value, str):
+        yield from _range(meta, len(value), value, path, "length")
         enum = getattr(shape, "enum", None) or []
         if enum and value not in enum:
-            return Violation(path, value, "Member must satisfy enum value set: "
-                             f"[{', '.join(enum)}]", "INVALID_ENUM")
+            yield Violation(path, value, "Member must satisfy enum value set: "
+                            f"[{', '.join(enum)}]", "INVALID_ENUM")
         pattern = meta.get("pattern")
         if pattern and not compile_pattern(pattern).fullmatch(value):
-            return Violation(path, value, f"Member must satisfy regular expression pattern: "
-                             f"{pattern}", "INVALID_PATTERN")
-        return None
-    if shape.type_name in ("integer", "long") and isinstance(value, int):
-        if "max" in meta and value > meta["max"]:
-            return Violation(path, value, "Member must have value less than or equal to "
-                             f"{meta['max']}", "MAX_VALUE_EXCEEDED")
-        if "min" in meta and value < meta["min"]:
-            return Violation(path, value, "Member must have value greater than or equal to "
-                             f"{meta['min']}", "MIN_VALUE_EXCEEDED")
-    return None
+            yield Violation(path, value, f"Member must satisfy regular expression pattern: "
+                            f"{pattern}", "INVALID_PATTERN")
+    elif shape.type_name in ("integer", "long") and isinstance(value, int):
+        yield from _range(meta, value, value, path, "value")
 
 
-def _length(meta: dict[str, Any], length: int, value: Any, path: str) -> Violation | None:
-    if "max" in meta and length > meta["max"]:
-        return Violation(path, value, "Member must have length less than or equal to "
-                         f"{meta['max']}", "MAX_LENGTH_EXCEEDED")
-    if "min" in meta and length < meta["min"]:
-        return Violation(path, value, "Member must have length greater than or equal to "
-                         f"{meta['min']}", "MIN_LENGTH_EXCEEDED")
-    return None
+def _range(meta: dict[str, Any], measure: int, value: Any, path: str,
+           what: str) -> Iterator[Violation]:
+    """The model's ``max``/``min`` of a length (strings, lists, maps) or a value (numbers)."""
+    if "max" in meta and measure > meta["max"]:
+        yield Violation(path, value, f"Member must have {what} less than or equal to "
+                        f"{meta['max']}", f"MAX_{what.upper()}_EXCEEDED")
+    elif "min" in meta and measure < meta["min"]:
+        yield Violation(path, value, f"Member must have {what} greater than or equal to "
+                        f"{meta['min']}", f"MIN_{what.upper()}_EXCEEDED")
 
 
 def _join(path: str, name: str) -> str:
@@ -254,10 +239,7 @@ def _join(path: str, name: str) -> str:
 
 def violation(service: str, operation: str, params: dict[str, Any]) -> Violation | None:
     """The first constraint of ``operation``'s input model that ``params`` breaks."""
-    model = service_model(service)
-    if operation not in model.operation_names:
-        return None
-    input_shape = model.operation_model(operation).input_shape
+    input_shape = _input_shape(service, operation)
     if input_shape is None:
         return None
     return _check(input_shape, params, "")

@@ -53,7 +53,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.sandbox.protocol import Response, error_response
+from reconciler.sandbox.common import sync_managed_policies
+from reconciler.sandbox.protocol import Response, error_response, present
 from reconciler.sandbox.state import SandboxState
 
 # IAM Identity Center's and the identity store's names for the services (signing names "sso" and
@@ -202,24 +203,16 @@ class Request:
     forced_failure: str | None = None  # control.inject_async_failure: ends FAILED with this
 
     def assignment_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"Status": self.status, "RequestId": self.request_id,
-                               "TargetId": self.target_id, "TargetType": "AWS_ACCOUNT",
-                               "PermissionSetArn": self.permission_set_arn,
-                               "PrincipalType": self.principal_type,
-                               "PrincipalId": self.principal_id, "CreatedDate": self.created}
-        if self.failure_reason:
-            doc["FailureReason"] = self.failure_reason
-        return doc
+        return {"Status": self.status, "RequestId": self.request_id,
+                "TargetId": self.target_id, "TargetType": "AWS_ACCOUNT",
+                "PermissionSetArn": self.permission_set_arn, "PrincipalType": self.principal_type,
+                "PrincipalId": self.principal_id, "CreatedDate": self.created,
+                **present(FailureReason=self.failure_reason)}
 
     def provisioning_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"Status": self.status, "RequestId": self.request_id,
-                               "PermissionSetArn": self.permission_set_arn,
-                               "CreatedDate": self.created}
-        if self.target_id is not None:
-            doc["AccountId"] = self.target_id
-        if self.failure_reason:
-            doc["FailureReason"] = self.failure_reason
-        return doc
+        return {"Status": self.status, "RequestId": self.request_id,
+                "PermissionSetArn": self.permission_set_arn, "CreatedDate": self.created,
+                **present(AccountId=self.target_id, FailureReason=self.failure_reason)}
 
     def summary(self) -> dict[str, Any]:
         return {"Status": self.status, "RequestId": self.request_id,
@@ -546,12 +539,7 @@ def realize(center: IdentityCenter, permission_set: PermissionSet,
                 permissions_boundary=None, description="", tags=[],
                 max_session_duration=str(seconds))
         role.max_session_duration = seconds
-        for arn in wanted:
-            if arn not in role.managed_policies:
-                iam.attach_role_policy(arn, name)
-        for arn in list(role.managed_policies):
-            if arn not in wanted:
-                iam.detach_role_policy(arn, name)
+        sync_managed_policies(iam, name, wanted)
         if permission_set.inline_policy:
             iam.put_role_policy(name, INLINE_POLICY_NAME, permission_set.inline_policy)
         elif INLINE_POLICY_NAME in role.policies:

@@ -114,17 +114,22 @@ def _not_found(kind: str, resource_id: Any, what: str) -> SsoError:
                     ResourceId=str(resource_id))
 
 
+def _attribute(path: Any, allowed: dict[str, str], what: str) -> str:
+    """The field an AttributePath names (case-insensitive), one of ``allowed``."""
+    attribute = allowed.get(str(path).lower())
+    if attribute is None:
+        raise SsoError("ValidationException",
+                       f"Invalid {what} attribute path {path}: expected "
+                       f"{' or '.join(sorted(allowed))}.")
+    return attribute
+
+
 def _filtered(items: list[Any], params: dict[str, Any], allowed: dict[str, str]) -> list[Any]:
     filters = params.get("Filters") or []
     if len(filters) > 1:
         raise SsoError("ValidationException", "Only one filter is supported.")
     for item_filter in filters:
-        path = str(item_filter.get("AttributePath"))
-        attribute = allowed.get(path.lower())
-        if attribute is None:
-            raise SsoError("ValidationException",
-                           f"Invalid filter attribute path {path}: expected "
-                           f"{' or '.join(sorted(allowed))}.")
+        attribute = _attribute(item_filter.get("AttributePath"), allowed, "filter")
         value = item_filter.get("AttributeValue")
         items = [i for i in items if getattr(i, attribute) == value]
     return items
@@ -136,12 +141,7 @@ def _unique_attribute(params: dict[str, Any], allowed: dict[str, str]) -> tuple[
         raise _not_found("IDENTITY_STORE", identifier["ExternalId"].get("Id"),
                          "No resource with this external id")
     unique = identifier.get("UniqueAttribute") or {}
-    path = str(unique.get("AttributePath"))
-    attribute = allowed.get(path.lower())
-    if attribute is None:
-        raise SsoError("ValidationException",
-                       f"Invalid unique attribute path {path}: expected "
-                       f"{' or '.join(sorted(allowed))}.")
+    attribute = _attribute(unique.get("AttributePath"), allowed, "unique")
     return attribute, unique.get("AttributeValue")
 
 
@@ -175,28 +175,30 @@ def _list_memberships_for_member(state: SandboxState, center: IdentityCenter,
     return _USERS.memberships(center, params, user_id)
 
 
+def _unique_name(params: dict[str, Any], member: str, named: Callable[[str], object],
+                 what: str) -> str:
+    """The request's ``member``, required, and taken by no other group (user)."""
+    value = params.get(member)
+    if not value:
+        raise SsoError("ValidationException", f"{member} is required.")
+    if named(str(value)) is not None:
+        raise SsoError("ConflictException", f"Duplicate {what}",
+                       Reason="UNIQUENESS_CONSTRAINT_VIOLATION")
+    return str(value)
+
+
 def _create_group(state: SandboxState, center: IdentityCenter,
                   params: dict[str, Any]) -> dict[str, Any]:
-    name = params.get("DisplayName")
-    if not name:
-        raise SsoError("ValidationException", "DisplayName is required.")
-    if center.group_named(str(name)) is not None:
-        raise SsoError("ConflictException", "Duplicate GroupDisplayName",
-                       Reason="UNIQUENESS_CONSTRAINT_VIOLATION")
-    group = center.add_group(str(name), params.get("Description"))
+    name = _unique_name(params, "DisplayName", center.group_named, "GroupDisplayName")
+    group = center.add_group(name, params.get("Description"))
     return {**_GROUPS.ids(center, group), "Revision": "1"}
 
 
 def _create_user(state: SandboxState, center: IdentityCenter,
                  params: dict[str, Any]) -> dict[str, Any]:
-    user_name = params.get("UserName")
-    if not user_name:
-        raise SsoError("ValidationException", "UserName is required.")
-    if center.user_named(str(user_name)) is not None:
-        raise SsoError("ConflictException", "Duplicate UserName",
-                       Reason="UNIQUENESS_CONSTRAINT_VIOLATION")
+    user_name = _unique_name(params, "UserName", center.user_named, "UserName")
     name = params.get("Name") or {}
-    user = center.add_user(str(user_name), given_name=name.get("GivenName"),
+    user = center.add_user(user_name, given_name=name.get("GivenName"),
                            family_name=name.get("FamilyName"),
                            display_name=params.get("DisplayName"),
                            emails=params.get("Emails") or [])

@@ -9,9 +9,9 @@ installed as methods of moto's ``OrganizationsResponse``; time-driven transition
 
 from __future__ import annotations
 
-import base64
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,15 +20,21 @@ from moto.moto_api._internal import mock_random
 from moto.organizations import utils as org_utils
 from moto.organizations.models import (
     FakeAccount,
-    FakeDelegatedAdministrator,
-    FakeServiceAccess,
     OrganizationsBackend,
     organizations_backends,
 )
 from moto.organizations.responses import OrganizationsResponse
 
 from reconciler.sandbox import consistency
-from reconciler.sandbox.common import aws_error, current_state, epoch, naive_utc
+from reconciler.sandbox.common import (
+    aws_error,
+    current_state,
+    epoch,
+    install_handlers,
+    naive_utc,
+    token_page,
+    trust_service,
+)
 from reconciler.sandbox.state import (
     CLOSE_QUOTA_WINDOW,
     HANDSHAKE_TTL,
@@ -84,22 +90,10 @@ def _params(response: OrganizationsResponse) -> dict[str, Any]:
 def paginate(items: list[Any], params: dict[str, Any], *, key: str,
              operation: str) -> dict[str, Any]:
     """One page of at most 20 items, with an opaque NextToken, as AWS Organizations pages."""
-    limit = min(int(params.get("MaxResults") or PAGE_LIMIT), PAGE_LIMIT)
-    start = 0
-    token = params.get("NextToken")
-    if token:
-        try:
-            decoded = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
-            assert decoded["op"] == operation
-            start = int(decoded["offset"])
-        except Exception:
-            raise aws_error("InvalidInputException", "You specified an invalid value.",
-                            Reason="INVALID_NEXT_TOKEN") from None
-    page: dict[str, Any] = {key: items[start:start + limit]}
-    if start + limit < len(items):
-        page["NextToken"] = base64.urlsafe_b64encode(json.dumps(
-            {"op": operation, "offset": start + limit}).encode()).decode()
-    return page
+    return token_page(items, params, key=key, operation=operation, limit=PAGE_LIMIT,
+                      invalid=lambda: aws_error("InvalidInputException",
+                                                "You specified an invalid value.",
+                                                Reason="INVALID_NEXT_TOKEN"))
 
 
 def used_emails(state: SandboxState) -> set[str]:
@@ -249,15 +243,27 @@ def _handshake_document(h: Handshake, *, partition: str) -> dict[str, Any]:
     }
 
 
-def _get_handshake(state: SandboxState, handshake_id: str) -> Handshake:
+def _get_handshake(state: SandboxState, handshake_id: str, *, seen_by: str) -> Handshake:
+    """The handshake, which only its two parties see (to anyone else it is not found)."""
     if not re.fullmatch(r"h-[0-9a-z]{8,32}", handshake_id or ""):
         raise aws_error("InvalidInputException", "You specified an invalid value.",
                         Reason="INVALID_PATTERN")
     handshake = state.handshakes.get(handshake_id)
-    if handshake is None:
+    if handshake is None or not _visible_to(handshake, seen_by):
         raise aws_error("HandshakeNotFoundException",
                         "We can't find a handshake with the HandshakeId that you specified.")
     return handshake
+
+
+def _check_transition(handshake: Handshake, caller_account: str, *, party: str | None,
+                      verb: str) -> None:
+    """Only ``party`` (the one account that may) moves a pending handshake on."""
+    if caller_account != party:
+        raise aws_error("AccessDeniedException",
+                        "You don't have permissions to access this resource.")
+    if handshake.state not in PENDING:
+        raise aws_error("InvalidHandshakeTransitionException",
+                        f"You can't {verb} a handshake that is {handshake.state}.")
 
 
 def _visible_to(handshake: Handshake, account_id: str) -> bool:
@@ -325,17 +331,9 @@ def respond(state: SandboxState, handshake_id: str, caller_account: str, *,
             accept: bool) -> dict[str, Any]:
     """Accept or decline as the invited account."""
     with state.lock:
-        handshake = _get_handshake(state, handshake_id)
-        if not _visible_to(handshake, caller_account):
-            raise aws_error("HandshakeNotFoundException",
-                            "We can't find a handshake with the HandshakeId that you specified.")
-        if caller_account != handshake.target_account_id:
-            raise aws_error("AccessDeniedException",
-                            "You don't have permissions to access this resource.")
-        if handshake.state not in PENDING:
-            raise aws_error("InvalidHandshakeTransitionException",
-                            f"You can't {'accept' if accept else 'decline'} a handshake that "
-                            f"is {handshake.state}.")
+        handshake = _get_handshake(state, handshake_id, seen_by=caller_account)
+        _check_transition(handshake, caller_account, party=handshake.target_account_id,
+                          verb="accept" if accept else "decline")
         if accept:
             if caller_account in organizations_backends.master_accounts or \
                     management_backend(caller_account) is not None:
@@ -365,10 +363,8 @@ def _invite_account_to_organization(self: OrganizationsResponse) -> str:
 def _describe_handshake(self: OrganizationsResponse) -> str:
     state = current_state()
     with state.lock:
-        handshake = _get_handshake(state, _params(self).get("HandshakeId", ""))
-        if not _visible_to(handshake, self.current_account):
-            raise aws_error("HandshakeNotFoundException",
-                            "We can't find a handshake with the HandshakeId that you specified.")
+        handshake = _get_handshake(state, _params(self).get("HandshakeId", ""),
+                                   seen_by=self.current_account)
         return json.dumps({"Handshake": _handshake_document(handshake,
                                                             partition=state.partition)})
 
@@ -385,29 +381,26 @@ def _filtered(handshakes: list[Handshake], params: dict[str, Any]) -> list[Hands
     return sorted(handshakes, key=lambda h: (h.requested, h.id))
 
 
-def _list_handshakes_for_organization(self: OrganizationsResponse) -> str:
+def _handshakes_page(self: OrganizationsResponse, operation: str,
+                     wanted: Callable[[Handshake], bool]) -> str:
     state = current_state()
-    _require_management(self)
     params = _params(self)
     with state.lock:
-        handshakes = _filtered([h for h in state.handshakes.values()
-                                if h.management_account_id == self.current_account], params)
+        handshakes = _filtered([h for h in state.handshakes.values() if wanted(h)], params)
         documents = [_handshake_document(h, partition=state.partition)
                      for h in handshakes]
-    return json.dumps(paginate(documents, params, key="Handshakes",
-                               operation="ListHandshakesForOrganization"))
+    return json.dumps(paginate(documents, params, key="Handshakes", operation=operation))
+
+
+def _list_handshakes_for_organization(self: OrganizationsResponse) -> str:
+    _require_management(self)
+    return _handshakes_page(self, "ListHandshakesForOrganization",
+                            lambda h: h.management_account_id == self.current_account)
 
 
 def _list_handshakes_for_account(self: OrganizationsResponse) -> str:
-    state = current_state()
-    params = _params(self)
-    with state.lock:
-        handshakes = _filtered([h for h in state.handshakes.values()
-                                if _visible_to(h, self.current_account)], params)
-        documents = [_handshake_document(h, partition=state.partition)
-                     for h in handshakes]
-    return json.dumps(paginate(documents, params, key="Handshakes",
-                               operation="ListHandshakesForAccount"))
+    return _handshakes_page(self, "ListHandshakesForAccount",
+                            lambda h: _visible_to(h, self.current_account))
 
 
 def _accept_handshake(self: OrganizationsResponse) -> str:
@@ -425,16 +418,10 @@ def _decline_handshake(self: OrganizationsResponse) -> str:
 def _cancel_handshake(self: OrganizationsResponse) -> str:
     state = current_state()
     with state.lock:
-        handshake = _get_handshake(state, _params(self).get("HandshakeId", ""))
-        if not _visible_to(handshake, self.current_account):
-            raise aws_error("HandshakeNotFoundException",
-                            "We can't find a handshake with the HandshakeId that you specified.")
-        if self.current_account != handshake.management_account_id:
-            raise aws_error("AccessDeniedException",
-                            "You don't have permissions to access this resource.")
-        if handshake.state not in PENDING:
-            raise aws_error("InvalidHandshakeTransitionException",
-                            f"You can't cancel a handshake that is {handshake.state}.")
+        handshake = _get_handshake(state, _params(self).get("HandshakeId", ""),
+                                   seen_by=self.current_account)
+        _check_transition(handshake, self.current_account,
+                          party=handshake.management_account_id, verb="cancel")
         handshake.state = "CANCELED"
         return json.dumps({"Handshake": _handshake_document(handshake,
                                                             partition=state.partition)})
@@ -760,9 +747,5 @@ HANDLERS = {
 
 def install() -> None:
     """Patch moto's Organizations (idempotent)."""
-    for name, handler in HANDLERS.items():
-        setattr(OrganizationsResponse, name, handler)
-    if IAM_PRINCIPAL not in FakeServiceAccess.TRUSTED_SERVICES:
-        FakeServiceAccess.TRUSTED_SERVICES.append(IAM_PRINCIPAL)
-    if IAM_PRINCIPAL not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
-        FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(IAM_PRINCIPAL)
+    install_handlers(OrganizationsResponse, HANDLERS)
+    trust_service(IAM_PRINCIPAL, delegated_administrator=True)

@@ -229,6 +229,12 @@ def error_response(service: str, code: str, message: str, *,
     return status, headers, json.dumps(document).encode()
 
 
+def present(**members: Any) -> dict[str, Any]:
+    """The optional members of an answer that have a value: AWS leaves an absent member out of
+    its answers (never null, never an empty string), and botocore then leaves it out too."""
+    return {name: value for name, value in members.items() if value is not None and value != ""}
+
+
 def json_response(document: dict[str, Any]) -> Response:
     request_id = str(uuid.uuid4())
     return 200, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], \
