@@ -43,6 +43,13 @@ class AccountAfter(TypedDict, total=False):
     state: str
 
 
+class AccountCreateRequest(TypedDict, total=False):
+    """An account create's ``before`` when an earlier run's CreateAccount is still in progress."""
+
+    create_request_id: str
+    state: str
+
+
 class StackSetTarget(TypedDict, total=False):
     name: str
     region: str
@@ -59,12 +66,19 @@ class AccessRoleAfter(TypedDict, total=False):
     stack_set: StackSetTarget  # the role is deployed by the organization's stack set
 
 
+class GroupPolicyValue(TypedDict, total=False):
+    name: str
+    path: str
+    document: dict[str, JSON]
+    attached: bool  # before only: False for a left-over grant policy not attached to the group
+
+
 class GroupAfter(TypedDict, total=False):
     name: str
-    path: str | None
+    path: str | None  # a delete's before: None when only left-over grant policies exist
     members: list[str]
     inline_policies: dict[str, JSON]
-    managed_policies: list[dict[str, JSON]]
+    managed_policies: list[GroupPolicyValue]
 
 
 class RootCredentialsAfter(TypedDict, total=False):
@@ -88,3 +102,66 @@ class StackSetAfter(TypedDict, total=False):
     accounts: list[str]
     remove: list[str]
     retain_stacks: bool
+
+
+class AccountAliasAfter(TypedDict, total=False):
+    account_id: str
+    alias: str | None  # None in a delete's before when AWS's alias could not be read
+    role_name: str | None  # None: the management account's own credentials
+
+
+class ContactValue(TypedDict):
+    name: str
+    title: str
+    email: str
+    phone: str
+
+
+class AlternateContactsAfter(TypedDict, total=False):
+    account_id: str
+    management: bool
+    contacts: dict[str, ContactValue | None]  # listed types only; None: no such contact
+
+
+class PolicyReferenceValue(TypedDict):
+    name: str
+    path: str
+
+
+class PermissionsBoundaryValue(TypedDict, total=False):
+    managed_policy_arn: str  # either this, or name and path (a customer managed policy)
+    name: str
+    path: str
+
+
+class PermissionSetAfter(TypedDict, total=False):
+    instance_arn: str
+    arn: str  # an update's after (and a before)
+    name: str
+    # each attribute below is in an after only when the file writes it (None: "none")
+    description: str | None
+    session_duration: str | None
+    managed_policies: list[str]
+    customer_managed_policies: list[PolicyReferenceValue]
+    inline_policy: dict[str, JSON] | None
+    permissions_boundary: PermissionsBoundaryValue | None
+    relay_state: str | None
+    outdated_accounts: list[str]
+
+
+class AssignmentAfter(TypedDict, total=False):
+    instance_arn: str
+    account: str
+    account_id: str
+    permission_set: str
+    permission_set_arn: str  # a delete's before
+    principal_type: str  # "GROUP" | "USER"
+    principal: str
+    principal_id: str
+
+
+class AssignmentRequest(TypedDict):
+    """An assignment create's ``before`` when an earlier run's request is still in flight."""
+
+    request_id: str
+    status: str

@@ -52,9 +52,8 @@ ROLE_DESCRIPTION = "Administrator access from the management account (managed by
 
 def apply_change(change: Change, ctx: StepContext) -> str:
     if change.action is Action.BOOTSTRAP and not _new_account_became_reachable(change, ctx):
-        instructions = change.instructions or (change.after or {}).get("instructions")
-        raise NeedsHuman(str(ctx.resolve(instructions or "create the access role in the member "
-                                                         "account (no instructions in the plan)")))
+        raise NeedsHuman(str(ctx.resolve(change.instructions or "create the access role in the "
+                                         "member account (no instructions in the plan)")))
     if change.action not in (Action.CREATE, Action.UPDATE, Action.BOOTSTRAP):
         raise StepFailed(f"access role changes cannot be {change.action.value}")
     after = cast(AccessRoleAfter, ctx.resolve(change.after or {}))

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, cast
 
-from reconciler.afters import AccountAfter
+from reconciler.afters import AccountAfter, AccountCreateRequest
 from reconciler.apply.kit import StepContext, StepFailed, Waiting, backoff, reattaches
 from reconciler.apply.ou import ou_id
 from reconciler.aws import paginate
@@ -138,7 +138,7 @@ def wait_for_request(change: Change, ctx: StepContext, request: Mapping[str, Any
 def _planned_request(change: Change) -> dict[str, Any] | None:
     """The CreateAccount request the plan saw in progress (``before.create_request_id``): apply
     waits for that very request even if it has finished since, never requesting another."""
-    request_id = (change.before or {}).get("create_request_id")
+    request_id = cast(AccountCreateRequest, change.before or {}).get("create_request_id")
     return {"Id": str(request_id), "State": "IN_PROGRESS"} if request_id else None
 
 
@@ -408,7 +408,7 @@ def _rename(ctx: StepContext, account_id: str, key: str, name: str) -> None:
 
 def _update(change: Change, ctx: StepContext) -> str:
     after = cast(AccountAfter, ctx.resolve(change.after or {}))
-    account_id = str(after.get("id") or (change.before or {}).get("id"))
+    account_id = str(after.get("id") or cast(AccountAfter, change.before or {}).get("id"))
     account = _member(ctx, account_id)
     if account is None:
         raise StepFailed(f"account {account_id} is not in the organization")

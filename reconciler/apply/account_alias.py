@@ -12,6 +12,9 @@ a failed step that says so.
 
 from __future__ import annotations
 
+from typing import cast
+
+from reconciler.afters import AccountAliasAfter
 from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.apply.reachability import is_new_account, wait_until_assumable
 from reconciler.aws import paginate
@@ -27,7 +30,8 @@ ALREADY_EXISTS = frozenset({"EntityAlreadyExists", "EntityAlreadyExistsException
 def apply_change(change: Change, ctx: StepContext) -> str:
     if change.action not in (Action.CREATE, Action.UPDATE, Action.DELETE):
         raise StepFailed(f"account_alias changes cannot be {change.action.value}")
-    data = ctx.resolve((change.after if change.after is not None else change.before) or {})
+    data = cast(AccountAliasAfter, ctx.resolve(
+        (change.after if change.after is not None else change.before) or {}))
     account_id = str(data["account_id"])
     role = data.get("role_name")
     wanted = None if change.action is Action.DELETE else str(data["alias"])
@@ -38,9 +42,9 @@ def apply_change(change: Change, ctx: StepContext) -> str:
     else:
         new = is_new_account(ctx, account_id)
         if new or any(d == f"access_role.{change.key}" for d in change.depends_on):
-            wait_until_assumable(ctx, change, account_id=account_id, role_name=str(role),
+            wait_until_assumable(ctx, change, account_id=account_id, role_name=role,
                                  new_account=new)
-        iam = ctx.aws.member_client("iam", account_id=account_id, role_name=str(role))
+        iam = ctx.aws.member_client("iam", account_id=account_id, role_name=role)
     current = [str(a) for a in paginate(iam, "list_account_aliases", "AccountAliases")]
     if wanted is None:
         for alias in current:

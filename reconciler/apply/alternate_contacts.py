@@ -11,9 +11,9 @@ it differs, so a re-run converges; a type listed as null is deleted when it exis
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from reconciler.afters import AlternateContactsAfter
 from reconciler.apply.kit import StepContext, StepFailed
 from reconciler.errors import NotFound
 from reconciler.model import CONTACT_TYPES
@@ -29,10 +29,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 def apply_change(change: Change, ctx: StepContext) -> str:
     if change.action not in (Action.CREATE, Action.UPDATE):
         raise StepFailed(f"alternate_contacts changes cannot be {change.action.value}")
-    after = ctx.resolve(change.after or {})
+    after = cast(AlternateContactsAfter, ctx.resolve(change.after or {}))
     account_id = str(after["account_id"])
     management = account_id == ctx.management_account_id
-    wanted: Mapping[str, Mapping[str, str] | None] = after.get("contacts") or {}
+    wanted = after.get("contacts") or {}
     unknown = set(wanted) - set(CONTACT_TYPES)
     if unknown:
         raise StepFailed(f"unknown alternate contact type(s): {', '.join(sorted(unknown))}")

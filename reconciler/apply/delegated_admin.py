@@ -35,7 +35,7 @@ def apply_change(change: Change, ctx: StepContext) -> str:
                                              ServicePrincipal=IAM_SERVICE_PRINCIPAL)
         return f"registered {account_id} as IAM's delegated administrator"
     if change.action is Action.DELETE:
-        account_id = str((change.before or {})["account_id"])
+        account_id = str(cast(DelegatedAdminAfter, change.before or {})["account_id"])
         if account_id not in registered:
             return f"{account_id} was no longer IAM's delegated administrator"
         org.deregister_delegated_administrator(AccountId=account_id,

@@ -255,7 +255,7 @@ def _delete_policy(iam: Any, arn: str) -> bool:
 
 def _left_over_arns(ctx: StepContext, change: Change) -> list[str]:
     """The ARNs of the grant policies the plan saw loose (``"attached": false`` in before)."""
-    before = change.before or {}
+    before = cast(GroupAfter, change.before or {})
     return sorted(_policy_arn(ctx, str(p["path"]), str(p["name"]))
                   for p in before.get("managed_policies") or ()
                   if p.get("attached") is False)
@@ -320,7 +320,7 @@ def _delete_versions_and_policy(iam: Any, arn: str) -> bool:
 
 
 def _delete(iam: Any, ctx: StepContext, change: Change) -> str:
-    before = change.before or {}
+    before = cast(GroupAfter, change.before or {})
     name = str(before.get("name") or change.key)
     if before.get("path") is None and "path" in before:
         notes = _delete_left_over(iam, ctx, name, change)

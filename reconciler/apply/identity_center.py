@@ -25,14 +25,16 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from reconciler import policy
+from reconciler.afters import AssignmentAfter, AssignmentRequest, PermissionSetAfter
 from reconciler.apply.kit import StepContext, StepFailed, backoff
 from reconciler.aws import Client, paginate
 from reconciler.errors import AwsError, NotFound
 from reconciler.model import canonical_duration
 from reconciler.observe.identity_center import read_boundary, read_permission_set
+from reconciler.observed import ObservedPermissionSet
 from reconciler.plan import Action, Change
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -119,26 +121,19 @@ def _permission_set_arn(ctx: StepContext, sso: Client, *, instance_arn: str,
 
 
 def _ensure_permission_set(change: Change, ctx: StepContext) -> str:
-    after = dict(change.after or {})
+    after = cast(PermissionSetAfter, change.after or {})
     instance, name = str(after["instance_arn"]), str(after["name"])
     sso = ctx.aws.client("sso-admin")
     arn = _permission_set_arn(ctx, sso, instance_arn=instance, name=name)
     done: list[str] = []
     if arn is None:
-        extra = {key: after[key] for key, param in (("description", "Description"),
-                                                    ("session_duration", "SessionDuration"),
-                                                    ("relay_state", "RelayState"))
-                 if after.get(key) is not None}
         created = _retrying(ctx, sso.create_permission_set, InstanceArn=instance, Name=name,
-                            **{_PARAM[k]: v for k, v in extra.items()})
+                            **_settings(after, current=None))
         arn = str(created["PermissionSet"]["PermissionSetArn"])
         _known(ctx)[name] = arn
         done.append("created")
     current = read_permission_set(sso, instance_arn=instance, arn=arn)
-    update = {_PARAM[key]: after[key] for key in ("description", "session_duration",
-                                                   "relay_state")
-              if key in after and after[key] is not None
-              and _differs(key, getattr(current, key), after[key])}
+    update = _settings(after, current=current)
     if update:
         _retrying(ctx, sso.update_permission_set, InstanceArn=instance, PermissionSetArn=arn,
                   **update)
@@ -150,18 +145,27 @@ def _ensure_permission_set(change: Change, ctx: StepContext) -> str:
     return f"permission set {name}: " + ("; ".join(done) if done else "already as planned")
 
 
-_PARAM = {"description": "Description", "session_duration": "SessionDuration",
-          "relay_state": "RelayState"}
-
-
-def _differs(key: str, have: Any, want: Any) -> bool:
-    if key == "session_duration":
-        return canonical_duration(have) != canonical_duration(want)
-    return bool(have != want)
+def _settings(after: PermissionSetAfter, *,
+              current: ObservedPermissionSet | None) -> dict[str, str]:
+    """The CreatePermissionSet (``current`` None: every setting ``after`` writes) or
+    UpdatePermissionSet (only those that differ from ``current``) parameters. A setting the file
+    does not write, or writes as null, is not in ``after`` or is None: left alone."""
+    params: dict[str, str] = {}
+    description = after.get("description")
+    if description is not None and (current is None or description != current.description):
+        params["Description"] = description
+    duration = after.get("session_duration")
+    if duration is not None and (current is None or canonical_duration(duration)
+                                 != canonical_duration(current.session_duration)):
+        params["SessionDuration"] = duration
+    relay_state = after.get("relay_state")
+    if relay_state is not None and (current is None or relay_state != current.relay_state):
+        params["RelayState"] = relay_state
+    return params
 
 
 def _ensure_policies(ctx: StepContext, sso: Client, *, instance: str, arn: str,
-                     after: dict[str, Any], current: Any) -> list[str]:
+                     after: PermissionSetAfter, current: ObservedPermissionSet) -> list[str]:
     done: list[str] = []
     ids = {"InstanceArn": instance, "PermissionSetArn": arn}
     if "managed_policies" in after:
@@ -270,7 +274,7 @@ def _provisioning_status(sso: Client, instance: str,
 
 
 def _delete_permission_set(change: Change, ctx: StepContext) -> str:
-    before = dict(change.before or {})
+    before = cast(PermissionSetAfter, change.before or {})
     sso = ctx.aws.client("sso-admin")
     instance = _instance_of(before)
     arn = str(before["arn"])
@@ -282,16 +286,17 @@ def _delete_permission_set(change: Change, ctx: StepContext) -> str:
     return f"deleted permission set {before.get('name')}"
 
 
-def _instance_of(before: dict[str, Any]) -> str:
-    if before.get("instance_arn"):
-        return str(before["instance_arn"])
+def _instance_of(before: PermissionSetAfter) -> str:
+    instance = before.get("instance_arn")
+    if instance:
+        return str(instance)
     # arn:aws:sso:::permissionSet/ssoins-X/ps-Y -> arn:aws:sso:::instance/ssoins-X
     arn = str(before["arn"])
     head, _, rest = arn.partition(":permissionSet/")
     return f"{head}:instance/{rest.split('/', 1)[0]}"
 
 
-def _target(after: dict[str, Any], account_id: str, permission_set_arn: str) -> dict[str, Any]:
+def _target(after: AssignmentAfter, account_id: str, permission_set_arn: str) -> dict[str, Any]:
     return {"InstanceArn": after["instance_arn"], "TargetId": account_id,
             "TargetType": "AWS_ACCOUNT", "PermissionSetArn": permission_set_arn,
             "PrincipalType": after["principal_type"], "PrincipalId": after["principal_id"]}
@@ -310,7 +315,7 @@ def _assigned(sso: Client, target: dict[str, Any]) -> bool:
 def _in_flight(change: Change) -> str | None:
     """The request of an earlier run that the plan saw IN_PROGRESS for this assignment (its
     ``before``; the apply lock keeps any other run from starting one since)."""
-    before = change.before or {}
+    before = cast(AssignmentRequest, change.before or {})
     request_id = before.get("request_id")
     return str(request_id) if request_id and before.get("status") == "IN_PROGRESS" else None
 
@@ -327,7 +332,7 @@ def _describe_assignment(sso: Client, instance: str, operation: str,
 
 
 def _ensure_assignment(change: Change, ctx: StepContext) -> str:
-    after = dict(ctx.resolve(dict(change.after or {})))
+    after = cast(AssignmentAfter, ctx.resolve(dict(change.after or {})))
     sso = ctx.aws.client("sso-admin")
     instance = str(after["instance_arn"])
     ps_arn = _permission_set_arn(ctx, sso, instance_arn=instance,
@@ -357,7 +362,7 @@ def _ensure_assignment(change: Change, ctx: StepContext) -> str:
 
 
 def _remove_assignment(change: Change, ctx: StepContext) -> str:
-    before = dict(change.before or {})
+    before = cast(AssignmentAfter, change.before or {})
     sso = ctx.aws.client("sso-admin")
     instance = str(before["instance_arn"])
     target = _target(before, str(before["account_id"]), str(before["permission_set_arn"]))

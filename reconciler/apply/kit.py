@@ -13,8 +13,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
+from reconciler.afters import AccountCreateRequest
 from reconciler.errors import AwsError, OrgsyncError
 from reconciler.model import DesiredState
 from reconciler.observed import ObservedState
@@ -282,5 +283,6 @@ Executor = Callable[[Change, StepContext], str]
 def reattaches(change: Change) -> bool:
     """Whether ``change`` continues a CreateAccount an earlier run left in progress: its place
     among AWS's five is taken already (``apply_plan`` counts it before any step starts)."""
-    return change.kind == "account" and bool((change.before or {}).get("create_request_id"))
+    return change.kind == "account" and bool(
+        cast(AccountCreateRequest, change.before or {}).get("create_request_id"))
 

@@ -42,9 +42,6 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_FIELDS = ("password", "access_keys", "signing_certificates", "mfa")
-
-
 def apply_change(change: Change, ctx: StepContext) -> str:
     if change.action is not Action.UPDATE:
         raise StepFailed(f"root credentials changes cannot be {change.action.value}")
@@ -57,17 +54,18 @@ def apply_change(change: Change, ctx: StepContext) -> str:
         raise StepFailed(f"unknown root credentials policy {policy!r}")
     keep_password = policy == "password_recovery"
     remove_mfa = policy == "absent"  # password_recovery leaves MFA devices as they are
-    before = change.before or {}  # null: unknown, so anything may be there
+    before = cast(RootCredentialsAfter, change.before or {})  # null: unknown, anything may be there
     if is_new_account(ctx, account_id):
         # a new account refuses AssumeRoot for minutes, as it refuses AssumeRole
         wait_until_root_reachable(ctx, change, account_id=account_id, task=AUDIT_TASK)
 
-    def maybe(field: str) -> bool:
-        return before.get(field) is not False
+    def maybe(present: bool | None) -> bool:  # None (or not in before): unknown
+        return present is not False
 
     notes: list[str] = []
-    if (not keep_password and maybe("password")) or maybe("access_keys") \
-            or maybe("signing_certificates") or (remove_mfa and maybe("mfa")):
+    if (not keep_password and maybe(before.get("password"))) or maybe(before.get("access_keys")) \
+            or maybe(before.get("signing_certificates")) \
+            or (remove_mfa and maybe(before.get("mfa"))):
         notes = _delete(ctx, account_id, keep_password=keep_password, remove_mfa=remove_mfa)
     if keep_password and before.get("password") is not True:
         notes.extend(_ensure_password_recovery(ctx, account_id))
@@ -146,9 +144,11 @@ def _verify(ctx: StepContext, account_id: str, after: RootCredentialsAfter, *, p
         present["password"] = True
     except NotFound:
         present["password"] = False
+    wanted_by_field = {"password": after.get("password"), "access_keys": after.get("access_keys"),
+                       "signing_certificates": after.get("signing_certificates"),
+                       "mfa": after.get("mfa")}
     wrong: list[str] = []
-    for field in _FIELDS:
-        wanted = after.get(field)
+    for field, wanted in wanted_by_field.items():
         if field == "password" and wanted is None:
             wanted = policy == "password_recovery"
         if wanted is None or (field == "mfa" and policy == "password_recovery"):

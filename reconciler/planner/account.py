@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from reconciler.afters import AccountCreateRequest
 from reconciler.plan import Action, AttributeDiff, Change, Deferred, Unmanaged
 from reconciler.planner.context import AccountMatch, PlanContext
 from reconciler.policy import partition_of
@@ -58,7 +59,7 @@ def plan_account_creation(ctx: PlanContext) -> None:
         if match.disposition == "create" and govcloud:
             ctx.errors.append(GOVCLOUD_CREATE.format(name=name))
         elif match.disposition == "create":
-            before = None
+            before: AccountCreateRequest | None = None
             if match.pending_request is not None:
                 before = {"create_request_id": match.pending_request, "state": "IN_PROGRESS"}
             ctx.changes.append(Change(

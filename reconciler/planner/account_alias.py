@@ -16,8 +16,9 @@ the file to another, the account that gives it up goes first.
 
 from __future__ import annotations
 
+from reconciler.afters import AccountAliasAfter
 from reconciler.model import NO_ALIAS
-from reconciler.plan import JSON, Action, AttributeDiff, Change, Deferred
+from reconciler.plan import Action, AttributeDiff, Change, Deferred
 from reconciler.planner.context import AccountMatch, PlanContext
 
 KIND = "account_alias"
@@ -54,8 +55,8 @@ def plan_account_aliases(ctx: PlanContext) -> None:
             continue
         role = _role_name(ctx, match)
         depends = ctx.needs(match.address, f"access_role.{name}")
-        after: dict[str, JSON] = {"account_id": match.id_expr, "alias": wanted,
-                                  "role_name": role}
+        after: AccountAliasAfter = {"account_id": match.id_expr, "alias": wanted,
+                                    "role_name": role}
         if match.disposition == "create":
             if wanted is None:
                 continue  # a new account has no alias
@@ -83,15 +84,16 @@ def plan_account_aliases(ctx: PlanContext) -> None:
     _order_moves(ctx, planned, holders=holders, releasing=releasing)
 
 
-def _known(name: str, after: dict[str, JSON], *, role: str | None, wanted: str | None,
+def _known(name: str, after: AccountAliasAfter, *, role: str | None, wanted: str | None,
            current: str | None, depends: tuple[str, ...]) -> Change | None:
     if current == wanted:
         return None
-    before: dict[str, JSON] = {"account_id": after["account_id"], "alias": current}
+    before: AccountAliasAfter = {"account_id": after["account_id"], "alias": current}
+    deleted: AccountAliasAfter = {**before, "role_name": role}
     diff = (AttributeDiff("alias", current, wanted),)
     if wanted is None:
         return Change(kind=KIND, key=name, action=Action.DELETE,
-                      before={**before, "role_name": role}, after=None, destructive=True,
+                      before=deleted, after=None, destructive=True,
                       reason=f"alias: null: delete alias {current} (its sign-in URL stops "
                              "working and the name is released)",
                       depends_on=depends, diff=diff)
@@ -105,14 +107,15 @@ def _known(name: str, after: dict[str, JSON], *, role: str | None, wanted: str |
                   depends_on=depends, diff=diff)
 
 
-def _unknown(name: str, after: dict[str, JSON], *, role: str | None, wanted: str | None,
+def _unknown(name: str, after: AccountAliasAfter, *, role: str | None, wanted: str | None,
              why: str, depends: tuple[str, ...]) -> Change:
     """The alias could not be read (the access role cannot be assumed yet): ensure the wanted
     one once apply gets in, which may replace or delete an alias nobody has seen: destructive."""
-    before: dict[str, JSON] = {"account_id": after["account_id"], "alias": None}
+    before: AccountAliasAfter = {"account_id": after["account_id"], "alias": None}
+    deleted: AccountAliasAfter = {**before, "role_name": role}
     if wanted is None:
         return Change(kind=KIND, key=name, action=Action.DELETE,
-                      before={**before, "role_name": role}, after=None, destructive=True,
+                      before=deleted, after=None, destructive=True,
                       reason=f"alias unknown ({why}); ensure the account has no alias (deletes "
                              "any)", depends_on=depends)
     return Change(kind=KIND, key=name, action=Action.UPDATE, before=None, after=after,

@@ -20,9 +20,11 @@ needs no trusted access.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
-from reconciler.model import AccountSpec
-from reconciler.plan import JSON, Action, AttributeDiff, Change, Deferred
+from reconciler.afters import AlternateContactsAfter, ContactValue
+from reconciler.model import AccountSpec, ContactSpec
+from reconciler.plan import Action, AttributeDiff, Change, Deferred
 from reconciler.planner.context import AccountMatch, PlanContext
 
 KIND = "alternate_contacts"
@@ -32,9 +34,13 @@ SERVICE_PRINCIPAL = "account.amazonaws.com"
 _FIELDS = ("name", "title", "email", "phone")
 
 
-def _wanted(spec: AccountSpec) -> dict[str, JSON]:
+def _contact(spec: ContactSpec) -> ContactValue:
+    return {"name": spec.name, "title": spec.title, "email": spec.email, "phone": spec.phone}
+
+
+def _wanted(spec: AccountSpec) -> dict[str, ContactValue | None]:
     assert spec.contacts is not None
-    return {kind: None if contact is None else contact.to_dict()
+    return {kind: None if contact is None else _contact(contact)
             for kind, contact in spec.contacts.items()}
 
 
@@ -93,8 +99,8 @@ def plan_alternate_contacts(ctx: PlanContext) -> None:
             continue
         management = ctx.is_management(match)
         wanted = _wanted(spec)
-        after: dict[str, JSON] = {"account_id": match.id_expr, "management": management,
-                                  "contacts": wanted}
+        after: AlternateContactsAfter = {"account_id": match.id_expr,
+                                         "management": management, "contacts": wanted}
         depends = ctx.needs(*(() if management else (ORGANIZATION,)), match.address)
         if match.disposition == "create":
             if all(value is None for value in wanted.values()):
@@ -123,23 +129,25 @@ def plan_alternate_contacts(ctx: PlanContext) -> None:
             ctx.changes.append(change)
 
 
-def _compare(name: str, after: dict[str, JSON],
-             current: Mapping[str, Mapping[str, str] | None], wanted: dict[str, JSON], *,
+def _compare(name: str, after: AlternateContactsAfter,
+             current: Mapping[str, Mapping[str, str] | None],
+             wanted: dict[str, ContactValue | None], *,
              depends: tuple[str, ...]) -> Change | None:
-    before_contacts: dict[str, JSON] = {}
+    before_contacts: dict[str, ContactValue | None] = {}
     for kind in wanted:
         had = current.get(kind)
-        before_contacts[kind] = dict(had) if had else None
+        # as read (observe.alternate_contacts: the four fields of a ContactValue)
+        before_contacts[kind] = cast(ContactValue, dict(had)) if had else None
     diff: list[AttributeDiff] = []
     for kind, value in wanted.items():
-        had = before_contacts[kind]
-        if had == value:
+        was = before_contacts[kind]
+        if was == value:
             continue
-        if had is None or value is None:
-            diff.append(AttributeDiff(kind, had, value))
+        if was is None or value is None:
+            diff.append(AttributeDiff(kind, was, value))
             continue
-        diff.extend(AttributeDiff(f"{kind}.{field}", had.get(field), value.get(field))
-                    for field in _FIELDS if had.get(field) != value.get(field))
+        diff.extend(AttributeDiff(f"{kind}.{field}", was.get(field), value.get(field))
+                    for field in _FIELDS if was.get(field) != value.get(field))
     if not diff:
         return None
     deleted = [d.path for d in diff if d.after is None and "." not in d.path]
@@ -149,14 +157,15 @@ def _compare(name: str, after: dict[str, JSON],
            ([f"change {', '.join(changed)}"] if changed else []) + \
            ([f"delete {', '.join(deleted)}"] if deleted else [])
     nothing_before = all(value is None for value in before_contacts.values())
+    before: AlternateContactsAfter = {"account_id": after["account_id"],
+                                      "contacts": before_contacts}
     return Change(
         kind=KIND, key=name, action=Action.CREATE if nothing_before else Action.UPDATE,
-        before=None if nothing_before else {"account_id": after["account_id"],
-                                            "contacts": before_contacts},
+        before=None if nothing_before else before,
         after=after, destructive=bool(deleted), reason=f"alternate contacts: {'; '.join(what)}",
         depends_on=depends, diff=tuple(diff))
 
 
-def _listed(wanted: Mapping[str, JSON]) -> str:
+def _listed(wanted: Mapping[str, ContactValue | None]) -> str:
     return ", ".join(kind if value is not None else f"no {kind}"
                      for kind, value in wanted.items())

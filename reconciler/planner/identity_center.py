@@ -23,8 +23,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from typing import cast
 
 from reconciler import policy
+from reconciler.afters import (
+    AssignmentAfter,
+    AssignmentRequest,
+    PermissionsBoundaryValue,
+    PermissionSetAfter,
+)
 from reconciler.model import (
     AssignmentSpec,
     IdentityCenterSpec,
@@ -44,7 +51,12 @@ PERMISSION_SET = "permission_set"
 ASSIGNMENT = "assignment"
 
 
-def permission_set_shape(current: ObservedPermissionSet) -> dict[str, JSON]:
+def _boundary(value: Mapping[str, str] | None) -> PermissionsBoundaryValue | None:
+    """As read or written: ``{"managed_policy_arn"}`` or ``{"name", "path"}`` (model.py)."""
+    return None if value is None else cast(PermissionsBoundaryValue, dict(value))
+
+
+def permission_set_shape(current: ObservedPermissionSet) -> PermissionSetAfter:
     """A permission set as AWS has it, in the shape of a change's ``before``."""
     return {
         "arn": current.arn,
@@ -56,28 +68,33 @@ def permission_set_shape(current: ObservedPermissionSet) -> dict[str, JSON]:
                                       sorted(current.customer_managed_policies,
                                              key=lambda r: (r[1], r[0]))],
         "inline_policy": dict(current.inline_policy) if current.inline_policy else None,
-        "permissions_boundary": dict(current.permissions_boundary)
-        if current.permissions_boundary else None,
+        "permissions_boundary": _boundary(current.permissions_boundary or None),
         "relay_state": current.relay_state,
         "outdated_accounts": list(current.outdated_accounts),
     }
 
 
-def desired_shape(spec: PermissionSetSpec, instance_arn: str) -> dict[str, JSON]:
-    """The ``after`` of a permission set change: its name, instance and the written keys only."""
-    values: dict[str, JSON] = {
-        "description": spec.description,
-        "session_duration": spec.session_duration,
-        "managed_policies": list(spec.managed_policies),
-        "customer_managed_policies": [{"name": r.name, "path": r.path}
-                                      for r in spec.customer_managed_policies],
-        "inline_policy": dict(spec.inline_policy) if spec.inline_policy is not None else None,
-        "permissions_boundary": dict(spec.permissions_boundary)
-        if spec.permissions_boundary is not None else None,
-        "relay_state": spec.relay_state,
-    }
-    after: dict[str, JSON] = {"instance_arn": instance_arn, "name": spec.name}
-    after.update({k: v for k, v in values.items() if k in spec.declared})
+def desired_shape(spec: PermissionSetSpec, instance_arn: str) -> PermissionSetAfter:
+    """The ``after`` of a permission set change: its name, instance and the written keys only
+    (in this order: the plan document keeps it)."""
+    after: PermissionSetAfter = {"instance_arn": instance_arn, "name": spec.name}
+    declared = spec.declared
+    if "description" in declared:
+        after["description"] = spec.description
+    if "session_duration" in declared:
+        after["session_duration"] = spec.session_duration
+    if "managed_policies" in declared:
+        after["managed_policies"] = list(spec.managed_policies)
+    if "customer_managed_policies" in declared:
+        after["customer_managed_policies"] = [{"name": r.name, "path": r.path}
+                                              for r in spec.customer_managed_policies]
+    if "inline_policy" in declared:
+        after["inline_policy"] = (dict(spec.inline_policy) if spec.inline_policy is not None
+                                  else None)
+    if "permissions_boundary" in declared:
+        after["permissions_boundary"] = _boundary(spec.permissions_boundary)
+    if "relay_state" in declared:
+        after["relay_state"] = spec.relay_state
     return after
 
 
@@ -171,7 +188,7 @@ def _account_name(ctx: PlanContext, account_id: str) -> str:
 
 
 def assignment_after(spec: AssignmentSpec, match: AccountMatch, *, instance_arn: str,
-                     principal_id: str | None) -> dict[str, JSON]:
+                     principal_id: str) -> AssignmentAfter:
     return {
         "instance_arn": instance_arn,
         "account": spec.account,
@@ -233,8 +250,9 @@ def _plan_assignments(ctx: PlanContext, spec: IdentityCenterSpec,
         pending = _request_for(observed, "create", account_id,
                                current.arn if current else None, item.principal_type,
                                principal_id) if current else None
-        before = None if pending is None else {"request_id": pending.request_id,
-                                               "status": pending.status}
+        before: AssignmentRequest | None = (
+            None if pending is None else {"request_id": pending.request_id,
+                                          "status": pending.status})
         reason = (f"assignment request {pending.request_id} is {pending.status} (made by an "
                   "earlier run): apply follows it and makes no second request"
                   if pending is not None else
@@ -264,14 +282,14 @@ def _plan_assignments(ctx: PlanContext, spec: IdentityCenterSpec,
                    f"{assignment.principal_type}:{assignment.principal_id}",
                 name=key))
             continue
+        removed: AssignmentAfter = {
+            "instance_arn": instance, "account": account, "account_id": assignment.account_id,
+            "permission_set": ps_name, "permission_set_arn": assignment.permission_set_arn,
+            "principal_type": assignment.principal_type, "principal": name,
+            "principal_id": assignment.principal_id}
         ctx.changes.append(Change(
             kind=ASSIGNMENT, key=key, action=Action.DELETE, destructive=True,
-            before={"instance_arn": instance, "account": account,
-                    "account_id": assignment.account_id, "permission_set": ps_name,
-                    "permission_set_arn": assignment.permission_set_arn,
-                    "principal_type": assignment.principal_type, "principal": name,
-                    "principal_id": assignment.principal_id},
-            after=None,
+            before=removed, after=None,
             reason="not in the file (identity_center.exclusive: true): removes this access"))
         deleted.setdefault(assignment.permission_set_arn, []).append(f"{ASSIGNMENT}.{key}")
     return deleted
