@@ -5,7 +5,7 @@ these ``TypedDict``s name its keys once, for the planner that builds it and the 
 reads it, so that a misspelt key is a type error rather than a silent ``None``. They describe the
 same JSON: the document does not change. Keys are optional (``total=False``) because a kind's
 actions carry different subsets (an account ``create`` has no ``id``, an ``update`` no
-``email``); docs/ARCHITECTURE.md's table says which action carries which.
+``email``); docs/development.md's table says which action carries which.
 """
 
 from __future__ import annotations
