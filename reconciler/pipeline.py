@@ -1,18 +1,22 @@
 """The pipeline the AWS-facing commands run: load -> observe -> plan, and apply -> re-plan.
 
 ``orgsync plan``, ``apply``, ``export`` and the demo go through these functions, so that apply
-without a saved plan takes exactly the steps of the plan a reviewer would have seen, and so that
-"converged" means the same everywhere. Nothing here prints: the commands print around it
-(``reconciler.commands``), and a library user can drive orgsync without the CLI.
+without a saved plan takes exactly the steps of the plan a reviewer would have seen, so that
+"converged" means the same everywhere, and so that a saved plan is applied only while the world
+is still what it was planned against (``check_saved_plan``). Nothing here prints: the commands
+print around it (``reconciler.commands``), and a library user can drive orgsync without the CLI.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from reconciler.jsontypes import JSON
 from reconciler.options import GlobalOptions
 from reconciler.plan import Action, Change, Plan
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
     from reconciler.aws import Aws
     from reconciler.model import DesiredState
     from reconciler.observed import ObservedState
+    from reconciler.planfile import SavedPlan
 
 
 @dataclass(frozen=True)
@@ -135,3 +140,82 @@ def converge_check(run: ApplyRun, final: Plan) -> ApplyOutcome:
     remaining = tuple(c for c in final.changes
                       if c.address not in waits and not waits & set(c.depends_on))
     return ApplyOutcome(run=run, final=final, remaining=remaining, needs_person=human)
+
+
+# What made a saved plan stale: the desired-state file changed, something observed in the
+# organization changed, or the world looks the same but planning again gives other changes.
+StaleReason = Literal["file", "organization", "plan"]
+
+
+@dataclass(frozen=True)
+class SavedPlanCheck:
+    """A saved plan checked against the world now (``check_saved_plan``); nothing was changed.
+
+    ``run`` when it still holds: its plan is the saved plan made again, from the saved file's
+    text and a fresh read (apply that). Otherwise ``stale`` says why not and ``differences`` what
+    differs (``{"address", "attribute", "before", "after"}``, ``reconciler.staleness``); or
+    ``missing_file`` is the file ``-f`` named, which does not exist (nothing was compared)."""
+
+    run: PlanRun | None = None
+    stale: StaleReason | None = None
+    differences: tuple[dict[str, JSON], ...] = ()
+    compared_file: str | None = None  # the desired-state file compared with the saved text
+    missing_file: str | None = None
+
+
+def check_saved_plan(saved: SavedPlan, aws: Aws, *, file: str | None,
+                     parallelism: int) -> SavedPlanCheck:
+    """Whether the world is still what ``saved`` was planned against (in this order, the first
+    difference decides): the desired-state file, everything observed (the fingerprint; the
+    snapshot, when the plan file has one, for the list of differences), then the plan made again
+    (changes and deferred items: a follow-up round may run those that carry an action).
+
+    The file compared is the one the plan was made from, or ``file`` when ``-f`` names one (a
+    pipeline that applies in another checkout); a file that is no longer there is not compared,
+    one that ``-f`` names must exist."""
+    from reconciler.config import load_text, read_source, text_sha256
+    from reconciler.staleness import (
+        account_names,
+        change_differences,
+        file_differences,
+        observed_differences,
+    )
+
+    desired = load_text(saved.desired_text, filename=saved.desired_file)
+    if file is not None and file != "-" and not os.path.exists(file):
+        return SavedPlanCheck(missing_file=file)
+    current_file = file if file is not None else (
+        saved.desired_file if saved.desired_file and os.path.exists(saved.desired_file)
+        else None)
+    # read and digested exactly as plan read it (config.source: BOM and line ends)
+    if current_file is not None:
+        on_disk = read_source(current_file)
+        if on_disk.sha256 != text_sha256(saved.desired_text):
+            return SavedPlanCheck(
+                stale="file", compared_file=current_file, differences=tuple(
+                    file_differences(saved.desired_text, on_disk.text, name=current_file)))
+    observed, plan = observe_and_plan(desired, aws, parallelism=parallelism)
+    if observed.fingerprint() != saved.observed_fingerprint:
+        differences: list[dict[str, JSON]] = []
+        if saved.observed is not None:
+            now = json.loads(json.dumps(observed.to_dict(), default=str))
+            differences = observed_differences(
+                saved.observed, now, names=account_names(desired, saved.observed, now))
+        return SavedPlanCheck(stale="organization", compared_file=current_file,
+                              differences=tuple(differences))
+    fresh, approved = plan.to_document(), saved.plan.to_document()
+    if fresh["changes"] != approved["changes"] or fresh["deferred"] != approved["deferred"]:
+        return SavedPlanCheck(
+            stale="plan", compared_file=current_file, differences=tuple(
+                change_differences(approved["changes"], fresh["changes"])
+                + change_differences(_deferred_as_changes(approved["deferred"]),
+                                     _deferred_as_changes(fresh["deferred"]))))
+    return SavedPlanCheck(
+        run=PlanRun(desired=desired, desired_text=saved.desired_text, observed=observed,
+                    plan=plan, aws=aws),
+        compared_file=current_file)
+
+
+def _deferred_as_changes(items: list[dict[str, JSON]]) -> list[Mapping[str, JSON]]:
+    """Deferred items compared as changes (an item without an action is "deferred")."""
+    return [{**item, "action": item.get("action") or "deferred"} for item in items]

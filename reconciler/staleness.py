@@ -16,8 +16,12 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from reconciler.jsontypes import JSON
+
+if TYPE_CHECKING:
+    from reconciler.model import DesiredState
 
 MAX_SHOWN = 40
 _SECRET_KEY = re.compile(r"secret|token|session|credential_value|private", re.IGNORECASE)
@@ -181,3 +185,16 @@ def difference_lines(differences: Sequence[Mapping[str, JSON]], *,
         lines.append(f"  ... and {len(differences) - limit} more (apply --format json lists "
                      "them all)")
     return lines
+
+
+def account_names(desired: DesiredState, *states: Mapping[str, JSON]) -> dict[str, str]:
+    """Account id -> the file's account name (for the addresses of differences), from the
+    file's ids and the emails of the accounts in observed states (``ObservedState.to_dict()``)."""
+    by_email = {spec.email.lower(): spec.name for spec in desired.accounts}
+    names = {spec.id: spec.name for spec in desired.accounts if spec.id}
+    for state in states:
+        for account in state.get("accounts") or ():
+            name = by_email.get(str(account.get("email", "")).lower())
+            if name is not None:
+                names.setdefault(str(account.get("id")), name)
+    return names

@@ -16,12 +16,11 @@ re-plan finds waits for the next plan (``reconciler.apply.executor`` enforces th
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +32,7 @@ from reconciler.commands.common import debug_call_counts
 from reconciler.console import is_interactive, make_console
 from reconciler.errors import Refusal, StalePlan
 from reconciler.options import GlobalOptions
-from reconciler.pipeline import PlanRun, build_plan, make_aws, observe_and_plan, read_desired
+from reconciler.pipeline import PlanRun, build_plan, check_saved_plan, make_aws, read_desired
 from reconciler.plan import Action, Change, Plan
 from reconciler.terminal import printable, printable_lines
 
@@ -131,18 +130,6 @@ def _shown(text: str) -> str:
     return escape(printable(text))
 
 
-def _account_names(desired: DesiredState, *states: Mapping[str, Any]) -> dict[str, str]:
-    """Account id -> the file's account name, from the file's ids and the observed emails."""
-    by_email = {spec.email.lower(): spec.name for spec in desired.accounts}
-    names = {spec.id: spec.name for spec in desired.accounts if spec.id}
-    for state in states:
-        for account in state.get("accounts") or ():
-            name = by_email.get(str(account.get("email", "")).lower())
-            if name is not None:
-                names.setdefault(str(account.get("id")), name)
-    return names
-
-
 def _stale(reason: str, differences: list[dict[str, Any]], *, planfile: str,
            file: str | None) -> StalePlan:
     from reconciler.staleness import difference_lines
@@ -160,54 +147,25 @@ def _stale(reason: str, differences: list[dict[str, Any]], *, planfile: str,
 
 def _prepare_saved(aws: Aws, *, saved: SavedPlan, planfile: str, file: str | None,
                    parallelism: int) -> PlanRun:
-    """Refuse a saved plan unless the world is still what it was planned against; the refusal
-    lists what differs (``reconciler.staleness``).
-
-    The file compared is the one the plan was made from, or ``file`` when ``-f`` names one (a
-    pipeline that applies in another checkout); a file that is no longer there is not compared,
-    one that ``-f`` names must exist."""
-    from reconciler.config import load_text, read_source, text_sha256
-    from reconciler.staleness import change_differences, file_differences, observed_differences
-
-    desired = load_text(saved.desired_text, filename=saved.desired_file)
-    if file is not None and file != "-" and not os.path.exists(file):
-        raise Refusal(f"stale plan check: {file} (given with -f) does not exist; nothing was "
-                      f"changed; run `{_command(planfile=planfile, file=None)}` where the "
-                      "plan's file is, or give -f the file it was made from")
-    current_file = file if file is not None else (
-        saved.desired_file if saved.desired_file and os.path.exists(saved.desired_file)
-        else None)
-    # read and digested exactly as plan read it (config.source: BOM and line ends)
-    if current_file is not None:
-        on_disk = read_source(current_file)
-        if on_disk.sha256 != text_sha256(saved.desired_text):
-            raise _stale(f"{current_file} changed since the plan was made",
-                         file_differences(saved.desired_text, on_disk.text, name=current_file),
-                         planfile=planfile, file=file)
-    observed, plan = observe_and_plan(desired, aws, parallelism=parallelism)
-    if observed.fingerprint() != saved.observed_fingerprint:
-        differences: list[dict[str, Any]] = []
-        if saved.observed is not None:
-            now = json.loads(json.dumps(observed.to_dict(), default=str))
-            differences = observed_differences(
-                saved.observed, now, names=_account_names(desired, saved.observed, now))
-        raise _stale("the organization changed since the plan was made (something orgsync "
-                     "observed for it is different now"
-                     + ("" if saved.observed is not None else "; this plan file predates the "
-                        "list of differences") + ")", differences, planfile=planfile, file=file)
-    fresh, approved = plan.to_document(), saved.plan.to_document()
-    if fresh["changes"] != approved["changes"] or fresh["deferred"] != approved["deferred"]:
-        # the deferred items count: a follow-up round may run those that carry an action
-        raise _stale("planning again gives different changes",
-                     change_differences(approved["changes"], fresh["changes"])
-                     + change_differences(
-                         [{**d, "action": d.get("action") or "deferred"}
-                          for d in approved["deferred"]],
-                         [{**d, "action": d.get("action") or "deferred"}
-                          for d in fresh["deferred"]]),
-                     planfile=planfile, file=file)
-    return PlanRun(desired=desired, desired_text=saved.desired_text, observed=observed,
-                   plan=plan, aws=aws)
+    """The saved plan made again, or a refusal that says why not and lists what differs (the
+    decision is ``reconciler.pipeline.check_saved_plan``'s; the wording is this command's)."""
+    check = check_saved_plan(saved, aws, file=file, parallelism=parallelism)
+    if check.run is not None:
+        return check.run
+    if check.missing_file is not None:
+        raise Refusal(f"stale plan check: {check.missing_file} (given with -f) does not exist; "
+                      f"nothing was changed; run `{_command(planfile=planfile, file=None)}` "
+                      "where the plan's file is, or give -f the file it was made from")
+    if check.stale == "file":
+        reason = f"{check.compared_file} changed since the plan was made"
+    elif check.stale == "organization":
+        reason = ("the organization changed since the plan was made (something orgsync "
+                  "observed for it is different now"
+                  + ("" if saved.observed is not None else "; this plan file predates the "
+                     "list of differences") + ")")
+    else:
+        reason = "planning again gives different changes"
+    raise _stale(reason, list(check.differences), planfile=planfile, file=file)
 
 
 @contextmanager
