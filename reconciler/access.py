@@ -9,8 +9,9 @@ grant policies (inline and attached), in the form the observe layer reads them
 conditions, is marked; so is a grant AWS has that the file does not declare, and a member the
 file lists who is not in the AWS group (or the other way round).
 
-Pure: no AWS calls. ``reconciler.commands.access`` reads AWS and renders the document this
-module builds; text, JSON and markdown come from that one document so they cannot disagree.
+Pure: no AWS calls. ``reconciler.pipeline.read_access`` reads AWS and
+``reconciler.commands.access`` renders the document this module builds; text, JSON and markdown
+come from that one document so they cannot disagree.
 """
 
 from __future__ import annotations

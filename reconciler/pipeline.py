@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -21,9 +21,10 @@ from reconciler.options import GlobalOptions
 from reconciler.plan import Action, Change, Plan
 
 if TYPE_CHECKING:
+    from reconciler.access import ObservedAccess
     from reconciler.apply import ApplyRun, Reporter
     from reconciler.aws import Aws
-    from reconciler.model import DesiredState
+    from reconciler.model import AccountSpec, DesiredState
     from reconciler.observed import ObservedState
     from reconciler.planfile import SavedPlan
 
@@ -219,3 +220,113 @@ def check_saved_plan(saved: SavedPlan, aws: Aws, *, file: str | None,
 def _deferred_as_changes(items: list[dict[str, JSON]]) -> list[Mapping[str, JSON]]:
     """Deferred items compared as changes (an item without an action is "deferred")."""
     return [{**item, "action": item.get("action") or "deferred"} for item in items]
+
+
+def account_ids_from_aws(aws: Aws, accounts: Sequence[AccountSpec]) -> dict[str, str]:
+    """Ids of ``accounts`` (matched by email, as the organization knows them), by account name:
+    for the accounts the file gives no id (one ListAccounts)."""
+    from reconciler.aws import paginate
+
+    by_email = {
+        str(item["Email"]).lower(): str(item["Id"])
+        for item in paginate(aws.client("organizations"), "list_accounts", "Accounts")
+    }
+    return {a.name: by_email[a.email.lower()] for a in accounts if a.email.lower() in by_email}
+
+
+def read_access(desired: DesiredState, aws: Aws) -> ObservedAccess:
+    """What ``orgsync access`` reports on, read from the management account (read-only; the
+    calls are declared in ``reconciler.commands.access.PERMISSIONS``): the caller and the
+    organization (another organization is refused), ListAccounts (ids of the file's accounts
+    without one, names of accounts only AWS grants), the groups with their members and grant
+    policies (the observe layer's one GetAccountAuthorizationDetails read) and, when the file has
+    an ``identity_center:`` section, the instance with its permission sets and assignments and
+    the members of the assigned groups (``reconciler.observe.identity_center``)."""
+    from reconciler.access import ObservedAccess
+    from reconciler.aws import paginate
+    from reconciler.observe.group import read_management_iam
+    from reconciler.observe.organization import read_caller, read_organization
+
+    read_caller(aws)
+    org = aws.client("organizations")
+    read_organization(org, expected_management_account_id=(
+        desired.organization.management_account_id))
+    listed = list(paginate(org, "list_accounts", "Accounts"))
+    by_email = {str(a["Email"]).lower(): str(a["Id"]) for a in listed}
+    account_ids = {a.name: by_email[a.email.lower()] for a in desired.accounts
+                   if a.id is None and a.email.lower() in by_email}
+    iam = read_management_iam(aws.client("iam"), desired=desired)
+    center, members = None, {}
+    if desired.identity_center is not None:
+        from reconciler.observe.identity_center import read_group_members, read_identity_center
+
+        center = read_identity_center(desired, aws, parallelism=4)
+        if center is not None and center.identity_store_id is not None:
+            assigned = {a.principal for a in desired.identity_center.assignments
+                        if a.principal_type == "GROUP"}
+            group_ids = [p.id for p in center.principals if p.type == "GROUP"
+                         and (p.name in assigned or any(
+                             a.principal_type == "GROUP" and a.principal_id == p.id
+                             for a in center.assignments))]
+            members = read_group_members(aws.client("identitystore"),
+                                         identity_store_id=center.identity_store_id,
+                                         group_ids=group_ids)
+    return ObservedAccess(
+        groups=iam.groups, managed_policies=iam.managed_policies,
+        existing_users=iam.existing_users, account_ids=account_ids,
+        account_names={str(a["Id"]): str(a.get("Name", a["Id"])) for a in listed},
+        identity_center=center, identity_center_members=members)
+
+
+@dataclass(frozen=True)
+class SsoAssignments:
+    """The account assignments ``orgsync profiles --format sso`` writes profiles for.
+
+    ``store`` None: no usable Identity Center instance (``error`` says why); ``unknown_user``:
+    the user asked for is not in the identity store. ``pairs``: (account name, account id,
+    permission set name) of every assignment (of the user, directly or through a group)."""
+
+    store: str | None = None
+    error: str | None = None
+    unknown_user: bool = False
+    pairs: tuple[tuple[str, str, str], ...] = ()
+
+
+def read_sso_assignments(desired: DesiredState, aws: Aws, *,
+                         user: str | None) -> SsoAssignments:
+    """Read the Identity Center instance (the file's, when it pins one), its assignments
+    (``user``'s only, directly or through the groups it is a member of, when given) and the
+    names of their accounts (the file's names first, then the organization's)."""
+    from dataclasses import replace
+
+    from reconciler.aws import paginate
+    from reconciler.model import IdentityCenterSpec
+    from reconciler.observe.identity_center import read_identity_center, user_id
+
+    pinned = desired.identity_center.instance_arn if desired.identity_center else None
+    center = read_identity_center(
+        replace(desired, identity_center=IdentityCenterSpec(instance_arn=pinned)), aws)
+    if center is None or center.instance_arn is None or center.identity_store_id is None:
+        return SsoAssignments(error=center.error if center else "no instance")
+    store = center.identity_store_id
+    wanted: set[tuple[str, str]] | None = None
+    if user is not None:
+        identity = aws.client("identitystore")
+        found = user_id(identity, identity_store_id=store, user_name=user)
+        if found is None:
+            return SsoAssignments(store=store, unknown_user=True)
+        wanted = {("USER", found)} | {
+            ("GROUP", str(m["GroupId"])) for m in paginate(
+                identity, "list_group_memberships_for_member", "GroupMemberships",
+                IdentityStoreId=store, MemberId={"UserId": found})}
+    names = {a.id: a.name for a in desired.accounts if a.id}
+    names.update({v: k for k, v in account_ids_from_aws(
+        aws, [a for a in desired.accounts if a.id is None]).items()})
+    listed = {str(a["Id"]): str(a["Name"]) for a in paginate(
+        aws.client("organizations"), "list_accounts", "Accounts")}
+    sets = {p.arn: p.name for p in center.permission_sets}
+    return SsoAssignments(store=store, pairs=tuple(
+        (names.get(a.account_id) or listed.get(a.account_id, a.account_id), a.account_id,
+         sets[a.permission_set_arn])
+        for a in center.assignments if a.permission_set_arn in sets
+        and (wanted is None or (a.principal_type, a.principal_id) in wanted)))

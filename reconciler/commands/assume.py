@@ -58,7 +58,7 @@ def resolve(desired: DesiredState, account: str, *, aws: Aws) -> tuple[str, str,
 
     Ids the file does not write down (accounts orgsync created) are found by email with one
     ListAccounts; an id that is not in the file at all gets the organization's access role."""
-    from reconciler.commands.profiles import account_ids_from_aws
+    from reconciler.pipeline import account_ids_from_aws
 
     management = desired.organization.management_account_id
     if account == management:

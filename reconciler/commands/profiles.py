@@ -9,13 +9,12 @@ email), made only then. The formatting and the config-file editing live in ``rec
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from reconciler.aesr import SYNC_LIMIT, check_color_by, compressed_size
 from reconciler.console import make_console
-from reconciler.model import AccountSpec, DesiredState
+from reconciler.model import DesiredState
 from reconciler.options import GlobalOptions
-from reconciler.pipeline import make_aws
+from reconciler.pipeline import account_ids_from_aws, make_aws
 from reconciler.profiles import (
     DEFAULT_REGION,
     ConfigFileError,
@@ -27,9 +26,6 @@ from reconciler.profiles import (
     render,
     write_config_block,
 )
-
-if TYPE_CHECKING:
-    from reconciler.aws import Aws
 
 
 def run(
@@ -104,56 +100,21 @@ def run(
     return 0
 
 
-def account_ids_from_aws(aws: Aws, accounts: list[AccountSpec]) -> dict[str, str]:
-    """Ids of ``accounts`` (matched by email, as the organization knows them), by account name."""
-    from reconciler.aws import paginate
-
-    by_email = {
-        str(item["Email"]).lower(): str(item["Id"])
-        for item in paginate(aws.client("organizations"), "list_accounts", "Accounts")
-    }
-    return {a.name: by_email[a.email.lower()] for a in accounts if a.email.lower() in by_email}
-
-
 def _sso(opts: GlobalOptions, desired: DesiredState, *, user: str | None, start: str | None,
          prefix: str, write: bool, config_file: str | None) -> int:
     """``--format sso``: read the Identity Center instance, then write the profiles."""
-    from dataclasses import replace
-
-    from reconciler.aws import paginate
     from reconciler.errors import OrgsyncError
-    from reconciler.model import IdentityCenterSpec
-    from reconciler.observe.identity_center import read_identity_center, user_id
+    from reconciler.pipeline import read_sso_assignments
     from reconciler.profiles_sso import build_sso_profiles, render_sso, start_url
 
     aws = make_aws(opts, parallelism=4)
-    pinned = desired.identity_center.instance_arn if desired.identity_center else None
-    center = read_identity_center(
-        replace(desired, identity_center=IdentityCenterSpec(instance_arn=pinned)), aws)
-    if center is None or center.instance_arn is None or center.identity_store_id is None:
-        raise OrgsyncError(f"--format sso: {center.error if center else 'no instance'}")
-    store = center.identity_store_id
-    wanted: set[tuple[str, str]] | None = None
-    if user is not None:
-        identity = aws.client("identitystore")
-        found = user_id(identity, identity_store_id=store, user_name=user)
-        if found is None:
-            raise OrgsyncError(f"--user {user}: no such user in the identity store {store}")
-        wanted = {("USER", found)} | {
-            ("GROUP", str(m["GroupId"])) for m in paginate(
-                identity, "list_group_memberships_for_member", "GroupMemberships",
-                IdentityStoreId=store, MemberId={"UserId": found})}
-    names = {a.id: a.name for a in desired.accounts if a.id}
-    names.update({v: k for k, v in account_ids_from_aws(
-        aws, [a for a in desired.accounts if a.id is None]).items()})
-    listed = {str(a["Id"]): str(a["Name"]) for a in paginate(
-        aws.client("organizations"), "list_accounts", "Accounts")}
-    sets = {p.arn: p.name for p in center.permission_sets}
-    pairs = [(names.get(a.account_id) or listed.get(a.account_id, a.account_id), a.account_id,
-              sets[a.permission_set_arn])
-             for a in center.assignments if a.permission_set_arn in sets
-             and (wanted is None or (a.principal_type, a.principal_id) in wanted)]
-    profiles = build_sso_profiles(pairs, prefix=prefix)
+    read = read_sso_assignments(desired, aws, user=user)
+    if read.store is None:
+        raise OrgsyncError(f"--format sso: {read.error}")
+    store = read.store
+    if read.unknown_user:
+        raise OrgsyncError(f"--user {user}: no such user in the identity store {store}")
+    profiles = build_sso_profiles(list(read.pairs), prefix=prefix)
     region = opts.region or aws.region
     text = render_sso(profiles, sso_start_url=start or start_url(store), sso_region=aws.region,
                       region=region, source_file=desired.source_file, user=user,

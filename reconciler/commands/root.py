@@ -63,11 +63,11 @@ def _account_id(aws: Aws, account: str, *, file: str) -> str:
                       f"{file} (names: {names})")
     if spec.id is not None:
         return spec.id
-    from reconciler.aws import paginate
+    from reconciler.pipeline import account_ids_from_aws
 
-    for found in paginate(aws.client("organizations"), "list_accounts", "Accounts"):
-        if str(found.get("Email", "")).lower() == spec.email.lower():
-            return str(found["Id"])
+    found = account_ids_from_aws(aws, [spec]).get(spec.name)
+    if found is not None:
+        return found
     raise Refusal(f"account {account} ({spec.email}) is not in the organization")
 
 
