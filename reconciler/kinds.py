@@ -5,14 +5,16 @@ For each kind (``organization``, ``ou``, ``account``, ...) the registry says whe
 (``reconciler/apply/<kind>.py: apply_change(change, ctx) -> str``), whether its changes may run
 side by side (each touches one member account through IAM/STS only), and, through those modules'
 ``PERMISSIONS``, which IAM actions it needs. Its planning steps are registered in the planner's
-half of the registry (``reconciler.planner.registry``), because the planner is pure and may not
-import observe or apply.
+part of the registry (``reconciler.planner.registry``), because the planner is pure and may not
+import observe or apply; what it reads in each account's job of the core read, in observe's part
+(``reconciler.observe.registry``), because observe may not import this module.
 
 Everything that loops over kinds is driven from here: apply dispatches each change to its kind's
 executor and picks its lane (``reconciler.apply.executor``), ``orgsync permissions`` merges the
-kinds' declarations (``reconciler.permissions``), and ``observe`` runs the readers of kinds that
-the core read (``reconciler.observe.observe``: one tree walk with per-account reads overlapped)
-does not make. docs/ARCHITECTURE.md, "Adding a kind", says what a new kind writes.
+kinds' declarations (``reconciler.permissions``), and ``observe`` runs the core read
+(``reconciler.observe.observe``: one tree walk, each account's registered reads overlapped with
+it), then the readers of kinds that read the organization as a whole. docs/ARCHITECTURE.md,
+"Adding a kind", says what a new kind writes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.apply import access_role as apply_access_role
 from reconciler.apply import account as apply_account
@@ -45,6 +47,9 @@ from reconciler.observe import organization as observe_organization
 from reconciler.observe import ou as observe_ou
 from reconciler.observe import root_credentials as observe_root_credentials
 from reconciler.observe import stack_set as observe_stack_set
+from reconciler.observe.reads import AccountRead
+from reconciler.observe.registry import account_reads, register_reads
+from reconciler.observe.registry import unregister_kind as unregister_reads
 from reconciler.observed import ObservedState
 from reconciler.planner.registry import PlanStep, plan_steps, register_steps, unregister_kind
 
@@ -77,12 +82,20 @@ class Kind:
     def plan_steps(self) -> tuple[PlanStep, ...]:
         return tuple(s for s in plan_steps() if s.kind == self.name)
 
+    @property
+    def account_reads(self) -> tuple[AccountRead[Any], ...]:
+        """What it reads in each account's job of the core read (``reconciler.observe.reads``)."""
+        return tuple(r for r in account_reads() if r.kind == self.name)
+
 
 _KINDS: dict[str, Kind] = {}
 
 
-def register(kind: Kind, *, plan_steps: Iterable[PlanStep] = ()) -> Kind:
-    """Add ``kind`` (and, when given, its planning steps); the same name replaces the entry."""
+def register(kind: Kind, *, plan_steps: Iterable[PlanStep] = (),
+             account_reads: Iterable[AccountRead[Any]] = ()) -> Kind:
+    """Add ``kind`` (and, when given, its planning steps and its reads in each account's job of
+    the core read); the same name replaces the entry."""
+    register_reads(account_reads)
     _KINDS[kind.name] = kind
     register_steps(plan_steps)
     return kind
@@ -92,6 +105,7 @@ def unregister(name: str) -> None:
     """Remove a kind and its planning steps (tests that register a kind of their own)."""
     _KINDS.pop(name, None)
     unregister_kind(name)
+    unregister_reads(name)
 
 
 def registered() -> Mapping[str, Kind]:

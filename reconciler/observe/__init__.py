@@ -1,11 +1,15 @@
 """``observe()``: read everything the plan depends on from live AWS, read-only.
 
 Organizations is read serially (it throttles hard, and walking the tree is cheap: O(OUs +
-accounts/20) calls). Every managed member account is read in parallel (its access role, its root
-credentials, its tags), starting as soon as the walk lists it, together with the management
-account's IAM groups; one failure stops the whole read (a partial picture must not be planned). Each
-kind's reads live in their own module, which also declares the IAM actions it needs
-(``PERMISSIONS``), so that ``orgsync permissions`` is derived from the code that makes the calls.
+accounts/20) calls). Every account of the file is read in parallel, starting as soon as the walk
+lists it, together with the management account's IAM groups; one failure stops the whole read (a
+partial picture must not be planned). What an account's job reads is registered by the kinds
+(``reconciler.observe.registry``: each kind's ``AccountRead``, e.g. the access role, then the
+root credentials, the tags and name, the alias through the role, the alternate contacts), and each
+kind puts its parts on ``ObservedState`` itself; this module only decides when and where the
+reads run. Each kind's reads live in their own module, which also declares the IAM actions it
+needs (``PERMISSIONS``), so that ``orgsync permissions`` is derived from the code that makes the
+calls.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,7 +29,6 @@ from reconciler.model import AccountSpec, DesiredState
 from reconciler.observe import (
     access_role,
     account,
-    account_alias,
     alternate_contacts,
     delegated_admin,
     group,
@@ -34,28 +37,13 @@ from reconciler.observe import (
     root_credentials,
     stack_set,
 )
-from reconciler.observed import (
-    ObservedAccount,
-    ObservedAlias,
-    ObservedContacts,
-    ObservedRole,
-    ObservedRootCredentials,
-    ObservedState,
-)
+from reconciler.observe.reads import AccountRead, AccountView, ObserveScope
+from reconciler.observe.registry import account_reads
+from reconciler.observed import ObservedAccount, ObservedRole, ObservedState
 from reconciler.policy import partition_of, role_arn
 
-MANAGED_ROOT_POLICIES = ("absent", "password_recovery")
-
-
-@dataclass(frozen=True)
-class _MemberResult:
-    account_id: str
-    role: ObservedRole | None = None
-    root: ObservedRootCredentials | None = None
-    tags: dict[str, str] | None = None
-    name: str | None = None  # the Account Management API's name, where Organizations differs
-    alias: ObservedAlias | None = None
-    contacts: ObservedContacts | None = None
+# One account's job: its id and the parts the kinds read, by kind.
+_AccountResult = tuple[str, dict[str, object]]
 
 
 def _file_accounts(desired: DesiredState) -> Callable[[ObservedAccount], AccountSpec | None]:
@@ -102,6 +90,10 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
                            for a in desired.accounts) else None)
     spec_for = _file_accounts(desired)
     default_role = desired.organization.access_role
+    scope = ObserveScope(aws=aws, desired=desired, management_account_id=management_id,
+                         delegated=delegated, root_possible=root_possible,
+                         trusted_access_account=trusted_account)
+    reads = account_reads()
 
     with _progress_bar(enabled=progress, total=len(desired.accounts) + 1) as advance, \
             ThreadPoolExecutor(max_workers=max(1, parallelism),
@@ -118,19 +110,7 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
             spec = spec_for(observed)
             if spec is None:
                 return
-            if observed.id == management_id:
-                # no access role or root policy here, but the file may manage its tags and name,
-                # and its alias and contacts (with its own credentials)
-                alias = spec.alias is not None and not delegated
-                contacts = spec.contacts is not None and not delegated
-                if spec.tags is not None or spec.name != observed.name or alias or contacts:
-                    submit(_tags_job(aws, account_id=observed.id, tags=spec.tags is not None,
-                                     name=spec.name != observed.name, alias=alias,
-                                     contacts=tuple(spec.contacts or ()) if contacts else ()))
-                return
-            job = _member_job(aws, spec=spec, observed=observed, default_role=default_role,
-                              root_possible=root_possible, read_roles=not delegated,
-                              read_contacts=bool(trusted_account))
+            job = _account_job(AccountView(scope=scope, spec=spec, observed=observed), reads)
             if job is not None:
                 submit(job)
 
@@ -153,27 +133,15 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         if failed is not None:
             raise failed.exception()  # type: ignore[misc]
         management = futures[0].result()
-        results: list[_MemberResult] = sorted((f.result() for f in futures[1:]),
-                                              key=lambda r: r.account_id)
+        results: list[_AccountResult] = sorted((f.result() for f in futures[1:]),
+                                               key=lambda r: r[0])
 
-    _refuse_when_no_role_is_assumable(aws, results, accounts, caller_arn=caller_arn,
-                                      default_role=default_role)
-    observed_stack_set = (stack_set.read_stack_set(aws.client("cloudformation"),
-                                                   region=aws.region)
-                          if desired.organization.invited_bootstrap == "stackset"
-                          and not delegated else None)
-    tags = {r.account_id: r.tags for r in results if r.tags is not None}
     management_iam: dict[str, Any] = {} if management is None else {
         "groups": management.groups, "managed_policies": management.managed_policies,
         "existing_users": management.existing_users,
         "foreign_groups": management.foreign_groups,
         "similar_users": management.similar_users}
-    accounts = tuple(replace(a, tags=tags[a.id]) if a.id in tags else a for a in accounts)
-    names = {r.account_id: r.name for r in results if r.name}
-    aliases = {r.account_id: r.alias for r in results if r.alias is not None}
-    contacts = {r.account_id: r.contacts for r in results if r.contacts is not None}
-    accounts = tuple(replace(a, name=names[a.id]) if a.id in names else a for a in accounts)
-    return ObservedState(
+    observed = ObservedState(
         organization=observed_org,
         ous=ous,
         accounts=accounts,
@@ -181,20 +149,48 @@ def observe(desired: DesiredState, aws: Aws, *, parallelism: int = 10,
         handshakes=handshakes,
         trusted_access_iam=trusted,
         root_features=features,
-        roles={r.account_id: r.role for r in results if r.role is not None},
-        root_credentials={r.account_id: r.root for r in results if r.root is not None},
         **management_iam,
         iam_delegated_admins=admins,
         runner_account_id=runner if delegated else None,
-        stack_set=observed_stack_set,
-        aliases=aliases,
-        alternate_contacts=contacts,
         trusted_access_account=trusted_account,
-        observed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+    for read in reads:  # each kind puts its parts (by account id, sorted) in its place
+        observed = read.land(observed, {account_id: parts[read.kind]
+                                        for account_id, parts in results if read.kind in parts})
+    _refuse_when_no_role_is_assumable(aws, list(observed.roles.values()), accounts,
+                                      caller_arn=caller_arn, default_role=default_role)
+    observed_stack_set = (stack_set.read_stack_set(aws.client("cloudformation"),
+                                                   region=aws.region)
+                          if desired.organization.invited_bootstrap == "stackset"
+                          and not delegated else None)
+    return replace(observed, stack_set=observed_stack_set,
+                   observed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
-def _refuse_when_no_role_is_assumable(aws: Aws, results: list[_MemberResult],
+def _account_job(account: AccountView, reads: tuple[AccountRead[Any], ...]
+                 ) -> Callable[[], _AccountResult] | None:
+    """The job that reads ``account`` (None: no kind wants it): the reads that want it, in the
+    registry's order, each given the parts its ``needs`` read before it."""
+    wanted: list[AccountRead[Any]] = []
+    for read in reads:
+        reading = frozenset(r.kind for r in wanted if r.kind in read.needs)
+        if read.wants(account, reading):
+            wanted.append(read)
+    if not wanted:
+        return None
+
+    def job() -> _AccountResult:
+        parts: dict[str, object] = {}
+        for read in wanted:
+            part = read.read(account, {k: parts[k] for k in read.needs if k in parts})
+            if part is not None:
+                parts[read.kind] = part
+        return account.id, parts
+
+    return job
+
+
+def _refuse_when_no_role_is_assumable(aws: Aws, roles: list[ObservedRole],
                                       accounts: tuple[ObservedAccount, ...], *, caller_arn: str,
                                       default_role: str) -> None:
     """When not one member account's access role could be assumed although CreateAccount made
@@ -202,7 +198,6 @@ def _refuse_when_no_role_is_assumable(aws: Aws, results: list[_MemberResult],
     allow ``sts:AssumeRole`` on those roles (AWS needs them as well as the role's trust policy,
     STS AssumeRole reference). If they do not, say so rather than plan a bootstrap for every
     account; if IAM cannot tell, plan as usual."""
-    roles = [r.role for r in results if r.role is not None]
     if not roles or any(role.status != "not_assumable" for role in roles):
         return
     created = {a.id for a in accounts if a.joined_method == "CREATED"}
@@ -219,71 +214,6 @@ def _refuse_when_no_role_is_assumable(aws: Aws, results: list[_MemberResult],
         f"{samples[0]}{' and the others' if len(samples) > 1 else ''} (their IAM policies do "
         "not allow it); grant it, e.g. with an sts:AssumeRole policy on "
         f"arn:aws:iam::*:role/{default_role}, and run again")
-
-
-def _member_job(aws: Aws, *, spec: AccountSpec, observed: ObservedAccount, default_role: str,
-                root_possible: bool, read_roles: bool = True, read_contacts: bool = False
-                ) -> Callable[[], _MemberResult] | None:
-    """What to read for one account of the file (None: nothing). Active accounts: the access
-    role, and the root credentials, alias (through the role) and alternate contacts (from the
-    management account, ``read_contacts``: trusted access is on) when the file manages them; any
-    account not closed: its tags when the file manages them."""
-    account_id = observed.id
-    active = observed.state == "ACTIVE" and spec.state == "active"
-    read_role = active and read_roles
-    read_root = active and root_possible and spec.root_credentials in MANAGED_ROOT_POLICIES
-    read_tags = spec.tags is not None and observed.state != "CLOSED"
-    read_name = spec.name != observed.name and observed.state == "ACTIVE"
-    read_alias = read_role and spec.alias is not None
-    contact_types = tuple(spec.contacts or ()) if active and read_contacts else ()
-    if not (read_role or read_root or read_tags or read_name or contact_types):
-        return None
-
-    def job() -> _MemberResult:
-        role = (access_role.read_access_role(aws, account_id=account_id,
-                                             role_name=spec.access_role.name,
-                                             default_role_name=default_role)
-                if read_role else None)
-        root = (root_credentials.read_root_credentials(aws, account_id=account_id)
-                if read_root else None)
-        tags = (dict(account.read_tags(aws.client("organizations"), account_id=account_id))
-                if read_tags else None)
-        usable_role = role.via_role or role.name if role is not None and role.status != \
-            "not_assumable" else None
-        name = (account.read_account_name(aws, account_id=account_id, management=False,
-                                          role_name=usable_role) if read_name else None)
-        alias = None
-        if read_alias:
-            alias = (account_alias.read_alias(aws, account_id=account_id, role_name=usable_role)
-                     if usable_role is not None else
-                     ObservedAlias(account_id, None, error=role.error if role else None))
-        contacts = (alternate_contacts.read_contacts(aws, account_id=account_id,
-                                                     management=False, types=contact_types)
-                    if contact_types else None)
-        return _MemberResult(account_id=account_id, role=role, root=root, tags=tags, name=name,
-                             alias=alias, contacts=contacts)
-
-    return job
-
-
-def _tags_job(aws: Aws, *, account_id: str, tags: bool = True, name: bool = False,
-              alias: bool = False, contacts: tuple[str, ...] = ()) -> Callable[[], _MemberResult]:
-    """The management account's tags, (where Organizations shows another name) name, alias and
-    alternate contacts (the file manages them)."""
-    def job() -> _MemberResult:
-        read = (dict(account.read_tags(aws.client("organizations"), account_id=account_id))
-                if tags else None)
-        found = (account.read_account_name(aws, account_id=account_id, management=True,
-                                           role_name=None) if name else None)
-        own_alias = (account_alias.read_alias(aws, account_id=account_id, role_name=None)
-                     if alias else None)
-        own_contacts = (alternate_contacts.read_contacts(aws, account_id=account_id,
-                                                         management=True, types=contacts)
-                        if contacts else None)
-        return _MemberResult(account_id=account_id, tags=read, name=found, alias=own_alias,
-                             contacts=own_contacts)
-
-    return job
 
 
 @contextmanager

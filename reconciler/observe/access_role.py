@@ -10,11 +10,13 @@ orgsync gets in through the organization's default access role (``via_role``) to
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from reconciler.aws import Aws, pages
 from reconciler.errors import AccessDenied, AwsError
-from reconciler.observed import ObservedRole
+from reconciler.observe.reads import AccountRead, AccountView, Parts
+from reconciler.observed import ObservedRole, ObservedState
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "management": ("sts:AssumeRole", "iam:SimulatePrincipalPolicy"),
@@ -41,6 +43,34 @@ def read_access_role(aws: Aws, *, account_id: str, role_name: str,
             pass
     return ObservedRole(account_id=account_id, name=role_name, status="not_assumable",
                         error=_no_way_in(first_error, role_name))
+
+
+def usable_role(role: ObservedRole | None) -> str | None:
+    """The role to get into the account with (the access role, or the default role it was read
+    through); None when there is none (not read, or not assumable)."""
+    if role is None or role.status == "not_assumable":
+        return None
+    return role.via_role or role.name
+
+
+def _wants(account: AccountView, reading: frozenset[str]) -> bool:
+    # Active member accounts, when the management account runs the read (the delegated
+    # administrator's credentials cannot assume the roles).
+    return not account.management and account.active and not account.scope.delegated
+
+
+def _read(account: AccountView, parts: Parts) -> ObservedRole:
+    return read_access_role(account.scope.aws, account_id=account.id,
+                            role_name=account.spec.access_role.name,
+                            default_role_name=account.scope.desired.organization.access_role)
+
+
+def _land(observed: ObservedState, parts: Mapping[str, ObservedRole]) -> ObservedState:
+    return replace(observed, roles=dict(parts))
+
+
+# Read first in each account's job: the alias and the account name are read through it.
+ACCOUNT_READ = AccountRead("access_role", wants=_wants, read=_read, land=_land)
 
 
 def _no_way_in(error: AccessDenied, role_name: str) -> str:

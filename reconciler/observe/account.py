@@ -8,17 +8,22 @@ lets a re-run wait for an account that is on its way instead of asking for a sec
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from reconciler.aws import Aws, Client, paginate
 from reconciler.errors import AwsError, Throttled
 from reconciler.model import DesiredState
+from reconciler.observe.access_role import usable_role
 from reconciler.observe.ou import PlacedAccount
+from reconciler.observe.reads import AccountRead, AccountView, Parts
 from reconciler.observed import (
     CreateAccountRequest,
     Handshake,
     ObservedAccount,
+    ObservedRole,
+    ObservedState,
     account_state,
 )
 
@@ -84,6 +89,59 @@ def read_tags(org: Client, *, account_id: str) -> Mapping[str, str]:
     tags = {str(t["Key"]): str(t.get("Value", ""))
             for t in paginate(org, "list_tags_for_resource", "Tags", ResourceId=account_id)}
     return dict(sorted(tags.items()))
+
+
+@dataclass(frozen=True)
+class AccountPart:
+    """What an account's job reads about the account itself (None: not read)."""
+
+    tags: dict[str, str] | None = None  # where the file manages them
+    name: str | None = None  # the Account Management API's, where Organizations shows another
+
+
+def _reads_tags(account: AccountView) -> bool:
+    # any account not closed (tags can be set on a suspended one); the management account too
+    return account.spec.tags is not None and (account.management
+                                              or account.observed.state != "CLOSED")
+
+
+def _reads_name(account: AccountView) -> bool:
+    return account.spec.name != account.observed.name and (account.management
+                                                           or account.observed.state == "ACTIVE")
+
+
+def _wants(account: AccountView, reading: frozenset[str]) -> bool:
+    return _reads_tags(account) or _reads_name(account)
+
+
+def _read(account: AccountView, parts: Parts) -> AccountPart:
+    aws = account.scope.aws
+    tags = (dict(read_tags(aws.client("organizations"), account_id=account.id))
+            if _reads_tags(account) else None)
+    role = parts.get("access_role")
+    name = (read_account_name(aws, account_id=account.id, management=account.management,
+                              role_name=usable_role(role if isinstance(role, ObservedRole)
+                                                    else None))
+            if _reads_name(account) else None)
+    return AccountPart(tags=tags, name=name)
+
+
+def _land(observed: ObservedState, parts: Mapping[str, AccountPart]) -> ObservedState:
+    def updated(found: ObservedAccount) -> ObservedAccount:
+        part = parts.get(found.id)
+        if part is None:
+            return found
+        if part.tags is not None:
+            found = replace(found, tags=part.tags)
+        return replace(found, name=part.name) if part.name else found
+
+    return replace(observed, accounts=tuple(updated(a) for a in observed.accounts))
+
+
+# Tags, and the name (read through the access role when Account Management's trusted access is
+# off: so after the role).
+ACCOUNT_READ = AccountRead("account", wants=_wants, read=_read, land=_land,
+                           needs=("access_role",))
 
 
 def _iso(value: Any) -> str:

@@ -10,11 +10,13 @@ lists are read (export reads all three).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from reconciler.aws import Aws, Client, paginate
 from reconciler.errors import AccessDenied, NotFound
-from reconciler.observed import ObservedContacts
+from reconciler.observe.reads import AccountRead, AccountView, Parts
+from reconciler.observed import ObservedContacts, ObservedState
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "management": ("account:GetAlternateContact",
@@ -49,3 +51,25 @@ def read_contacts(aws: Aws, *, account_id: str, management: bool,
             return ObservedContacts(account_id, {}, error=f"{error.code}: {error.aws_message}")
         found[kind] = {ours: str(raw.get(theirs, "")) for ours, theirs in _FIELDS.items()}
     return ObservedContacts(account_id, found)
+
+
+def _wants(account: AccountView, reading: frozenset[str]) -> bool:
+    # from the management account: its own (not with IAM's delegated administrator's
+    # credentials), an active member's when Account Management's trusted access is on
+    if not account.spec.contacts:
+        return False
+    if account.management:
+        return not account.scope.delegated
+    return account.active and bool(account.scope.trusted_access_account)
+
+
+def _read(account: AccountView, parts: Parts) -> ObservedContacts:
+    return read_contacts(account.scope.aws, account_id=account.id,
+                         management=account.management, types=tuple(account.spec.contacts or ()))
+
+
+def _land(observed: ObservedState, parts: Mapping[str, ObservedContacts]) -> ObservedState:
+    return replace(observed, alternate_contacts=dict(parts))
+
+
+ACCOUNT_READ = AccountRead("alternate_contacts", wants=_wants, read=_read, land=_land)

@@ -8,10 +8,14 @@ certificates and MFA exist (two calls instead of four List/Get calls).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 from reconciler.aws import Aws
 from reconciler.errors import AwsError, Throttled
 from reconciler.model import ROOT_FEATURES
-from reconciler.observed import ObservedRootCredentials
+from reconciler.observe.reads import AccountRead, AccountView, Parts
+from reconciler.observed import ObservedRootCredentials, ObservedState
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "management": ("sts:AssumeRoot",),
@@ -19,6 +23,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 AUDIT_TASK = "IAMAuditRootUserCredentials"
+# The root policies that need the credentials read (``unmanaged`` does not; the management
+# account's root user is not the organization's to manage).
+MANAGED_ROOT_POLICIES = ("absent", "password_recovery")
 
 
 def root_reads_possible(features: tuple[str, ...] | None) -> bool:
@@ -46,3 +53,20 @@ def read_root_credentials(aws: Aws, *, account_id: str) -> ObservedRootCredentia
         signing_certificates=bool(summary.get("AccountSigningCertificatesPresent", 0)),
         mfa=bool(summary.get("AccountMFAEnabled", 0)),
     )
+
+
+def _wants(account: AccountView, reading: frozenset[str]) -> bool:
+    return (not account.management and account.active and account.scope.root_possible
+            and account.spec.root_credentials in MANAGED_ROOT_POLICIES)
+
+
+def _read(account: AccountView, parts: Parts) -> ObservedRootCredentials:
+    return read_root_credentials(account.scope.aws, account_id=account.id)
+
+
+def _land(observed: ObservedState,
+          parts: Mapping[str, ObservedRootCredentials]) -> ObservedState:
+    return replace(observed, root_credentials=dict(parts))
+
+
+ACCOUNT_READ = AccountRead("root_credentials", wants=_wants, read=_read, land=_land)
