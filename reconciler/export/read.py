@@ -2,13 +2,18 @@
 
 ``observe`` reads what a desired state names. To read everything, this module lists the accounts
 (ListAccounts: one call per 20 accounts) and hands ``observe`` a desired state that manages every
-one of them by id, with ``tags: {}`` (so their tags are read) and the usual access role name (so
-each role is read from inside its account). It then completes what ``observe`` leaves out on
-purpose: member accounts whose role has another well-known name (and their alias, read through
-that role), the management account's own tags, and every member's root-credential status
-(``observe`` audits only accounts whose root policy the file manages). The synthetic desired
-state also "manages" every alias and alternate contact type, so that observe reads them all.
-Nothing here writes to AWS.
+one of them by id, so that the kinds' registered per-account reads (``reconciler.observe.registry``)
+want every account, in the core read's jobs: ``tags: {}`` (their tags, the management account's
+included), the usual access role name (each role, from inside its account), every alias and
+alternate contact type, and ``root_credentials: absent`` (every active member's root-credential
+status, when root sessions are on).
+
+What the registry cannot do is done here, after ``observe``, on purpose: a member whose role has
+another name (a well-known one, ``--role-name``, or one a group grant names) is found by trying
+those names one by one, which no desired state can ask for, and its alias is then read through the
+role found (the alias kind's reader, ``read_alias``); Identity Center and orgsync's stack set are
+read whatever the file, and an organization whose credentials may not read them is exported
+without them (observe's readers would fail the whole read). Nothing here writes to AWS.
 """
 
 from __future__ import annotations
@@ -33,17 +38,14 @@ from reconciler.model import (
     RootCredentialsSpec,
 )
 from reconciler.observe import access_role as role_reader
-from reconciler.observe import account as account_reader
 from reconciler.observe import account_alias as alias_reader
 from reconciler.observe import identity_center as identity_center_reader
 from reconciler.observe import observe
-from reconciler.observe import root_credentials as root_reader
 from reconciler.observe import stack_set as stack_set_reader
 from reconciler.observed import (
     GONE_STATES,
     ObservedIdentityCenter,
     ObservedRole,
-    ObservedRootCredentials,
     ObservedStackSet,
     ObservedState,
     account_state,
@@ -71,8 +73,9 @@ def everything(management_account_id: str, accounts: list[dict[str, Any]], *,
             id=str(raw["Id"]), ou="/", tags={},
             state="closed" if account_state(raw) in GONE_STATES else "active",
             iam_user_access_to_billing=None, access_role=AccessRoleSpec(name=role_name),
-            root_credentials="unmanaged", bootstrap_profile=None,
-            # "managed" so that observe reads the alias and every alternate contact type
+            # "managed" so that observe audits the root credentials (where root sessions are
+            # on) and reads the alias and every alternate contact type
+            root_credentials="absent", bootstrap_profile=None,
             alias=NO_ALIAS, contacts=MappingProxyType(dict.fromkeys(CONTACT_TYPES)))
         for raw in accounts)
     return DesiredState(
@@ -116,23 +119,11 @@ def read_organization(aws: Aws, *, parallelism: int = 10, progress: bool = False
             aliases[account_id] = alias_reader.read_alias(aws, account_id=account_id,
                                                           role_name=found.via_role or found.name)
 
-    root: dict[str, ObservedRootCredentials] = dict(observed.root_credentials)
-    if root_reader.root_reads_possible(observed.root_features):
-        def audit(account_id: str) -> ObservedRootCredentials:
-            return root_reader.read_root_credentials(aws, account_id=account_id)
-
-        wanted = [a.id for a in members if a.id not in root]
-        root.update(_parallel(audit, wanted, parallelism=parallelism))
-
-    management_tags = dict(account_reader.read_tags(org, account_id=management))
-    accounts = tuple(replace(a, tags=management_tags) if a.id == management else a
-                     for a in observed.accounts)
     # Group members were read from IAM's user list, so they exist (the synthetic desired state
     # names no users, so observe could not say so).
     members_seen = tuple(sorted({m for g in observed.groups for m in g.members}))
-    return replace(observed, accounts=accounts, roles=dict(sorted(roles.items())),
-                   aliases=dict(sorted(aliases.items())),
-                   root_credentials=dict(sorted(root.items())), existing_users=members_seen,
+    return replace(observed, roles=dict(sorted(roles.items())),
+                   aliases=dict(sorted(aliases.items())), existing_users=members_seen,
                    stack_set=_stack_set(aws),
                    identity_center=_identity_center(desired, aws, parallelism=parallelism))
 
