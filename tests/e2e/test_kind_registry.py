@@ -177,3 +177,18 @@ def test_a_registered_kind_is_read_planned_and_applied(plugin: Path, tmp_path: P
     assert (tmp_path / f"marker-{ids['beta']}.txt").read_text() == "made by the fake kind"
     again = _run(plugin, "plan", "--format", "json", env=env, cwd=tmp_path)
     assert [c["address"] for c in json.loads(again.stdout)["changes"]] == []
+
+
+def test_a_read_is_registered_only_after_the_kinds_it_needs() -> None:
+    from reconciler.kinds import Kind, register
+    from reconciler.observe.reads import AccountRead
+
+    read: AccountRead[object] = AccountRead(
+        "late", wants=lambda account, reading: True, read=lambda account, parts: None,
+        land=lambda observed, parts: observed, needs=("access_role", "nowhere"))
+    with pytest.raises(ValueError, match="needs nowhere, which must be registered before it"):
+        register(Kind("late"), account_reads=(read,))
+    assert "late" not in registered() and read not in account_reads()
+    # the built-in reads that get in through the access role come after it
+    order = [r.kind for r in account_reads()]
+    assert order.index("access_role") < order.index("account") < order.index("account_alias")
