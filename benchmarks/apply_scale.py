@@ -30,64 +30,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from scale_sandbox import sandbox_process  # noqa: E402 - the benchmarks folder is not a package
 
 MAX_IN_FLIGHT = 5  # AWS's CreateAccount concurrency (Quotas for AWS Organizations)
 OU_COUNT = 5
-
-
-@contextmanager
-def sandbox(workdir: Path, *, create_delay_s: float, latency_ms: float) -> Iterator[dict[str, Any]]:
-    """The real ``orgsync sandbox`` in a subprocess; yields its info document."""
-    info_file = workdir / "sandbox-info.json"
-    log = open(workdir / "sandbox.log", "wb")  # noqa: SIM115 - closed below
-    command = [sys.executable, "-m", "reconciler.cli", "sandbox", "--port", "0", "--no-color",
-               "--info-file", str(info_file), "--create-delay-s", str(create_delay_s),
-               "--latency-ms", str(latency_ms)]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not info_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"benchmark: the sandbox did not start; see {log.name}")
-            time.sleep(0.1)
-        yield json.loads(info_file.read_text())
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def control(info: dict[str, Any], method: str, path: str) -> Any:
-    request = urllib.request.Request(f"{info['endpoint_url']}/_orgsync/{path}", method=method,
-                                     data=b"{}" if method == "POST" else None,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"{}")
-
-
-def environment(info: dict[str, Any], workdir: Path) -> dict[str, str]:
-    """A clean environment for orgsync: the sandbox's keys, no profile, no colour."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    empty = workdir / "aws-empty"
-    empty.touch()
-    env.update({
-        "AWS_ENDPOINT_URL": str(info["endpoint_url"]),
-        "AWS_ACCESS_KEY_ID": str(info["access_key_id"]),
-        "AWS_SECRET_ACCESS_KEY": str(info["secret_access_key"]),
-        "AWS_REGION": str(info["region"]), "AWS_DEFAULT_REGION": str(info["region"]),
-        "AWS_CONFIG_FILE": str(empty), "AWS_SHARED_CREDENTIALS_FILE": str(empty),
-        "AWS_EC2_METADATA_DISABLED": "true", "NO_COLOR": "1",
-    })
-    return env
 
 
 def write_file(path: Path, accounts: int) -> None:
@@ -128,22 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     n, delay = args.accounts, args.create_delay_s
     with tempfile.TemporaryDirectory(prefix="orgsync-apply-scale-") as tmp:
         workdir = Path(tmp)
-        with sandbox(workdir, create_delay_s=delay, latency_ms=args.latency_ms) as info:
-            env = environment(info, workdir)
-            import boto3
-
-            iam = boto3.client("iam", endpoint_url=info["endpoint_url"],
-                               region_name=info["region"],
-                               aws_access_key_id=info["access_key_id"],
-                               aws_secret_access_key=info["secret_access_key"])
-            iam.create_user(UserName="alice")
+        with sandbox_process(workdir, "--create-delay-s", str(delay),
+                             "--latency-ms", str(args.latency_ms)) as sb:
+            sb.client("iam").create_user(UserName="alice")
             file = workdir / "accounts.yaml"
             write_file(file, n)
-            control(info, "POST", "counters/reset")
+            sb.control("POST", "counters/reset", {})
             log = workdir / "apply.log"
-            code, wall, rss_mb = run_apply(file, env, parallelism=args.parallelism, log=log)
+            code, wall, rss_mb = run_apply(file, sb.env(), parallelism=args.parallelism, log=log)
             output = log.read_text(errors="replace")
-            counters = control(info, "GET", "counters")
+            counters = sb.control("GET", "counters")
     converged = code == 0 and "\nconverged:" in output
     if not converged:
         print("\n".join(output.splitlines()[-30:]))

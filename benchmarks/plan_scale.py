@@ -32,18 +32,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import scale_sandbox  # noqa: E402 - the benchmarks folder is not a package
+from scale_sandbox import SandboxProcess, sandbox_process  # noqa: E402 - not a package
 
 ROLE = "OrganizationAccountAccessRole"
 OU_UNITS = 10
@@ -62,88 +59,6 @@ def account_name(i: int) -> str:
 
 def account_email(i: int) -> str:
     return f"aws+{account_name(i)}@example.com"
-
-
-# --- the sandbox process ------------------------------------------------------------------------
-
-@dataclass
-class SandboxProcess:
-    """The real ``orgsync sandbox`` running in a subprocess (``scale_sandbox.command``)."""
-
-    process: subprocess.Popen[bytes]
-    info: dict[str, Any]
-    workdir: Path
-
-    @property
-    def endpoint(self) -> str:
-        return str(self.info["endpoint_url"])
-
-    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.endpoint}/_orgsync/{path}", data=data,
-                                         method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"{}")
-
-    def set_options(self, *, latency_ms: float, throttle: dict[str, float] | None = None) -> None:
-        self.control("POST", "options", {"latency_ms": latency_ms, "throttle": throttle or {}})
-
-    def cpu_seconds(self) -> float:
-        return float(self.control("GET", "cost")["cpu_s"])
-
-    def env(self) -> dict[str, str]:
-        """A clean environment for orgsync subprocesses: the sandbox's keys, no profiles."""
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("AWS_") and k != "ORGSYNC_CALL_LOG"}
-        empty = self.workdir / "aws-empty"
-        empty.touch()
-        env.update({
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": str(self.info["access_key_id"]),
-            "AWS_SECRET_ACCESS_KEY": str(self.info["secret_access_key"]),
-            "AWS_REGION": str(self.info["region"]),
-            "AWS_DEFAULT_REGION": str(self.info["region"]),
-            "AWS_CONFIG_FILE": str(empty),
-            "AWS_SHARED_CREDENTIALS_FILE": str(empty),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "NO_COLOR": "1",
-        })
-        return env
-
-    def client(self, service: str) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(
-            service, endpoint_url=self.endpoint, region_name=str(self.info["region"]),
-            aws_access_key_id=str(self.info["access_key_id"]),
-            aws_secret_access_key=str(self.info["secret_access_key"]),
-            config=Config(max_pool_connections=32, retries={"mode": "standard"}))
-
-
-@contextmanager
-def sandbox_process(workdir: Path) -> Iterator[SandboxProcess]:
-    info_file = workdir / "sandbox-info.json"
-    log = open(workdir / "sandbox.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(scale_sandbox.command(info_file), stdout=log,
-                               stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not info_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("benchmark: the sandbox did not start; see "
-                                 f"{workdir / 'sandbox.log'}")
-            time.sleep(0.1)
-        yield SandboxProcess(process, json.loads(info_file.read_text()), workdir)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 # --- seeding ------------------------------------------------------------------------------------
