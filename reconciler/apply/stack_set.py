@@ -188,6 +188,21 @@ def _run(cfn: Client, change: Change, ctx: StepContext, *, call: str, name: str,
     return result, reason
 
 
+def _check_succeeded(name: str, subject: str, result: str, reason: str | None) -> None:
+    """An instance operation about ``subject`` that did not succeed fails the step."""
+    if result != "SUCCEEDED":
+        raise StepFailed(f"stack set {name}: {subject} {result}: {reason or 'no reason given'}")
+
+
+def _role_exists(name: str, account_id: str, result: str, reason: str | None) -> bool:
+    """Whether deploying the stack instance failed because the role exists already (to be
+    taken over); any other failure fails the step."""
+    if result != "SUCCEEDED" and ALREADY_EXISTS in str(reason):
+        return True
+    _check_succeeded(name, f"the stack instance in {account_id}", result, reason)
+    return False
+
+
 def deploy_role(change: Change, ctx: StepContext, after: AccessRoleAfter) -> str:
     """Make the access role of ``after`` exist and trust the management account, through the
     stack set; then check the management account can assume it."""
@@ -226,19 +241,13 @@ def deploy_role(change: Change, ctx: StepContext, after: AccessRoleAfter) -> str
                                   what=f"create the stack instance in {account_id}")
             notes.append(f"stack instance in {account_id}: {result}"
                          + (f" (CloudFormation: {reason})" if reason else ""))
-            adopt = result != "SUCCEEDED" and ALREADY_EXISTS in str(reason)
-            if result != "SUCCEEDED" and not adopt:
-                raise StepFailed(f"stack set {name}: the stack instance in {account_id} "
-                                 f"{result}: {reason or 'no reason given'}")
+            adopt = _role_exists(name, account_id, result, reason)
         elif mode == "create" and detailed != "SUCCEEDED" and ALREADY_EXISTS not in str(reason):
             result, reason = _run(cfn, change, ctx, call="update_stack_instances", name=name,
                                   region=region, account_id=account_id, values=values,
                                   what=f"deploy the stack instance in {account_id} again")
             notes.append(f"stack instance in {account_id} deployed again: {result}")
-            adopt = result != "SUCCEEDED" and ALREADY_EXISTS in str(reason)
-            if result != "SUCCEEDED" and not adopt:
-                raise StepFailed(f"stack set {name}: the stack instance in {account_id} "
-                                 f"{result}: {reason or 'no reason given'}")
+            adopt = _role_exists(name, account_id, result, reason)
         elif mode != "adopt" and detailed == "SUCCEEDED" and _assumable(
                 change, ctx, account_id=account_id, role=role, trust=trust):
             notes.append(f"stack instance in {account_id} already deployed")
@@ -289,9 +298,7 @@ def _adopt(cfn: Client, change: Change, ctx: StepContext, *, name: str, region: 
                               region=region, account_id=account_id,
                               values={**values, "Mode": "adopt"},
                               what=f"helper role {stackset.ADOPT_ROLE} in {account_id}")
-        if result != "SUCCEEDED":
-            raise StepFailed(f"stack set {name}: the helper role in {account_id} {result}: "
-                             f"{reason or 'no reason given'}")
+        _check_succeeded(name, f"the helper role in {account_id}", result, reason)
     iam = _helper_iam(change, ctx, account_id=account_id)
     changed = ensure_role(iam, after)
     notes.append("; ".join(changed) if changed else f"role {role} already as wanted")
@@ -300,9 +307,7 @@ def _adopt(cfn: Client, change: Change, ctx: StepContext, *, name: str, region: 
                           region=region, account_id=account_id,
                           values={**values, "Mode": "adopted"},
                           what=f"remove the helper role in {account_id}")
-    if result != "SUCCEEDED":
-        raise StepFailed(f"stack set {name}: removing the helper role in {account_id} "
-                         f"{result}: {reason or 'no reason given'}")
+    _check_succeeded(name, f"removing the helper role in {account_id}", result, reason)
     notes.append("helper role removed")
     return notes
 
