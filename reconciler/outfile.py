@@ -113,13 +113,20 @@ def _write_into(path: str, target: str, data: bytes) -> None:
 
 
 def _replace_atomically(path: str, target: str, data: bytes, mode: int) -> None:
-    directory = os.path.dirname(target) or "."
-    name = os.path.basename(target)
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".orgsync-tmp",
-                                         dir=directory)
+        replace_file(target, data, mode=mode)
     except OSError as error:
         raise OutputError(f"{path}: cannot write: {error.strerror or error}") from error
+
+
+def replace_file(target: str | os.PathLike[str], data: bytes, *, mode: int) -> None:
+    """Make the regular file ``target`` hold ``data`` with ``mode``, atomically: a temporary
+    file in the same directory, flushed to disk, renamed over it. Raises OSError; the
+    temporary file never stays behind (not even on Ctrl-C). Every file orgsync writes goes
+    through here (outputs, the AWS config block, audit records, the sandbox's info file)."""
+    directory = os.path.dirname(target) or "."
+    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
+                                     suffix=".orgsync-tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -127,7 +134,7 @@ def _replace_atomically(path: str, target: str, data: bytes, mode: int) -> None:
             os.fsync(handle.fileno())
         os.chmod(temporary, mode)
         os.replace(temporary, target)
-    except OSError as error:
+    except BaseException:
         with contextlib.suppress(OSError):
             Path(temporary).unlink()
-        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from error
+        raise

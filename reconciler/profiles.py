@@ -17,7 +17,6 @@ import os
 import re
 import stat
 import string
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from urllib.parse import quote, urlencode
 
 from reconciler.errors import OrgsyncError
 from reconciler.model import AccountSpec, DesiredState
+from reconciler.outfile import replace_file
 from reconciler.terminal import one_line
 
 BLOCK_BEGIN = "# BEGIN orgsync managed profiles"
@@ -474,18 +474,7 @@ def write_config_block(path: str | os.PathLike[str], block: str) -> Path:
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".orgsync-tmp",
-                                    dir=target.parent)
+        replace_file(target, updated.encode("utf-8"), mode=mode)
     except OSError as error:
-        raise ConfigFileError(f"{target}: cannot write: {error.strerror or error}") from error
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(updated)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except OSError as error:
-        Path(temp).unlink(missing_ok=True)
         raise ConfigFileError(f"{target}: cannot write: {error.strerror or error}") from error
     return target

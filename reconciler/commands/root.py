@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from reconciler.commands.common import debug_call_counts
 from reconciler.console import is_interactive
 from reconciler.errors import OrgsyncError, Refusal
 from reconciler.options import GlobalOptions
+from reconciler.outfile import replace_file
 from reconciler.pipeline import make_aws
 from reconciler.terminal import printable
 
@@ -93,16 +93,7 @@ def _safe(text: str) -> str:
 def _write_record(path: Path, record: dict[str, Any]) -> None:
     """Write atomically (a reader never sees half a record), readable by the owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".orgsync-audit-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(record, stream, indent=2)
-            stream.write("\n")
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_file(path, (json.dumps(record, indent=2) + "\n").encode("utf-8"), mode=0o600)
 
 
 def _unlock(opts: GlobalOptions, *, account: str, file: str, auto_approve: bool,

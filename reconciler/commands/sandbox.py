@@ -17,7 +17,6 @@ import re
 import shlex
 import signal
 import sys
-import tempfile
 import threading
 import urllib.request
 from dataclasses import replace
@@ -27,6 +26,7 @@ from typing import Any
 
 from reconciler.errors import OrgsyncError
 from reconciler.options import GlobalOptions
+from reconciler.outfile import replace_file
 from reconciler.sandbox.options import SandboxOptions, parse_throttle
 from reconciler.sandbox.options import realistic as preset
 
@@ -119,16 +119,7 @@ def _wait_until_answering(endpoint_url: str) -> None:
 def _write_info(path: Path, document: dict[str, object]) -> None:
     """Write atomically and readable only by the owner (it holds the sandbox's keys)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_file(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"), mode=0o600)
 
 
 # IAM user names, as CreateUser documents them: [\w+=,.@-]{1,64}
