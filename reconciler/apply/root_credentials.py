@@ -13,7 +13,8 @@ saw) leaves something for it to do; an unknown ``before`` (null) opens them all.
 from __future__ import annotations
 
 import contextlib
-from typing import cast
+from collections.abc import Callable
+from typing import Any, cast
 
 from reconciler.afters import RootCredentialsAfter
 from reconciler.apply.kit import StepContext, StepFailed
@@ -86,18 +87,14 @@ def _delete(ctx: StepContext, account_id: str, *, keep_password: bool,
             pass
     # A delete that meets NoSuchEntity finds nothing left to delete: the desired state. That is
     # what a retried delete whose first reply was lost meets (this run's own earlier success).
-    keys = iam.list_access_keys().get("AccessKeyMetadata", [])
-    for key in keys:
-        with contextlib.suppress(NotFound):
-            iam.delete_access_key(AccessKeyId=key["AccessKeyId"])
+    keys = _delete_each(iam.list_access_keys().get("AccessKeyMetadata", []),
+                        iam.delete_access_key, "AccessKeyId")
     if keys:
-        notes.append(f"deleted {len(keys)} root access key(s)")
-    certificates = iam.list_signing_certificates().get("Certificates", [])
-    for certificate in certificates:
-        with contextlib.suppress(NotFound):
-            iam.delete_signing_certificate(CertificateId=certificate["CertificateId"])
+        notes.append(f"deleted {keys} root access key(s)")
+    certificates = _delete_each(iam.list_signing_certificates().get("Certificates", []),
+                                iam.delete_signing_certificate, "CertificateId")
     if certificates:
-        notes.append(f"deleted {len(certificates)} signing certificate(s)")
+        notes.append(f"deleted {certificates} signing certificate(s)")
     if remove_mfa:
         devices = iam.list_mfa_devices().get("MFADevices", [])
         for device in devices:
@@ -110,6 +107,14 @@ def _delete(ctx: StepContext, account_id: str, *, keep_password: bool,
         if devices:
             notes.append(f"removed {len(devices)} MFA device(s)")
     return notes
+
+
+def _delete_each(items: list[dict[str, Any]], delete: Callable[..., Any], key: str) -> int:
+    """Delete every item listed (``delete(<key>=item[key])``); how many there were."""
+    for item in items:
+        with contextlib.suppress(NotFound):
+            delete(**{key: item[key]})
+    return len(items)
 
 
 def _ensure_password_recovery(ctx: StepContext, account_id: str) -> list[str]:

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from reconciler.config.account_names import Report, check_account_names
 from reconciler.config.yamldoc import DocPath
 from reconciler.model import (
     MAX_SESSION_S,
@@ -33,8 +34,6 @@ SECTION = "identity_center"
 # PutInlinePolicyToPermissionSet: InlinePolicy is 1-32,768 characters (botocore's sso-admin
 # model, shape PermissionSetPolicyDocument).
 MAX_INLINE_POLICY = 32_768
-
-Report = Callable[[DocPath, str], None]
 
 
 def _items(value: Any, path: DocPath) -> Iterator[tuple[DocPath, dict[str, Any]]]:
@@ -111,34 +110,7 @@ def check(data: dict[str, Any], accounts: dict[str, tuple[dict[str, Any], DocPat
             hint = f"; did you mean {close[0]!r}?" if close else ""
             report((*path, "permission_set"), f"unknown permission set {permission_set!r} "
                    f"(no such name under {SECTION}.permission_sets){hint}")
-        _check_accounts(item.get("accounts"), path, accounts, report)
-
-
-def _check_accounts(names: Any, path: DocPath,
-                    accounts: dict[str, tuple[dict[str, Any], DocPath]], report: Report) -> None:
-    if not isinstance(names, list):
-        return
-    listed: set[str] = set()
-    for index, name in enumerate(names):
-        if not isinstance(name, str):
-            continue
-        where = (*path, "accounts", index)
-        if name in listed:
-            report(where, f"account {name!r} is listed more than once")
-            continue
-        listed.add(name)
-        if name == "*":
-            if len(names) > 1:
-                report(where, "'*' already means every active member account: list account "
-                       "names or '*', not both")
-            continue
-        if name not in accounts:
-            close = difflib.get_close_matches(name, list(accounts), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            report(where, f"unknown account {name!r} (no such name under accounts){hint}")
-        elif accounts[name][0].get("state") == "closed":
-            report(where, f"account {name!r} is closed: an assignment cannot name a closed "
-                   "account")
+        check_account_names(item.get("accounts"), path, accounts, report, what="an assignment")
 
 
 def _reference(value: Any) -> PolicyReference:

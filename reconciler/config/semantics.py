@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.config import identity_center
+from reconciler.config.account_names import check_account_names
 from reconciler.config.yamldoc import DocPath, YamlDocument
 from reconciler.errors import Diagnostic
 from reconciler.model import (
@@ -282,35 +283,8 @@ class _Checker:
         self, path: DocPath, grant: dict[str, Any],
         accounts: dict[str, tuple[dict[str, Any], DocPath]], management: str | None,
     ) -> None:
-        names = grant.get("accounts")
-        if isinstance(names, list):
-            listed: set[str] = set()
-            for index, name in enumerate(names):
-                if not isinstance(name, str):
-                    continue
-                where = (*path, "accounts", index)
-                if name in listed:
-                    self.value(where, f"account {name!r} is listed more than once")
-                    continue
-                listed.add(name)
-                if name == "*":
-                    if len(names) > 1:
-                        self.value(where, "'*' already means every active member account: "
-                                   "list account names or '*', not both")
-                    continue
-                if name not in accounts:
-                    close = difflib.get_close_matches(name, list(accounts), n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
-                    self.value(where, f"unknown account {name!r} (no such name under "
-                               f"accounts){hint}")
-                    continue
-                account, _ = accounts[name]
-                if account.get("state") == "closed":
-                    self.value(where, f"account {name!r} is closed: a grant cannot name a "
-                               "closed account")
-                if management is not None and account.get("id") == management:
-                    self.value(where, f"account {name!r} is the management account: grants "
-                               "reach member accounts only")
+        check_account_names(grant.get("accounts"), path, accounts, self.value, what="a grant",
+                            management=management)
         ips = grant.get("source_ips")
         if isinstance(ips, list):
             for index, text in enumerate(ips):
