@@ -26,9 +26,10 @@ from reconciler.afters import AlternateContactsAfter, ContactValue
 from reconciler.model import AccountSpec, ContactSpec
 from reconciler.plan import Action, AttributeDiff, Change, Deferred
 from reconciler.planner.context import AccountMatch, PlanContext
+from reconciler.planner.organization import ADDRESS as ORGANIZATION
+from reconciler.planner.organization import turn_on
 
 KIND = "alternate_contacts"
-ORGANIZATION = "organization.organization"
 TRUSTED_ACCESS_KEY = "trusted_access_account"
 SERVICE_PRINCIPAL = "account.amazonaws.com"
 _FIELDS = ("name", "title", "email", "phone")
@@ -67,20 +68,7 @@ def plan_contacts_trusted_access(ctx: PlanContext) -> None:
     names = ", ".join(sorted(m.spec.name for m in needing))
     reason = (f"trusted access for {SERVICE_PRINCIPAL} (AWS Account Management) is off; the "
               f"alternate contacts of {names} are written with it")
-    for index, change in enumerate(ctx.changes):
-        if change.address == ORGANIZATION:
-            ctx.changes[index] = Change(
-                kind=change.kind, key=change.key, action=change.action,
-                before={**(change.before or {}), TRUSTED_ACCESS_KEY: False},
-                after={**(change.after or {}), TRUSTED_ACCESS_KEY: True},
-                reason=f"{change.reason}; {reason}", destructive=change.destructive,
-                depends_on=change.depends_on,
-                diff=(*change.diff, AttributeDiff(TRUSTED_ACCESS_KEY, False, True)))
-            return
-    ctx.changes.insert(0, Change(
-        kind="organization", key="organization", action=Action.UPDATE,
-        before={TRUSTED_ACCESS_KEY: False}, after={TRUSTED_ACCESS_KEY: True}, reason=reason,
-        diff=(AttributeDiff(TRUSTED_ACCESS_KEY, False, True),)))
+    turn_on(ctx, TRUSTED_ACCESS_KEY, reason=reason)
 
 
 def plan_alternate_contacts(ctx: PlanContext) -> None:

@@ -99,6 +99,15 @@ class PlanContext:
     def account_by_email(self, email: str) -> ObservedAccount | None:
         return self._by_email.get(email.lower())
 
+    def account_name(self, account_id: str) -> str:
+        """What to call an account known by its id: its name in the file, else its name in
+        AWS, else the id."""
+        for match in self.matches.values():
+            if match.account_id == account_id:
+                return match.spec.name
+        found = self.account_by_id(account_id)
+        return found.name if found is not None else account_id
+
     @property
     def management_account_id(self) -> str:
         return self.desired.organization.management_account_id

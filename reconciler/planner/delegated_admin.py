@@ -30,14 +30,6 @@ def _value(account_id: str, name: str) -> DelegatedAdminAfter:
     return {"account_id": account_id, "account": name, "service_principal": SERVICE_PRINCIPAL}
 
 
-def _name_of(ctx: PlanContext, account_id: str) -> str:
-    for match in ctx.matches.values():
-        if match.account_id == account_id:
-            return match.spec.name
-    found = ctx.account_by_id(account_id)
-    return found.name if found is not None else account_id
-
-
 def plan_delegated_admin(ctx: PlanContext) -> None:
     spec = ctx.desired.root_credentials
     registered = ctx.observed.iam_delegated_admins
@@ -49,7 +41,7 @@ def plan_delegated_admin(ctx: PlanContext) -> None:
     for account_id in registered:
         if account_id == wanted_id:
             continue
-        name = _name_of(ctx, account_id)
+        name = ctx.account_name(account_id)
         ctx.changes.append(Change(
             kind=KIND, key=name, action=Action.DELETE, before=_value(account_id, name),
             after=None, destructive=True,

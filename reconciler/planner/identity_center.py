@@ -179,14 +179,6 @@ def _plan_permission_sets(ctx: PlanContext, spec: IdentityCenterSpec,
             + ("; then provisioned to its accounts" if current.provisioned_accounts else "")))
 
 
-def _account_name(ctx: PlanContext, account_id: str) -> str:
-    for match in ctx.matches.values():
-        if match.account_id == account_id:
-            return match.spec.name
-    found = ctx.account_by_id(account_id)
-    return found.name if found is not None else account_id
-
-
 def assignment_after(spec: AssignmentSpec, match: AccountMatch, *, instance_arn: str,
                      principal_id: str) -> AssignmentAfter:
     return {
@@ -270,7 +262,7 @@ def _plan_assignments(ctx: PlanContext, spec: IdentityCenterSpec,
                                                                a.principal_id)):
         name = names_by_id.get((assignment.principal_type, assignment.principal_id),
                                assignment.principal_id)
-        account = _account_name(ctx, assignment.account_id)
+        account = ctx.account_name(assignment.account_id)
         ps_name = ps_names.get(assignment.permission_set_arn, assignment.permission_set_arn)
         key = f"{account}/{ps_name}/{assignment.principal_type.lower()}:{name}"
         if any(c.kind == ASSIGNMENT and c.key == key for c in ctx.changes):

@@ -15,6 +15,25 @@ from reconciler.planner.context import PlanContext
 ADDRESS = "organization.organization"
 
 
+def turn_on(ctx: PlanContext, key: str, *, reason: str) -> None:
+    """Make this plan's organization change turn ``key`` on (a trusted access another kind's
+    writes need), saying why: the change is amended, or added first when there is none."""
+    for index, change in enumerate(ctx.changes):
+        if change.address == ADDRESS:
+            ctx.changes[index] = Change(
+                kind=change.kind, key=change.key, action=change.action,
+                before={**(change.before or {}), key: False},
+                after={**(change.after or {}), key: True},
+                reason=f"{change.reason}; {reason}", destructive=change.destructive,
+                depends_on=change.depends_on,
+                diff=(*change.diff, AttributeDiff(key, False, True)))
+            return
+    ctx.changes.insert(0, Change(
+        kind="organization", key="organization", action=Action.UPDATE,
+        before={key: False}, after={key: True}, reason=reason,
+        diff=(AttributeDiff(key, False, True),)))
+
+
 def plan_organization(ctx: PlanContext) -> None:
     desired = ctx.desired.root_credentials
     observed = ctx.observed

@@ -15,9 +15,9 @@ from __future__ import annotations
 from reconciler.afters import TRUSTED_ACCESS_CLOUDFORMATION, AccessRoleAfter
 from reconciler.plan import Action, AttributeDiff, Change
 from reconciler.planner.context import AccountMatch, PlanContext
+from reconciler.planner.organization import ADDRESS as ORGANIZATION
+from reconciler.planner.organization import turn_on
 from reconciler.stackset import ADOPT_ROLE, STACK_SET_NAME
-
-ORGANIZATION = "organization.organization"
 
 
 def enabled(ctx: PlanContext) -> bool:
@@ -59,21 +59,7 @@ def plan_trusted_access(ctx: PlanContext) -> None:
     reason = (f"trusted access for CloudFormation StackSets is off (stack set "
               f"{stack_set_name(ctx)} deploys the access role of "
               f"{', '.join(sorted(m.spec.name for m in needing))})")
-    for i, change in enumerate(ctx.changes):
-        if change.address == ORGANIZATION:
-            ctx.changes[i] = Change(
-                kind=change.kind, key=change.key, action=change.action,
-                before={**(change.before or {}), TRUSTED_ACCESS_CLOUDFORMATION: False},
-                after={**(change.after or {}), TRUSTED_ACCESS_CLOUDFORMATION: True},
-                reason=f"{change.reason}; {reason}", destructive=change.destructive,
-                depends_on=change.depends_on,
-                diff=(*change.diff, AttributeDiff(TRUSTED_ACCESS_CLOUDFORMATION, False, True)))
-            return
-    ctx.changes.insert(0, Change(
-        kind="organization", key="organization", action=Action.UPDATE,
-        before={TRUSTED_ACCESS_CLOUDFORMATION: False},
-        after={TRUSTED_ACCESS_CLOUDFORMATION: True}, reason=reason,
-        diff=(AttributeDiff(TRUSTED_ACCESS_CLOUDFORMATION, False, True),)))
+    turn_on(ctx, TRUSTED_ACCESS_CLOUDFORMATION, reason=reason)
 
 
 def _role_missing(ctx: PlanContext, match: AccountMatch) -> bool:
