@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -32,39 +32,42 @@ F = TypeVar("F", bound=Callable[..., Any])
 _MFA_CODE = re.compile(r"\d{6}")
 
 
-def _output(func: F) -> F:
-    """``--no-color`` / ``--debug`` alone: for the commands that never call AWS through the
-    user's settings (validate, show, permissions, sandbox, demo), which so do not list
-    ``--profile`` / ``--region`` / ``--endpoint-url`` they would ignore."""
-    decorators = [
-        click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR)."),
-        click.option("--debug", is_flag=True, help="Tracebacks and AWS call counts on stderr."),
-    ]
+def _decorated(func: F, decorators: Sequence[Callable[[Any], Any]]) -> F:
+    """``func`` with the options of ``decorators``, listed in --help in that order."""
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
 
 
+_OUTPUT_OPTIONS = (
+    click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR)."),
+    click.option("--debug", is_flag=True, help="Tracebacks and AWS call counts on stderr."),
+)
+
+
+def _output(func: F) -> F:
+    """``--no-color`` / ``--debug`` alone: for the commands that never call AWS through the
+    user's settings (validate, show, permissions, sandbox, demo), which so do not list
+    ``--profile`` / ``--region`` / ``--endpoint-url`` they would ignore."""
+    return _decorated(func, _OUTPUT_OPTIONS)
+
+
 def _common(func: F) -> F:
-    decorators = [
+    return _decorated(func, (
         click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default: AWS_PROFILE)."),
         click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
                      help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's "
                      "region)."),
         click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL",
                      help="AWS endpoint (default: AWS_ENDPOINT_URL), e.g. an orgsync sandbox."),
-        click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR)."),
-        click.option("--debug", is_flag=True, help="Tracebacks and AWS call counts on stderr."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+        *_OUTPUT_OPTIONS,
+    ))
 
 
 def _mfa(func: F) -> F:
     """``--mfa-serial`` / ``--mfa-token`` for the commands that enter member accounts. Their
     parameter names differ from ``profiles``' own ``--mfa-serial`` (written into profiles)."""
-    decorators = [
+    return _decorated(func, [
         click.option("--mfa-serial", "session_mfa_serial", envvar="ORGSYNC_MFA_SERIAL",
                      metavar="ARN", help="MFA device of your IAM user (default: "
                      "ORGSYNC_MFA_SERIAL): member accounts are entered with an MFA session, so "
@@ -72,10 +75,7 @@ def _mfa(func: F) -> F:
         click.option("--mfa-token", "session_mfa_token", envvar="ORGSYNC_MFA_TOKEN",
                      metavar="CODE", help="The device's current 6-digit code (default: "
                      "ORGSYNC_MFA_TOKEN; asked for on a terminal)."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    ])
 
 
 def _mfa_settings(serial: str | None, token: str | None) -> tuple[str | None, str | None]:
@@ -96,6 +96,11 @@ def _mfa_settings(serial: str | None, token: str | None) -> tuple[str | None, st
     if not _MFA_CODE.fullmatch(token):
         raise click.UsageError(f"the MFA code for {serial} must be 6 digits")
     return serial, token
+
+
+_verbose_option = click.option(
+    "--verbose", is_flag=True,
+    help="Text: policy documents in full (default: one line per statement).")
 
 
 def _file_option(func: F) -> F:
@@ -156,8 +161,7 @@ def validate(**kwargs: Any) -> None:
               show_default=True, help="How to print the plan (json: CONTRACT section 4).")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
-@click.option("--verbose", is_flag=True,
-              help="Text: policy documents in full (default: one line per statement).")
+@_verbose_option
 @click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
               help="Member accounts read at once.")
 @_mfa
@@ -178,8 +182,7 @@ def plan(**kwargs: Any) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: a refusal (e.g. a stale saved plan, with what "
               "differs) is also written to stdout as a JSON document.")
-@click.option("--verbose", is_flag=True,
-              help="Text: policy documents in full (default: one line per statement).")
+@_verbose_option
 @_mfa
 @_common
 def apply(**kwargs: Any) -> None:
@@ -191,8 +194,7 @@ def apply(**kwargs: Any) -> None:
 @click.argument("planfile", type=click.Path(dir_okay=False, exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True, help="How to print the saved plan.")
-@click.option("--verbose", is_flag=True,
-              help="Text: policy documents in full (default: one line per statement).")
+@_verbose_option
 @_output
 def show(**kwargs: Any) -> None:
     """Render a saved plan."""
@@ -400,17 +402,14 @@ def _run_root(function: str, kwargs: dict[str, Any]) -> None:
 
 
 def _unlock_options(func: F) -> F:
-    decorators = [
+    return _decorated(func, [
         _file_option,
         click.option("--auto-approve", is_flag=True, help="Delete without asking."),
         click.option("--audit-dir", default="orgsync-audit", show_default=True,
                      type=click.Path(file_okay=False),
                      help="Where the audit record (JSON) is written before deleting."),
         _common,
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    ])
 
 
 @root.command("unlock-s3-bucket")

@@ -47,6 +47,16 @@ _PER_ACCOUNT = {"roles": "access_role", "root_credentials": "root_credentials",
                 "aliases": "account_alias", "alternate_contacts": "alternate_contacts"}
 
 
+# ObservedState lists, and the address of each of their entries
+_LISTED: dict[str, Callable[[Mapping[str, JSON]], str]] = {
+    "ous": lambda ou: f"ou.{ou.get('path')}",
+    "create_requests": lambda item: f"create_account_request.{item.get('id')}",
+    "handshakes": lambda item: f"invitation.{item.get('id')}",
+    "groups": lambda item: f"group.{item.get('name')}",
+    "managed_policies": lambda item: f"managed_policy.{item.get('path', '')}{item.get('name')}",
+}
+
+
 def _entities(state: Mapping[str, JSON], names: Mapping[str, str]) -> dict[str, dict[str, JSON]]:
     """Observed state (``ObservedState.to_dict()``) by address -> flat attributes."""
     def account(account_id: str) -> str:
@@ -58,29 +68,16 @@ def _entities(state: Mapping[str, JSON], names: Mapping[str, str]) -> dict[str, 
             entities.setdefault("organization", {}).update(_flatten(value))
         elif key in ("trusted_access_iam", "root_features", "trusted_access_account"):
             entities.setdefault("organization", {})[key] = value
-        elif key == "ous":
-            for ou in value or ():
-                entities[f"ou.{ou.get('path')}"] = _flatten(ou)
+        elif key in _LISTED:
+            for item in value or ():
+                entities[_LISTED[key](item)] = _flatten(item)
         elif key == "accounts":
             for item in value or ():
                 entities[f"account.{account(str(item.get('id')))}"] = _flatten(item)
-        elif key == "create_requests":
-            for item in value or ():
-                entities[f"create_account_request.{item.get('id')}"] = _flatten(item)
-        elif key == "handshakes":
-            for item in value or ():
-                entities[f"invitation.{item.get('id')}"] = _flatten(item)
         elif key in _PER_ACCOUNT and isinstance(value, Mapping):
             kind = _PER_ACCOUNT[key]
             for account_id, item in value.items():
                 entities[f"{kind}.{account(str(account_id))}"] = _flatten(item)
-        elif key == "groups":
-            for item in value or ():
-                entities[f"group.{item.get('name')}"] = _flatten(item)
-        elif key == "managed_policies":
-            for item in value or ():
-                entities[f"managed_policy.{item.get('path', '')}{item.get('name')}"] = \
-                    _flatten(item)
         elif key == "identity_center" and isinstance(value, Mapping):
             _identity_center_entities(entities, value, account)
         else:
