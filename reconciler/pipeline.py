@@ -224,13 +224,16 @@ def _deferred_as_changes(items: list[dict[str, JSON]]) -> list[Mapping[str, JSON
 
 def account_ids_from_aws(aws: Aws, accounts: Sequence[AccountSpec]) -> dict[str, str]:
     """Ids of ``accounts`` (matched by email, as the organization knows them), by account name:
-    for the accounts the file gives no id (one ListAccounts)."""
+    for the accounts the file gives no id. One ListAccounts, whose pages stop as soon as every
+    account asked for is found."""
     from reconciler.aws import paginate
 
-    by_email = {
-        str(item["Email"]).lower(): str(item["Id"])
-        for item in paginate(aws.client("organizations"), "list_accounts", "Accounts")
-    }
+    wanted = {a.email.lower() for a in accounts}
+    by_email: dict[str, str] = {}
+    for item in paginate(aws.client("organizations"), "list_accounts", "Accounts"):
+        by_email[str(item["Email"]).lower()] = str(item["Id"])
+        if wanted and wanted <= by_email.keys():
+            break
     return {a.name: by_email[a.email.lower()] for a in accounts if a.email.lower() in by_email}
 
 
