@@ -10,13 +10,16 @@ actions carry different subsets (an account ``create`` has no ``id``, an ``updat
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Final, Literal, TypedDict
 
 from reconciler.jsontypes import JSON
 
 # organization: the key of the CloudFormation StackSets trusted access (invited_bootstrap:
 # stackset), planned by the stack_set kind and applied with the organization's change
-TRUSTED_ACCESS_CLOUDFORMATION = "trusted_access_cloudformation"
+TRUSTED_ACCESS_CLOUDFORMATION: Final = "trusted_access_cloudformation"
+# the organization's trusted accesses that another kind's change turns on (planner.organization.
+# turn_on): the StackSets one, and account.amazonaws.com's for alternate contacts
+TrustedAccessKey = Literal["trusted_access_cloudformation", "trusted_access_account"]
 
 
 class OrganizationAfter(TypedDict, total=False):

@@ -322,14 +322,17 @@ def read_sso_assignments(desired: DesiredState, aws: Aws, *,
             ("GROUP", str(m["GroupId"])) for m in paginate(
                 identity, "list_group_memberships_for_member", "GroupMemberships",
                 IdentityStoreId=store, MemberId={"UserId": found})}
+    # one ListAccounts serves both: the ids of the file's accounts without one (by email) and
+    # the names of the accounts only AWS knows
+    listed = list(paginate(aws.client("organizations"), "list_accounts", "Accounts"))
+    by_email = {str(a["Email"]).lower(): str(a["Id"]) for a in listed}
     names = {a.id: a.name for a in desired.accounts if a.id}
-    names.update({v: k for k, v in account_ids_from_aws(
-        aws, [a for a in desired.accounts if a.id is None]).items()})
-    listed = {str(a["Id"]): str(a["Name"]) for a in paginate(
-        aws.client("organizations"), "list_accounts", "Accounts")}
+    names.update({by_email[a.email.lower()]: a.name for a in desired.accounts
+                  if a.id is None and a.email.lower() in by_email})
+    aws_names = {str(a["Id"]): str(a["Name"]) for a in listed}
     sets = {p.arn: p.name for p in center.permission_sets}
     return SsoAssignments(store=store, pairs=tuple(
-        (names.get(a.account_id) or listed.get(a.account_id, a.account_id), a.account_id,
+        (names.get(a.account_id) or aws_names.get(a.account_id, a.account_id), a.account_id,
          sets[a.permission_set_arn])
         for a in center.assignments if a.permission_set_arn in sets
         and (wanted is None or (a.principal_type, a.principal_id) in wanted)))

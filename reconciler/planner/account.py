@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from reconciler.afters import AccountCreateRequest
+from reconciler.afters import AccountAfter, AccountCreateRequest
 from reconciler.plan import Action, AttributeDiff, Change, Deferred, Unmanaged
 from reconciler.planner.context import AccountMatch, PlanContext
 from reconciler.policy import partition_of
@@ -62,22 +62,23 @@ def plan_account_creation(ctx: PlanContext) -> None:
             before: AccountCreateRequest | None = None
             if match.pending_request is not None:
                 before = {"create_request_id": match.pending_request, "state": "IN_PROGRESS"}
+            created: AccountAfter = {
+                "name": spec.name, "email": spec.email, "ou": spec.ou,
+                "tags": _tags(spec.tags),
+                "iam_user_access_to_billing": _billing(spec.iam_user_access_to_billing),
+                "role_name": spec.access_role.name,
+            }
             ctx.changes.append(Change(
                 kind="account", key=name, action=Action.CREATE, before=before,
-                after={
-                    "name": spec.name, "email": spec.email, "ou": spec.ou,
-                    "tags": _tags(spec.tags),
-                    "iam_user_access_to_billing": _billing(spec.iam_user_access_to_billing),
-                    "role_name": spec.access_role.name,
-                },
-                reason=match.reason, depends_on=ou_dependency,
+                after=created, reason=match.reason, depends_on=ou_dependency,
             ))
         elif match.disposition == "invite":
+            assert spec.id is not None  # an account is invited by its id
+            invited: AccountAfter = {"id": spec.id, "email": spec.email, "name": spec.name,
+                                     "ou": spec.ou, "tags": _tags(spec.tags)}
             ctx.changes.append(Change(
                 kind="account", key=name, action=Action.INVITE, before=None,
-                after={"id": spec.id, "email": spec.email, "name": spec.name, "ou": spec.ou,
-                       "tags": _tags(spec.tags)},
-                reason=match.reason, depends_on=ou_dependency,
+                after=invited, reason=match.reason, depends_on=ou_dependency,
             ))
             ctx.deferred.append(Deferred(
                 match.address, f"the invitation of {match.address} (planned now) to be accepted; "
@@ -92,13 +93,13 @@ def plan_account_creation(ctx: PlanContext) -> None:
                 ctx.deferred.append(Deferred(match.address, match.waiting_for))
 
 
-def invited_after(match: AccountMatch) -> dict[str, object]:
+def invited_after(match: AccountMatch) -> AccountAfter:
     """The account update an invited account gets once it has joined (its ``after``)."""
     spec = match.spec
     return {"id": match.id_expr, "name": spec.name, "ou": spec.ou, "tags": _tags(spec.tags)}
 
 
-def _shape(match: AccountMatch, *, desired: bool) -> dict[str, object]:
+def _shape(match: AccountMatch, *, desired: bool) -> AccountAfter:
     observed = match.observed
     assert observed is not None
     spec = match.spec
@@ -130,7 +131,6 @@ def plan_account_updates(ctx: PlanContext) -> None:
             what.append("moved")
         old_tags = before["tags"] or {}
         new_tags = after["tags"] or {}
-        assert isinstance(old_tags, dict) and isinstance(new_tags, dict)
         for tag in sorted(set(old_tags) | set(new_tags)):
             if old_tags.get(tag) != new_tags.get(tag):
                 diff.append(AttributeDiff(f"tags.{tag}", old_tags.get(tag), new_tags.get(tag)))
@@ -157,9 +157,9 @@ def plan_account_closures(ctx: PlanContext) -> None:
             continue
         ctx.changes.append(Change(
             kind="account", key=name, action=Action.CLOSE,
-            before={"id": observed.id, "name": observed.name, "email": observed.email,
-                    "state": observed.state},
-            after={"id": observed.id, "state": "closed"},
+            before=AccountAfter(id=observed.id, name=observed.name, email=observed.email,
+                                state=observed.state),
+            after=AccountAfter(id=observed.id, state="closed"),
             diff=(AttributeDiff("state", observed.state, "closed"),),
             reason="state: closed in the file (reinstatement only through AWS Support, within "
                    "90 days)",

@@ -16,6 +16,8 @@ the file to another, the account that gives it up goes first.
 
 from __future__ import annotations
 
+from typing import cast
+
 from reconciler.afters import AccountAliasAfter
 from reconciler.model import NO_ALIAS
 from reconciler.plan import Action, AttributeDiff, Change, Deferred
@@ -132,7 +134,9 @@ def _order_moves(ctx: PlanContext, planned: list[tuple[int, str]], *,
     for index, wanted in planned:
         change = ctx.changes[index]
         holder = holders.get(wanted)
-        if holder is None or holder == (change.after or {}).get("account_id"):
+        # the changes at ``planned`` are this module's, whose after is an AccountAliasAfter
+        after = cast(AccountAliasAfter, change.after or {})
+        if holder is None or holder == after.get("account_id"):
             continue
         if wanted in releasing:
             first = next(c for c in ctx.changes if c.address == releasing[wanted])

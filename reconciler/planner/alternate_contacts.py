@@ -20,7 +20,7 @@ needs no trusted access.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import Final, cast
 
 from reconciler.afters import AlternateContactsAfter, ContactValue
 from reconciler.model import AccountSpec, ContactSpec
@@ -30,7 +30,7 @@ from reconciler.planner.organization import ADDRESS as ORGANIZATION
 from reconciler.planner.organization import turn_on
 
 KIND = "alternate_contacts"
-TRUSTED_ACCESS_KEY = "trusted_access_account"
+TRUSTED_ACCESS_KEY: Final = "trusted_access_account"
 SERVICE_PRINCIPAL = "account.amazonaws.com"
 _FIELDS = ("name", "title", "email", "phone")
 

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reconciler import policy
+from reconciler.afters import GroupAfter, GroupPolicyValue
 from reconciler.model import GroupSpec
 from reconciler.observed import ObservedGroup, ObservedManagedPolicy
 from reconciler.plan import JSON, Action, AttributeDiff, Change, Deferred
@@ -56,7 +57,7 @@ def _owned_managed(ctx: PlanContext, group: ObservedGroup) -> tuple[list[Observe
     return sorted(owned, key=lambda p: p.name), foreign
 
 
-def observed_shape(ctx: PlanContext, group: ObservedGroup) -> dict[str, JSON]:
+def observed_shape(ctx: PlanContext, group: ObservedGroup) -> GroupAfter:
     owned, _ = _owned_managed(ctx, group)
     return {
         "name": group.name,
@@ -99,7 +100,7 @@ def _atoms(grants: list[policy.Grant]) -> set[policy.GrantAtom]:
     return {(g.account_id, g.role, g.require_mfa, tuple(sorted(g.source_ips))) for g in grants}
 
 
-def _adopt(ctx: PlanContext, spec: GroupSpec, current: ObservedGroup, after: dict[str, JSON],
+def _adopt(ctx: PlanContext, spec: GroupSpec, current: ObservedGroup, after: GroupAfter,
            grants: list[policy.Grant]) -> None:
     """Keep the policies orgsync did not write in ``after``; write none of orgsync's when they
     already make every grant of the file (see the module docstring)."""
@@ -138,20 +139,20 @@ def _loose_policies(ctx: PlanContext) -> dict[str, list[ObservedManagedPolicy]]:
             for name, policies in loose.items()}
 
 
-def _loose_shape(policies: list[ObservedManagedPolicy]) -> list[JSON]:
+def _loose_shape(policies: list[ObservedManagedPolicy]) -> list[GroupPolicyValue]:
     return [{"name": p.name, "path": p.path, "document": dict(p.document), "attached": False}
             for p in policies]
 
 
-def _no_group_shape(name: str, policies: list[ObservedManagedPolicy]) -> dict[str, JSON]:
+def _no_group_shape(name: str, policies: list[ObservedManagedPolicy]) -> GroupAfter:
     """``before`` when orgsync has no group of that name: only its loose policies exist."""
     return {"name": name, "path": None, "members": [], "inline_policies": {},
             "managed_policies": _loose_shape(policies)}
 
 
 def _unwanted(policies: list[ObservedManagedPolicy],
-              wanted: list[JSON]) -> list[ObservedManagedPolicy]:
-    keys = {(str(p["path"]), str(p["name"])) for p in wanted}
+              wanted: list[GroupPolicyValue]) -> list[ObservedManagedPolicy]:
+    keys = {(p["path"], p["name"]) for p in wanted}
     return [p for p in policies if (p.path, p.name) not in keys]
 
 
@@ -218,8 +219,8 @@ def _defer_missing_users(ctx: PlanContext, spec: GroupSpec, existing: set[str]) 
         "group is planned without them")
 
 
-def _members_reason(ctx: PlanContext, spec: GroupSpec, before: Mapping[str, JSON],
-                    after: Mapping[str, JSON]) -> str:
+def _members_reason(ctx: PlanContext, spec: GroupSpec, before: GroupAfter,
+                    after: GroupAfter) -> str:
     """Who joins and who leaves the group, plainly: a user removed because the file lists a
     name that is not an IAM user (a typo) must not hide behind "members differ"."""
     old, new = set(before["members"]), set(after["members"])
@@ -268,7 +269,7 @@ def plan_groups(ctx: PlanContext) -> None:
         if packed.error is not None:
             ctx.errors.append(packed.error)
             continue
-        after: dict[str, JSON] = {
+        after: GroupAfter = {
             "name": spec.name,
             "path": spec.path,
             "members": members,
@@ -336,7 +337,7 @@ def _normalized_policies(policies: Mapping[str, JSON], *,
             for name, doc in sorted(policies.items())}
 
 
-def _managed(policies: list[JSON], *, fold_case: bool = True) -> dict[str, JSON]:
+def _managed(policies: list[GroupPolicyValue], *, fold_case: bool = True) -> dict[str, JSON]:
     """By policy name (by path and name for a name found under two paths): path, document, and
     whether it is attached (``"attached": false`` only ever comes from ``before``)."""
     counts: dict[str, int] = {}
@@ -350,8 +351,7 @@ def _managed(policies: list[JSON], *, fold_case: bool = True) -> dict[str, JSON]
             for p in policies}
 
 
-def _compare(before: Mapping[str, JSON],
-             after: Mapping[str, JSON]) -> tuple[list[AttributeDiff], list[str]]:
+def _compare(before: GroupAfter, after: GroupAfter) -> tuple[list[AttributeDiff], list[str]]:
     diff: list[AttributeDiff] = []
     what: list[str] = []
     if before["path"] != after["path"]:

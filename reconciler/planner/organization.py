@@ -8,6 +8,9 @@ letting apply fail halfway.
 
 from __future__ import annotations
 
+from typing import cast
+
+from reconciler.afters import OrganizationAfter, TrustedAccessKey
 from reconciler.model import ROOT_FEATURES
 from reconciler.plan import Action, AttributeDiff, Change
 from reconciler.planner.context import PlanContext
@@ -15,22 +18,30 @@ from reconciler.planner.context import PlanContext
 ADDRESS = "organization.organization"
 
 
-def turn_on(ctx: PlanContext, key: str, *, reason: str) -> None:
+def turn_on(ctx: PlanContext, key: TrustedAccessKey, *, reason: str) -> None:
     """Make this plan's organization change turn ``key`` on (a trusted access another kind's
     writes need), saying why: the change is amended, or added first when there is none."""
     for index, change in enumerate(ctx.changes):
         if change.address == ADDRESS:
+            # the change's before/after were built by plan_organization as OrganizationAfter
+            before = cast(OrganizationAfter, dict(change.before or {}))
+            after = cast(OrganizationAfter, dict(change.after or {}))
+            before[key] = False
+            after[key] = True
             ctx.changes[index] = Change(
                 kind=change.kind, key=change.key, action=change.action,
-                before={**(change.before or {}), key: False},
-                after={**(change.after or {}), key: True},
+                before=before, after=after,
                 reason=f"{change.reason}; {reason}", destructive=change.destructive,
                 depends_on=change.depends_on,
                 diff=(*change.diff, AttributeDiff(key, False, True)))
             return
+    off: OrganizationAfter = {}
+    on: OrganizationAfter = {}
+    off[key] = False
+    on[key] = True
     ctx.changes.insert(0, Change(
         kind="organization", key="organization", action=Action.UPDATE,
-        before={key: False}, after={key: True}, reason=reason,
+        before=off, after=on, reason=reason,
         diff=(AttributeDiff(key, False, True),)))
 
 
@@ -62,17 +73,18 @@ def plan_organization(ctx: PlanContext) -> None:
             "root_credentials: accounts with a root policy (e.g. "
             f"{managed_roots[0].spec.name}) need {' and '.join(ROOT_FEATURES)} in "
             "root_credentials.features")
-    before: dict[str, object] = {"root_features": observed_features}
-    after: dict[str, object] = {"root_features": wanted_features}
+    before: OrganizationAfter = {"root_features": observed_features}
+    after: OrganizationAfter = {"root_features": wanted_features}
     if wanted_features:
         before["trusted_access_iam"] = observed.trusted_access_iam
         after["trusted_access_iam"] = True
     if before == after and observed.root_features is not None:
         return
-    diff = tuple(
-        AttributeDiff(key, before.get(key), after[key])
-        for key in sorted(after) if before.get(key) != after[key]
-    )
+    compared = (("root_features", before.get("root_features"), after.get("root_features")),
+                ("trusted_access_iam", before.get("trusted_access_iam"),
+                 after.get("trusted_access_iam")))
+    diff = tuple(AttributeDiff(key, old, new) for key, old, new in compared
+                 if key in after and old != new)
     if not diff:  # features unreadable and nothing wanted: enabling trusted access is not asked
         return
     ctx.changes.append(Change(

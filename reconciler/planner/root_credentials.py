@@ -7,14 +7,23 @@ recover a password; MFA untouched. Deleting anything is destructive and shown as
 
 from __future__ import annotations
 
-from reconciler.plan import JSON, Action, AttributeDiff, Change, Deferred
+from reconciler.afters import RootCredentialsAfter
+from reconciler.plan import Action, AttributeDiff, Change, Deferred
 from reconciler.planner.context import AccountMatch, PlanContext
 from reconciler.planner.organization import ADDRESS as ORGANIZATION
 
-_FIELDS = ("password", "access_keys", "signing_certificates", "mfa")
+
+def _diff(before: RootCredentialsAfter, after: RootCredentialsAfter) -> tuple[AttributeDiff, ...]:
+    """The credentials that differ, in the plan's order (explicit keys: mypy checks each)."""
+    pairs = (("password", before.get("password"), after.get("password")),
+             ("access_keys", before.get("access_keys"), after.get("access_keys")),
+             ("signing_certificates", before.get("signing_certificates"),
+              after.get("signing_certificates")),
+             ("mfa", before.get("mfa"), after.get("mfa")))
+    return tuple(AttributeDiff(field, old, new) for field, old, new in pairs if old != new)
 
 
-def _after(match: AccountMatch, policy_name: str, mfa: bool | None) -> dict[str, JSON]:
+def _after(match: AccountMatch, policy_name: str, mfa: bool | None) -> RootCredentialsAfter:
     recovery = policy_name == "password_recovery"
     return {
         "account_id": match.id_expr,
@@ -80,14 +89,13 @@ def plan_root_credentials(ctx: PlanContext) -> None:
                        "delete root credentials)",
                 depends_on=ctx.needs(ORGANIZATION)))
             continue
-        before: dict[str, JSON] = {"account_id": observed.account_id,
-                                   "password": observed.password,
-                                   "access_keys": observed.access_keys,
-                                   "signing_certificates": observed.signing_certificates,
-                                   "mfa": observed.mfa}
+        before: RootCredentialsAfter = {"account_id": observed.account_id,
+                                        "password": observed.password,
+                                        "access_keys": observed.access_keys,
+                                        "signing_certificates": observed.signing_certificates,
+                                        "mfa": observed.mfa}
         after = _after(match, wanted, observed.mfa)
-        diff = tuple(AttributeDiff(f, before[f], after[f]) for f in _FIELDS
-                     if before[f] != after[f])
+        diff = _diff(before, after)
         if not diff:
             continue
         deleted = [d.path for d in diff if d.before and not d.after]

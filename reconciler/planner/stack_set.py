@@ -12,7 +12,7 @@ organization out of the account.
 
 from __future__ import annotations
 
-from reconciler.afters import TRUSTED_ACCESS_CLOUDFORMATION, AccessRoleAfter
+from reconciler.afters import TRUSTED_ACCESS_CLOUDFORMATION, AccessRoleAfter, StackSetAfter
 from reconciler.plan import Action, AttributeDiff, Change
 from reconciler.planner.context import AccountMatch, PlanContext
 from reconciler.planner.organization import ADDRESS as ORGANIZATION
@@ -102,12 +102,13 @@ def plan_retired_instances(ctx: PlanContext) -> None:
         return
     names = {m.account_id: m.spec.name for m in ctx.matches.values() if m.account_id}
     described = ", ".join(f"{a} ({names[a]})" if a in names else a for a in retired)
+    before: StackSetAfter = {"name": observed.name, "region": observed.region,
+                             "accounts": current}
+    after: StackSetAfter = {"name": observed.name, "region": observed.region,
+                            "accounts": [a for a in current if a not in retired],
+                            "remove": retired, "retain_stacks": True}
     ctx.changes.append(Change(
-        kind="stack_set", key=observed.name, action=Action.UPDATE,
-        before={"name": observed.name, "region": observed.region, "accounts": current},
-        after={"name": observed.name, "region": observed.region,
-               "accounts": [a for a in current if a not in retired], "remove": retired,
-               "retain_stacks": True},
+        kind="stack_set", key=observed.name, action=Action.UPDATE, before=before, after=after,
         reason=(f"stack instances of accounts the stack set no longer serves: {described}; "
                 "removed with RetainStacks (their access roles stay)"),
         diff=(AttributeDiff("accounts", current, [a for a in current if a not in retired]),)))

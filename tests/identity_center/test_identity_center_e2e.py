@@ -16,6 +16,10 @@ from typing import Any
 
 import pytest
 
+from reconciler.aws import Aws
+from reconciler.config import load_text
+from reconciler.pipeline import read_sso_assignments
+
 LEGACY = "210987654321"
 FILE = """version: 1
 organization:
@@ -193,7 +197,8 @@ def _profile_names(text: str) -> list[str]:
 
 
 def test_sso_profiles_for_a_user_and_for_everyone(converged: Any, orgsync: Any,
-                                                   tmp_path: Path) -> None:
+                                                   tmp_path: Path,
+                                                   sandbox_process_env: Any) -> None:
     _sandbox, env, path = converged
     # linus: a direct assignment (his group, developers, has none); margaret: through auditors
     linus = orgsync("profiles", "-f", str(path), "--format", "sso", "--user", "linus", env=env)
@@ -212,6 +217,13 @@ def test_sso_profiles_for_a_user_and_for_everyone(converged: Any, orgsync: Any,
                       env=env)
     assert unknown.returncode == 1 and "nobody" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+    # the accounts are named from one ListAccounts (the file's prod has no id: matched by email)
+    aws = Aws(endpoint_url=sandbox_process_env.info.endpoint_url)
+    read = read_sso_assignments(load_text(FILE, filename="accounts.yaml"), aws, user=None)
+    assert sorted((name, permission_set) for name, _id, permission_set in read.pairs) == [
+        ("legacy", "Admin"), ("legacy", "ReadOnly"), ("prod", "Admin"), ("prod", "ReadOnly"),
+        ("prod", "ReadOnly")]
+    assert aws.calls.by_operation()["organizations:ListAccounts"] == 1
     # --write: a block of its own beside the access-role profiles' block
     config = tmp_path / "config"
     for fmt in ("ini", "sso", "sso"):
