@@ -55,7 +55,7 @@ class AccountCreateRequest(TypedDict, total=False):
 
 class StackSetTarget(TypedDict, total=False):
     name: str
-    region: str
+    region: str | None  # None: apply's own region
 
 
 class AccessRoleAfter(TypedDict, total=False):

@@ -79,11 +79,11 @@ def ensure_trusted_access(ctx: StepContext) -> list[str]:
     return ["activated trusted access for CloudFormation StackSets"]
 
 
-def _name(target: StackSetTarget) -> str:
+def _name(target: StackSetTarget | StackSetAfter) -> str:
     return str(target.get("name") or stackset.STACK_SET_NAME)
 
 
-def _region(ctx: StepContext, target: StackSetTarget) -> str:
+def _region(ctx: StepContext, target: StackSetTarget | StackSetAfter) -> str:
     return str(target.get("region") or ctx.aws.region)
 
 

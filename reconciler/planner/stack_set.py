@@ -82,9 +82,11 @@ def role_change(ctx: PlanContext, match: AccountMatch, *, after: AccessRoleAfter
     running = ctx.observed.stack_set.running_operation if ctx.observed.stack_set else None
     if running:
         state += f"; operation {running} of the stack set is still running (apply follows it)"
+    deployed = after.copy()
+    deployed["stack_set"] = {"name": name, "region": region(ctx)}
     return Change(
         kind="access_role", key=match.spec.name, action=Action.CREATE, before=None,
-        after={**after, "stack_set": {"name": name, "region": region(ctx)}},
+        after=deployed,
         reason=(f"role {match.spec.access_role.name} is not assumable ({why}); deploy it "
                 f"through the service-managed stack set {name}{state}"),
         depends_on=ctx.needs(ORGANIZATION))
@@ -129,10 +131,11 @@ def plan_unfinished_takeovers(ctx: PlanContext) -> None:
             continue
         from reconciler.planner.access_role import desired_role
 
-        after = desired_role(ctx, match, via_role=None, bootstrap_profile=None)
+        after = desired_role(ctx, match, via_role=None, bootstrap_profile=None).copy()
+        after["stack_set"] = {"name": observed.name, "region": observed.region}
         ctx.changes.append(Change(
             kind="access_role", key=name, action=Action.UPDATE, before=None,
-            after={**after, "stack_set": {"name": observed.name, "region": observed.region}},
+            after=after,
             reason=(f"an earlier run did not finish taking role {match.spec.access_role.name} "
                     f"over: the helper role {ADOPT_ROLE} of stack set {observed.name} is still "
                     "in the account; finish and remove it")))
