@@ -16,11 +16,9 @@ from reconciler.observed import (
     ObservedPermissionSet,
     ObservedPrincipal,
 )
+from tests.desired_files import HEADER
 
-FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+FILE = HEADER + """\
 accounts:
   - name: prod
     email: aws+prod@example.com

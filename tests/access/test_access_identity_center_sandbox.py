@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.aws.seed import iam_user, key_env
+from tests.desired_files import HEADER
 
-FILE = """version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
+FILE = HEADER + """accounts:
   - name: prod
     email: aws+prod@example.com
 identity_center:

@@ -17,11 +17,9 @@ from reconciler.access import (
 )
 from reconciler.config import load_text
 from reconciler.observed import ObservedGroup, ObservedManagedPolicy
+from tests.desired_files import HEADER
 
-FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+FILE = HEADER + """\
 accounts:
   - name: prod | eu
     email: aws+prod@example.com

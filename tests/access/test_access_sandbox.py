@@ -17,6 +17,7 @@ from botocore.config import Config
 
 from reconciler.access import reachable, render_text
 from tests.aws.seed import iam_user, key_client, key_env, member_client
+from tests.desired_files import HEADER
 from tests.export.helpers import base_env, create_account, run_cli, trust_management
 
 ACCESS_ROLE = "OrganizationAccountAccessRole"
@@ -24,10 +25,7 @@ USERS = ("alice", "bob", "carol", "mallory")
 ROLES = (ACCESS_ROLE, "ReadOnly", "Deployer")
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 
-APPLIED = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+APPLIED = HEADER + """\
 accounts:
   - name: web
     email: aws+web@example.com

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.desired_files import HEADER, ROOT_ABSENT
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO_ROOT / "examples" / "accounts.yaml"
 
@@ -17,13 +19,7 @@ EXAMPLE = REPO_ROOT / "examples" / "accounts.yaml"
 # an OU, tagged, root credentials absent), one invited account bootstrapped through its profile
 # (root credentials absent: the seeded standalone account has a password, a key and an MFA device),
 # one group with a grant into both.
-SMALL = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
-root_credentials:
-  features: [RootCredentialsManagement, RootSessions]
-  default: absent
+SMALL = HEADER + ROOT_ABSENT + """\
 accounts:
   - name: app
     email: aws+app@example.com

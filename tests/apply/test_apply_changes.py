@@ -13,15 +13,13 @@ from reconciler.apply import ApplyOptions, SilentReporter, apply_plan
 from reconciler.aws import Aws
 from reconciler.observed import ObservedOrganization, ObservedState
 from reconciler.plan import Action, Change, Plan
+from tests.desired_files import HEADER
 
 from .conftest import Workdir, invitations_by_target, output
 
 LEGACY = "210987654321"
 
-INVITED = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+INVITED = HEADER + """\
 accounts:
   - name: legacy-analytics
     email: aws+legacy-analytics@example.com
@@ -68,10 +66,7 @@ def test_expired_invitation_is_resent(workdir: Workdir) -> None:
     assert invitations_by_target(workdir.sandbox)[LEGACY] == 1
 
 
-ACCOUNT = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+ACCOUNT = HEADER + """\
 accounts:
   - name: {name}
     email: aws+renamed@example.com
@@ -179,10 +174,7 @@ def test_apply_converges_under_organizations_throttling(workdir: Workdir,
 
 def test_create_account_failing_late_is_a_clear_failure(workdir: Workdir) -> None:
     # The email of a standalone (existing) AWS account: CreateAccount is accepted, then FAILED.
-    workdir.write("""\
-version: 1
-organization:
-  management_account_id: "123456789012"
+    workdir.write(HEADER + """\
 accounts:
   - name: taken
     email: aws+acquired@example.com

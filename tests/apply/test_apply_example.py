@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+from tests.desired_files import HEADER, MANAGEMENT_ACCOUNT
+
 from .conftest import EXAMPLE, SMALL, Workdir, assert_no_duplicates, output
 
 LEGACY = "210987654321"
@@ -78,10 +80,7 @@ def test_without_profile_the_bootstrap_step_is_printed(workdir: Workdir,
             ("access_role.legacy-analytics", "bootstrap")]
 
 
-ROOT_FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+ROOT_FILE = HEADER + """\
 {root}
 accounts:
   - name: keep-out
@@ -118,10 +117,7 @@ def test_root_credentials_absent_and_password_recovery(workdir: Workdir) -> None
     assert workdir.plan_exit() == 0
 
 
-CLOSE_FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+CLOSE_FILE = HEADER + """\
 accounts:
   - name: one
     email: aws+one@example.com
@@ -147,14 +143,7 @@ def test_closure_works_and_respects_the_quota(workdir: Workdir, sandbox_options:
 
 
 def test_management_account_is_never_closed(workdir: Workdir) -> None:
-    workdir.write("""\
-version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
-  - name: management
-    email: aws+management@example.com
-    id: "123456789012"
+    workdir.write(HEADER + MANAGEMENT_ACCOUNT + """\
     state: closed
 """)
     result = workdir.apply()

@@ -16,13 +16,11 @@ from reconciler.aws import Aws
 from reconciler.config import load_text
 from reconciler.observed import ObservedOrganization, ObservedState
 from reconciler.plan import Action, Change, Plan
+from tests.desired_files import HEADER
 
 from .conftest import Workdir, output
 
-FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+FILE = HEADER + """\
 accounts:
   - name: app
     email: aws+app@example.com

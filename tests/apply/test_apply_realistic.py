@@ -11,16 +11,14 @@ import re
 from typing import Any
 
 from reconciler.sandbox.options import REALISTIC
+from tests.desired_files import HEADER
 
 from .conftest import EXAMPLE, Workdir, add_bootstrap_profile, assert_no_duplicates, output
 
 # the preset itself, with a CME rate high enough that a run surely meets several
 PRESET: dict[str, Any] = {**REALISTIC, "concurrent_modification": 0.15, "seed": 12}
 
-ACCOUNTS = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+ACCOUNTS = HEADER + """\
 accounts:
 {accounts}
 groups:

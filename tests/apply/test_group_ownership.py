@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.desired_files import HEADER
+
 from .conftest import Workdir, output
 
-GROUP = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+GROUP = HEADER + """\
 accounts: []
 groups:
   - name: {name}

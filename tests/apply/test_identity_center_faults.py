@@ -20,14 +20,13 @@ from typing import Any
 
 import pytest
 
+from tests.desired_files import HEADER
+
 from .conftest import Workdir, output
 from .test_apply_refusals import mutating_calls
 
 FAULT = "InjectedFault"
-BASE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+BASE = HEADER + """\
 accounts:
   - name: app
     email: aws+app@example.com
@@ -51,10 +50,7 @@ identity_center:
 """
 # Legacy and its assignment leave the file (exclusive: deleted), Admin's inline policy changes
 # (then it is provisioned again), a new permission set is made and assigned to a user.
-CHANGED = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+CHANGED = HEADER + """\
 accounts:
   - name: app
     email: aws+app@example.com

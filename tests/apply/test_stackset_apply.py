@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from reconciler.stackset import ADOPT_ROLE, STACK_SET_NAME
+from tests.desired_files import HEADER
 
 from .conftest import Workdir, add_bootstrap_profile, output
 
@@ -28,10 +29,7 @@ LEGACY = "210987654321"
 ACQUIRED = "310987654321"
 FAULT = "InjectedFault"
 
-FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+FILE = HEADER + """\
   invited_bootstrap: stackset
 accounts:
   - name: legacy-analytics

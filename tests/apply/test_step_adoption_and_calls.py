@@ -25,15 +25,13 @@ from reconciler.observed import (
 from reconciler.plan import Action, Change, Plan
 from reconciler.planner import plan as make_plan
 from tests.aws.seed import key_client
+from tests.desired_files import HEADER
 
 from .conftest import Workdir, output
 
 MANAGEMENT = "123456789012"
 
-RENAMED_MANAGEMENT = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+RENAMED_MANAGEMENT = HEADER + """\
 accounts:
   - name: {name}
     email: {email}

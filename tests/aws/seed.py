@@ -8,6 +8,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tests.desired_files import HEADER, ROOT_ABSENT
+
 ROLE = "OrganizationAccountAccessRole"
 ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 
@@ -154,13 +156,7 @@ def enable_root_access(sandbox: Any, features: tuple[str, ...] = (
 # A desired-state file the drift and equivalence tests converge by hand with boto3, so that they
 # test observe + plan alone (not apply). Access roles without MFA: orgsync itself must be able to
 # assume them to read them.
-CONVERGED_FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
-root_credentials:
-  features: [RootCredentialsManagement, RootSessions]
-  default: absent
+CONVERGED_FILE = HEADER + ROOT_ABSENT + """\
 accounts:
   - name: prod
     email: aws+prod@example.com

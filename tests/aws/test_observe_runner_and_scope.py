@@ -18,13 +18,11 @@ from reconciler.errors import AccessDenied, CredentialsError
 from reconciler.observe import observe
 from reconciler.observed import account_state
 from tests.aws.seed import create_member, dumps
+from tests.desired_files import HEADER, MANAGEMENT_ACCOUNT
 
 MANAGEMENT = "123456789012"
 
-TWO_MEMBERS = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+TWO_MEMBERS = HEADER + """\
 accounts:
   - name: one
     email: aws+one@example.com
@@ -75,14 +73,7 @@ def test_a_real_access_denial_is_still_not_assumable(sandbox: Any, aws: Aws) -> 
     assert {r.status for r in observed.roles.values()} == {"not_assumable"}
 
 
-MANAGEMENT_TAGS = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
-  - name: management
-    email: aws+management@example.com
-    id: "123456789012"
+MANAGEMENT_TAGS = HEADER + MANAGEMENT_ACCOUNT + """\
     tags: {team: platform}
 """
 

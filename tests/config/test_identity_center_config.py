@@ -9,11 +9,9 @@ import pytest
 from reconciler.config import load_text
 from reconciler.errors import ConfigError
 from reconciler.model import PolicyReference
+from tests.desired_files import HEADER
 
-HEAD = """version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
+HEAD = HEADER + """accounts:
   - name: prod
     email: aws+prod@example.com
   - name: dev

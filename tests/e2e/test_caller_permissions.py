@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.aws.seed import iam_user, key_client, key_env, member_credentials
+from tests.desired_files import HEADER
 
-FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+FILE = HEADER + """\
 accounts:
   - name: app
     email: aws+app@example.com

@@ -13,18 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.desired_files import HEADER, MANAGEMENT_ACCOUNT
 from tests.processes import default_signals
 
 MANAGEMENT = "123456789012"
 
-MANAGEMENT_TAGS = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
-  - name: management
-    email: aws+management@example.com
-    id: "123456789012"
+MANAGEMENT_TAGS = HEADER + MANAGEMENT_ACCOUNT + """\
     tags: {team: platform, cost-center: "42"}
 """
 

@@ -18,6 +18,7 @@ from reconciler.observe.registry import account_reads
 from reconciler.planner.registry import planned_kinds
 from tests.aws.seed import create_member
 from tests.conftest import REPO_ROOT
+from tests.desired_files import HEADER
 
 # Real operations no built-in kind calls, so that the test sees them appear only with the fake.
 READ_ACTION = "organizations:DescribeResourcePolicy"
@@ -98,10 +99,7 @@ PLUGIN = textwrap.dedent(f'''
     main(sys.argv[1:])
 ''')
 
-FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+FILE = HEADER + """\
 accounts:
   - name: alpha
     email: aws+alpha@example.com

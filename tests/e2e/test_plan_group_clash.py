@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+from tests.desired_files import HEADER
+
+FILE = HEADER + """\
 accounts: []
 groups:
   - name: ops

@@ -18,16 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from tests.apply.conftest import Workdir, add_bootstrap_profile, create_requests_by_name, output
+from tests.desired_files import HEADER
 
 LEGACY = "210987654321"  # seeded standalone account "legacy-analytics"
 
 # The invited account gets another name and an OU from the file: apply must rename and move it
 # once it has joined, and delete its root credentials (the seeded account has a password, an
 # access key and an MFA device).
-INVITED = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+INVITED = HEADER + """\
 root_credentials:
   features: [RootCredentialsManagement, RootSessions]
   default: unmanaged
@@ -42,10 +40,7 @@ accounts:
     bootstrap_profile: legacy-admin
 """
 
-CREATED = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+CREATED = HEADER + """\
 accounts:
   - name: app
     email: aws+app@example.com
@@ -226,10 +221,7 @@ def test_a_stale_plan_lists_what_differs_in_text_and_json(
         edited.stderr, output(edited)
 
 
-GROUP = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+GROUP = HEADER + """\
 groups:
   - name: admins
     members: [{member}]

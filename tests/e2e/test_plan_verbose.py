@@ -8,10 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-SMALL = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+from tests.desired_files import HEADER
+
+SMALL = HEADER + """\
 accounts:
   - name: dev
     email: aws+dev@example.com

@@ -13,15 +13,10 @@ from typing import Any
 
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import RootAccessKey
+from tests.desired_files import HEADER, ROOT_ABSENT
 
 ROLE = "OrganizationAccountAccessRole"
-FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
-root_credentials:
-  features: [RootCredentialsManagement, RootSessions]
-  default: absent
+FILE = HEADER + ROOT_ABSENT + """\
   delegated_admin: security
 accounts:
   - name: security

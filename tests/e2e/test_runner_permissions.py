@@ -10,14 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.aws.seed import iam_user, key_env
+from tests.desired_files import HEADER, ROOT_ABSENT
 
-FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
-root_credentials:
-  features: [RootCredentialsManagement, RootSessions]
-  default: absent
+FILE = HEADER + ROOT_ABSENT + """\
 accounts:
   - name: app
     email: aws+app@example.com

@@ -16,15 +16,13 @@ import boto3
 
 from reconciler.aws import Aws
 from reconciler.lock import apply_lock, read_lock
+from tests.desired_files import HEADER
 
 from .helpers import orgsync, start_orgsync
 
 MANAGEMENT = "123456789012"
 NEW_ACCOUNTS = ("race-a", "race-b", "race-c")
-ACCOUNTS_YAML = """version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
+ACCOUNTS_YAML = HEADER + """accounts:
 """ + "".join(f"""  - name: {name}
     email: aws+{name}@example.com
     ou: /Race/Workloads

@@ -19,20 +19,16 @@ from typing import Any
 
 import yaml
 
+from tests.desired_files import HEADER
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "github-actions"
 
-GOOD = """version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
+GOOD = HEADER + """accounts:
   - name: prod
     email: aws+prod@example.com
 """
-BAD = """version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
+BAD = HEADER + """accounts:
   - name: prod
     email: bob@
 """

@@ -16,10 +16,9 @@ from typing import Any
 
 import pytest
 
-DESIRED = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+from tests.desired_files import HEADER
+
+DESIRED = HEADER + """\
 accounts: []
 """
 

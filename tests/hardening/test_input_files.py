@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-SIMPLE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+from tests.desired_files import HEADER
+
+SIMPLE = HEADER + """\
 accounts:
   - name: app
     email: aws+app@example.com

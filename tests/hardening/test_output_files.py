@@ -14,11 +14,9 @@ from typing import Any
 import pytest
 
 from reconciler.outfile import OutputError, write_output
+from tests.desired_files import HEADER
 
-DESIRED = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+DESIRED = HEADER + """\
 accounts: []
 """
 

@@ -19,12 +19,10 @@ import pytest
 from reconciler.aws import Aws
 from reconciler.config import load_text
 from reconciler.pipeline import read_sso_assignments
+from tests.desired_files import HEADER
 
 LEGACY = "210987654321"
-FILE = """version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
+FILE = HEADER + """accounts:
   - name: prod
     email: aws+prod@example.com
   - name: legacy

@@ -23,15 +23,9 @@ from reconciler.aesr import SYNC_LIMIT, color_for, compressed_size
 from reconciler.config import load_text
 from reconciler.errors import OrgsyncError
 from reconciler.profiles import render
+from tests.desired_files import HEADER, MANAGEMENT_ACCOUNT
 
-ACCOUNTS = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
-  - name: management
-    email: aws+management@example.com
-    id: "123456789012"
+ACCOUNTS = HEADER + MANAGEMENT_ACCOUNT + """\
   - name: "R&D; lab #1"
     email: aws+rnd@example.com
     id: "210987654321"

@@ -15,11 +15,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.profiles import BLOCK_BEGIN
+from tests.desired_files import HEADER
 
-ACCOUNTS = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+ACCOUNTS = HEADER + """\
 accounts:
   - name: management
     email: aws+mgmt@example.com

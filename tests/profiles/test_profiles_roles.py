@@ -14,15 +14,9 @@ import pytest
 from reconciler.config import load_text
 from reconciler.errors import OrgsyncError
 from reconciler.profiles import build_profiles, check_name_template, render
+from tests.desired_files import HEADER, MANAGEMENT_ACCOUNT
 
-ACCOUNTS = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
-  - name: management
-    email: aws+management@example.com
-    id: "123456789012"
+ACCOUNTS = HEADER + MANAGEMENT_ACCOUNT + """\
   - name: Prod
     email: aws+prod@example.com
     id: "210987654321"
@@ -152,14 +146,7 @@ def test_unknown_group() -> None:
         build_profiles(desired, {}, group="writers")
 
 
-ALIASED = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
-  - name: management
-    email: aws+management@example.com
-    id: "123456789012"
+ALIASED = HEADER + MANAGEMENT_ACCOUNT + """\
     alias: acme-management
   - name: Prod
     email: aws+prod@example.com

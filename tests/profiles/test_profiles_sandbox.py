@@ -23,14 +23,9 @@ from export.helpers import (
     write_credentials,
 )
 
-ACCOUNTS = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
-accounts:
-  - name: management
-    email: aws+management@example.com
-    id: "123456789012"
+from tests.desired_files import HEADER, MANAGEMENT_ACCOUNT
+
+ACCOUNTS = HEADER + MANAGEMENT_ACCOUNT + """\
   - name: Web Shop            # created by orgsync: the file has no id, profiles looks it up
     email: aws+web@example.com
   - name: data

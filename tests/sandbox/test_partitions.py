@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.sandbox import Sandbox
 from tests.aws.seed import key_client
+from tests.desired_files import HEADER
 
 PARTITIONS = [("aws-cn", "cn-north-1"), ("aws-us-gov", "us-gov-west-1")]
 ROLE = "OrganizationAccountAccessRole"
@@ -83,10 +84,7 @@ def test_root_task_policies_in_the_partition(sandbox_options: Any, partition: st
         assert identity["Arn"] == f"arn:{partition}:iam::{account_id}:root"
 
 
-FILE = """\
-version: 1
-organization:
-  management_account_id: "123456789012"
+FILE = HEADER + """\
 accounts:
   - name: app
     email: aws+app@example.com
