@@ -22,13 +22,17 @@ API (use these; do not start your own sandbox unless a test needs special option
   at empty temp files, NO_COLOR=1.
 - ``run_orgsync(*args, env=..., input=None, timeout=120, cwd=None) -> CompletedProcess[str]``:
   runs ``python -m reconciler.cli <args>`` (the real CLI) and captures text stdout/stderr.
-  Use the ``orgsync`` fixture (the same function), or ``from conftest import run_orgsync``.
+  Use the ``orgsync`` fixture (the same function), or ``from conftest import run_orgsync``;
+  ``output(result)`` is its exit code, stdout and stderr for an assertion's message;
+  ``plan_json(path, env=...)`` (exit code 0 or 2, and the JSON plan) and
+  ``apply_ok(path, env=...)`` (apply --auto-approve, which must succeed) run the two commands.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +54,28 @@ def run_orgsync(*args: str, env: dict[str, str] | None = None, input: str | None
     return subprocess.run(
         [sys.executable, "-m", "reconciler.cli", *args], env=env, input=input,
         capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False)
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    """A finished run's exit code, stdout and stderr, for an assertion's message."""
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+def plan_json(path: str | os.PathLike[str], *, env: dict[str, str]) -> tuple[int, Any]:
+    """``orgsync plan -f <path> --format json --detailed-exitcode``, which must exit 0 (no
+    changes) or 2 (changes) without a traceback: the exit code and the plan document."""
+    result = run_orgsync("plan", "-f", str(path), "--format", "json", "--detailed-exitcode",
+                         env=env)
+    assert result.returncode in (0, 2), output(result)
+    assert "Traceback" not in result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def apply_ok(path: str | os.PathLike[str], *, env: dict[str, str], timeout: float = 300) -> str:
+    """``orgsync apply -f <path> --auto-approve``, which must succeed: its stdout."""
+    result = run_orgsync("apply", "-f", str(path), "--auto-approve", env=env, timeout=timeout)
+    assert result.returncode == 0, output(result)
+    return result.stdout
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,13 @@ changes."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tests.aws.seed import member_client
+from tests.conftest import apply_ok, plan_json
 
 MANAGEMENT = "123456789012"
 FILE = """\
@@ -36,19 +36,6 @@ accounts:
 """
 
 
-def _plan(orgsync: Any, env: dict[str, str], path: Path) -> tuple[int, dict[str, Any]]:
-    result = orgsync("plan", "-f", str(path), "--format", "json", "--detailed-exitcode", env=env)
-    assert result.returncode in (0, 2), result.stderr
-    assert "Traceback" not in result.stderr
-    return result.returncode, json.loads(result.stdout)
-
-
-def _apply(orgsync: Any, env: dict[str, str], path: Path) -> str:
-    result = orgsync("apply", "-f", str(path), "--auto-approve", env=env, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 def _changes(document: dict[str, Any], *kinds: str) -> list[tuple[str, str]]:
     return [(c["address"], c["action"]) for c in document["changes"]
             if not kinds or c["kind"] in kinds]
@@ -65,7 +52,7 @@ def test_plan_apply_drift_and_delete(sandbox: Any, orgsync: Any, aws_env: dict[s
         ServicePrincipal="account.amazonaws.com")
     path = tmp_path / "accounts.yaml"
     path.write_text(FILE)
-    code, document = _plan(orgsync, aws_env, path)
+    code, document = plan_json(path, env=aws_env)
     assert code == 2
     organization = next(c for c in document["changes"] if c["kind"] == "organization")
     assert organization["after"] == {"trusted_access_account": True}
@@ -80,8 +67,8 @@ def test_plan_apply_drift_and_delete(sandbox: Any, orgsync: Any, aws_env: dict[s
         by_address["account_alias.prod"]["depends_on"])
     assert document["destructive"] == []
 
-    _apply(orgsync, aws_env, path)
-    code, document = _plan(orgsync, aws_env, path)
+    apply_ok(path, env=aws_env)
+    code, document = plan_json(path, env=aws_env)
     assert (code, document["changes"]) == (0, [])
     ids = _ids(sandbox)
     account = sandbox.client("account")
@@ -98,41 +85,41 @@ def test_plan_apply_drift_and_delete(sandbox: Any, orgsync: Any, aws_env: dict[s
     account.put_alternate_contact(AccountId=ids["prod"], AlternateContactType="SECURITY",
                                   Name="Sec Team", Title="SecOps",
                                   EmailAddress="sec@example.com", PhoneNumber="+1 555 9999")
-    code, document = _plan(orgsync, aws_env, path)
+    code, document = plan_json(path, env=aws_env)
     assert (code, _changes(document)) == (2, [("alternate_contacts.prod", "update")])
     assert [d["path"] for d in document["changes"][0]["diff"]] == ["security.phone"]
-    _apply(orgsync, aws_env, path)
-    assert _plan(orgsync, aws_env, path)[0] == 0
+    apply_ok(path, env=aws_env)
+    assert plan_json(path, env=aws_env)[0] == 0
 
     # out of band: dev's alias -> exactly one (destructive) change
     dev_iam.create_account_alias(AccountAlias="someone-renamed-it")
-    code, document = _plan(orgsync, aws_env, path)
+    code, document = plan_json(path, env=aws_env)
     assert (code, _changes(document)) == (2, [("account_alias.dev", "update")])
     assert document["destructive"] == ["account_alias.dev"]
-    _apply(orgsync, aws_env, path)
+    apply_ok(path, env=aws_env)
     assert dev_iam.list_account_aliases()["AccountAliases"] == ["acme-dev"]
 
     # alias: null deletes, and the text plan says it is destructive
     path.write_text(FILE.replace("alias: acme-dev", "alias: null"))
     text = orgsync("plan", "-f", str(path), env=aws_env)
     assert "account_alias.dev" in text.stdout and "DESTRUCTIVE" in text.stdout, text.stdout
-    code, document = _plan(orgsync, aws_env, path)
+    code, document = plan_json(path, env=aws_env)
     assert _changes(document) == [("account_alias.dev", "delete")]
     assert document["destructive"] == ["account_alias.dev"]
-    _apply(orgsync, aws_env, path)
+    apply_ok(path, env=aws_env)
     assert dev_iam.list_account_aliases()["AccountAliases"] == []
-    assert _plan(orgsync, aws_env, path)[0] == 0
+    assert plan_json(path, env=aws_env)[0] == 0
 
     # removing the keys from the file leaves everything as it is
     path.write_text(FILE.replace("    alias: acme-prod\n", ""))
-    code, document = _plan(orgsync, aws_env, path)  # dev's file alias is acme-dev again
+    code, document = plan_json(path, env=aws_env)  # dev's file alias is acme-dev again
     assert (code, _changes(document)) == (2, [("account_alias.dev", "create")])
     unmanaged = yaml.safe_load(FILE)
     for item in unmanaged["accounts"]:
         item.pop("alias", None)
         item.pop("contacts", None)
     path.write_text(yaml.safe_dump(unmanaged))
-    code, document = _plan(orgsync, aws_env, path)
+    code, document = plan_json(path, env=aws_env)
     assert (code, document["changes"]) == (0, [])
 
 
@@ -152,7 +139,7 @@ def test_alias_taken_by_another_account_fails_that_step(
     assert result.returncode == 1
     assert "alias acme-root is taken by another AWS account" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    code, document = _plan(orgsync, aws_env, path)
+    code, document = plan_json(path, env=aws_env)
     assert (code, _changes(document)) == (2, [("account_alias.management", "create")])
 
 
@@ -160,7 +147,7 @@ def test_export_writes_alias_and_contacts_and_round_trips(
         sandbox: Any, orgsync: Any, aws_env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "accounts.yaml"
     path.write_text(FILE)
-    _apply(orgsync, aws_env, path)
+    apply_ok(path, env=aws_env)
     ids = _ids(sandbox)
     # set out of band, never in the file: export must find them too
     sandbox.client("account").put_alternate_contact(
@@ -179,5 +166,5 @@ def test_export_writes_alias_and_contacts_and_round_trips(
     assert set(by_id[ids["prod"]]["contacts"]) == {"security", "operations"}
     assert by_id[ids["dev"]]["contacts"]["operations"]["phone"] == "5550123"  # quoted: a string
     assert all(value is not None for value in by_id[ids["dev"]]["contacts"].values())
-    code, document = _plan(orgsync, aws_env, exported)
+    code, document = plan_json(exported, env=aws_env)
     assert (code, document["changes"]) == (0, []), document["changes"]

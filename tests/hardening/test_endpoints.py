@@ -16,15 +16,12 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import output
 from tests.desired_files import HEADER
 
 DESIRED = HEADER + """\
 accounts: []
 """
-
-
-def _out(result: Any) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
 @pytest.fixture
@@ -91,7 +88,7 @@ def _silent_endpoint() -> Iterator[str]:
 def test_endpoint_url_that_is_not_a_url(workdir: Path, orgsync: Any,
                                         aws_env: dict[str, str]) -> None:
     result = orgsync("plan", "--endpoint-url", "not a url", env=aws_env, cwd=workdir)
-    assert result.returncode == 1, _out(result)
+    assert result.returncode == 1, output(result)
     assert result.stderr == ("orgsync: error: --endpoint-url (AWS_ENDPOINT_URL) 'not a url' is "
                              "not an endpoint URL: expected http(s)://host[:port], e.g. "
                              "https://organizations.us-east-1.amazonaws.com\n")
@@ -101,7 +98,7 @@ def test_endpoint_answering_200_with_html(workdir: Path, orgsync: Any,
                                           aws_env: dict[str, str]) -> None:
     with _html_endpoint() as url:
         result = orgsync("plan", env={**aws_env, "AWS_ENDPOINT_URL": url}, cwd=workdir)
-    assert result.returncode == 1, _out(result)
+    assert result.returncode == 1, output(result)
     [line] = result.stderr.splitlines()
     assert line.startswith(f"orgsync: error: {url} answered ")
     assert line.endswith(" with an HTML page (HTTP 200), not an AWS API response; is "
@@ -115,7 +112,7 @@ def test_endpoint_that_never_answers_is_bounded(workdir: Path, orgsync: Any,
         result = orgsync("plan", env={**aws_env, "AWS_ENDPOINT_URL": url,
                                       "ORGSYNC_CALL_TIMEOUT_S": "2"}, cwd=workdir, timeout=120)
         took = time.monotonic() - started
-    assert result.returncode == 1, _out(result)
+    assert result.returncode == 1, output(result)
     [line] = result.stderr.splitlines()
     assert line.startswith(f"orgsync: error: {url} did not answer ")
     assert "within 2 s (retries included)" in line
@@ -140,7 +137,7 @@ def test_member_account_credentials(workdir: Path, orgsync: Any, aws_env: dict[s
            "AWS_SESSION_TOKEN": credentials["SessionToken"]}
     for command in (("plan",), ("export",)):
         result = orgsync(*command, env=env, cwd=workdir)
-        assert result.returncode == 1, _out(result)
+        assert result.returncode == 1, output(result)
         [line] = result.stderr.splitlines()
         assert line.startswith("orgsync: error: these are not the management account's "
                                f"credentials: they belong to account {member} ("), line

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import output
 from tests.desired_files import HEADER
 
 SIMPLE = HEADER + """\
@@ -21,10 +22,6 @@ accounts:
     ou: /Workloads
     tags: {team: apps}
 """
-
-
-def _out(result: Any) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
 @pytest.mark.parametrize("encoding", ["crlf", "bom", "bom_crlf"])
@@ -37,10 +34,10 @@ def test_saved_plan_of_a_crlf_or_bom_file_applies(tmp_path: Path, orgsync: Any,
         raw = b"\xef\xbb\xbf" + raw
     (tmp_path / "accounts.yaml").write_bytes(raw)
     saved = orgsync("plan", "--out", "plan.json", env=aws_env, cwd=tmp_path)
-    assert saved.returncode == 0, _out(saved)
+    assert saved.returncode == 0, output(saved)
     applied = orgsync("apply", "plan.json", "--auto-approve", env=aws_env, cwd=tmp_path)
-    assert applied.returncode == 0, _out(applied)
-    assert "stale" not in applied.stderr and "\nconverged:" in applied.stdout, _out(applied)
+    assert applied.returncode == 0, output(applied)
+    assert "stale" not in applied.stderr and "\nconverged:" in applied.stdout, output(applied)
 
 
 def test_plan_digest_is_the_same_for_lf_crlf_and_bom(tmp_path: Path) -> None:
@@ -60,13 +57,13 @@ def test_dash_reads_standard_input_once(tmp_path: Path, orgsync: Any,
                                         aws_env: dict[str, str]) -> None:
     plan = orgsync("plan", "-f", "-", "--format", "json", input=SIMPLE, env=aws_env,
                    cwd=tmp_path)
-    assert plan.returncode == 0, _out(plan)
+    assert plan.returncode == 0, output(plan)
     assert "account.app" in [c["address"] for c in json.loads(plan.stdout)["changes"]]
     # apply reads the file before the lock and plans from it after: still one read
     applied = orgsync("apply", "-f", "-", "--auto-approve", input=SIMPLE, env=aws_env,
                       cwd=tmp_path)
-    assert applied.returncode == 0, _out(applied)
-    assert "\nconverged:" in applied.stdout, _out(applied)
+    assert applied.returncode == 0, output(applied)
+    assert "\nconverged:" in applied.stdout, output(applied)
     bad = orgsync("validate", "-f", "-", input="version: 1\nacounts: []\n", env=aws_env)
     assert bad.returncode == 1
     assert any(line.startswith("<stdin>:2:1: acounts: unknown key")
@@ -80,7 +77,7 @@ def test_dev_stdin_is_not_changed_while_read(tmp_path: Path, aws_env: dict[str, 
         done = subprocess.run([sys.executable, "-m", "reconciler.cli", "plan", "-f",
                                "/dev/stdin"], stdin=stdin, capture_output=True, text=True,
                               env=aws_env, timeout=120, check=False)
-    assert done.returncode == 0, _out(done)
+    assert done.returncode == 0, output(done)
     assert "changed while" not in done.stderr
     assert "+ account.app (create)" in done.stdout
 
@@ -90,5 +87,5 @@ def test_a_fifo_with_a_writer_is_read_once(tmp_path: Path, aws_env: dict[str, st
     done = subprocess.run(["bash", "-c", f'"{sys.executable}" -m reconciler.cli validate '
                            f'-f <(printf %s "$DESIRED")'], capture_output=True, text=True,
                           env={**aws_env, "DESIRED": SIMPLE}, timeout=60, check=False)
-    assert done.returncode == 0, _out(done)
+    assert done.returncode == 0, output(done)
     assert "valid (1 account" in done.stdout

@@ -14,15 +14,12 @@ from typing import Any
 import pytest
 
 from reconciler.outfile import OutputError, write_output
+from tests.conftest import output
 from tests.desired_files import HEADER
 
 DESIRED = HEADER + """\
 accounts: []
 """
-
-
-def _out(result: Any) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
 def test_plan_out_onto_the_desired_state_file_is_refused(tmp_path: Path, orgsync: Any,
@@ -33,7 +30,7 @@ def test_plan_out_onto_the_desired_state_file_is_refused(tmp_path: Path, orgsync
     sandbox.control.reset_counters()
     for out in ("accounts.yaml", "./accounts.yaml", "link.yaml"):
         result = orgsync("plan", "--out", out, env=aws_env, cwd=tmp_path)
-        assert result.returncode == 1, _out(result)
+        assert result.returncode == 1, output(result)
         assert result.stderr == (f"orgsync: error: --out {out} is the desired-state file (-f): "
                                  "refusing to replace it; choose another file name; nothing "
                                  "was written\n")
@@ -52,11 +49,11 @@ def test_export_out_replaces_an_existing_file_only_with_force(tmp_path: Path, or
                               "nothing was written\n")
     assert target.read_text().startswith("# hand-written")
     forced = orgsync("export", "--out", "accounts.yaml", "--force", env=aws_env, cwd=tmp_path)
-    assert forced.returncode == 0, _out(forced)
+    assert forced.returncode == 0, output(forced)
     assert "management_account_id" in target.read_text()
     assert not target.read_text().startswith("# hand-written")
     fresh = orgsync("export", "--out", "new.yaml", env=aws_env, cwd=tmp_path)
-    assert fresh.returncode == 0, _out(fresh)
+    assert fresh.returncode == 0, output(fresh)
 
 
 def test_out_through_a_symlink_keeps_the_link(tmp_path: Path, orgsync: Any,
@@ -67,7 +64,7 @@ def test_out_through_a_symlink_keeps_the_link(tmp_path: Path, orgsync: Any,
     os.chmod(tmp_path / "plans" / "current.json", 0o640)
     os.symlink("plans/current.json", tmp_path / "plan.json")
     result = orgsync("plan", "--out", "plan.json", env=aws_env, cwd=tmp_path)
-    assert result.returncode == 0, _out(result)
+    assert result.returncode == 0, output(result)
     assert (tmp_path / "plan.json").is_symlink()
     assert json.loads((tmp_path / "plans" / "current.json").read_text())["format_version"] == "1"
     assert stat.S_IMODE(os.stat(tmp_path / "plans" / "current.json").st_mode) == 0o640
@@ -85,7 +82,7 @@ def test_out_into_a_fifo_writes_into_it(tmp_path: Path, orgsync: Any,
     reader.start()
     result = orgsync("plan", "--out", str(fifo), env=aws_env, cwd=tmp_path)
     reader.join(30)
-    assert result.returncode == 0, _out(result)
+    assert result.returncode == 0, output(result)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert json.loads(received[0])["format_version"] == "1"
 

@@ -19,6 +19,7 @@ import pytest
 from reconciler.aws import Aws
 from reconciler.config import load_text
 from reconciler.pipeline import read_sso_assignments
+from tests.conftest import apply_ok, plan_json
 from tests.desired_files import HEADER
 
 LEGACY = "210987654321"
@@ -71,19 +72,6 @@ def _env(sandbox: Any, aws_env: dict[str, str]) -> dict[str, str]:
     return aws_env
 
 
-def _plan(orgsync: Any, env: dict[str, str], path: Path) -> tuple[int, dict[str, Any]]:
-    result = orgsync("plan", "-f", str(path), "--format", "json", "--detailed-exitcode", env=env)
-    assert result.returncode in (0, 2), result.stderr
-    assert "Traceback" not in result.stderr
-    return result.returncode, json.loads(result.stdout)
-
-
-def _apply(orgsync: Any, env: dict[str, str], path: Path) -> str:
-    result = orgsync("apply", "-f", str(path), "--auto-approve", env=env, timeout=300)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return result.stdout
-
-
 def _changes(document: dict[str, Any]) -> list[tuple[str, str]]:
     return sorted((c["address"], c["action"]) for c in document["changes"])
 
@@ -107,7 +95,7 @@ def converged(sandbox: Any, sandbox_options: Any, aws_env: dict[str, str], orgsy
         env = _env(sb, aws_env)
         path = tmp_path / "accounts.yaml"
         path.write_text(FILE)
-        code, first = _plan(orgsync, env, path)
+        code, first = plan_json(path, env=env)
         assert code == 2
         planned = {c["address"] for c in first["changes"]}
         assert {"permission_set.Admin", "permission_set.ReadOnly"} <= planned
@@ -118,14 +106,14 @@ def converged(sandbox: Any, sandbox_options: Any, aws_env: dict[str, str], orgsy
                 "assignment.prod/ReadOnly/user:linus"} <= planned
         deferred = {d["address"]: d for d in first["deferred"]}
         assert deferred["assignment.legacy/Admin/group:platform-admins"]["action"] == "create"
-        output = _apply(orgsync, env, path)
+        output = apply_ok(path, env=env)
         assert "assignment.legacy/ReadOnly/group:auditors" in output
         yield sb, env, path
 
 
 def test_one_apply_converges_and_drift_is_exact(converged: Any, orgsync: Any) -> None:
     sandbox, env, path = converged
-    code, again = _plan(orgsync, env, path)
+    code, again = plan_json(path, env=env)
     assert (code, again["changes"], again["deferred"]) == (0, [], [])
     assert [u for u in again["unmanaged"] if u["kind"] != "account"] == []
 
@@ -159,7 +147,7 @@ def test_one_apply_converges_and_drift_is_exact(converged: Any, orgsync: Any) ->
     )["AccountAssignmentDeletionStatus"]
     _wait(sso, instance, removed)
 
-    code, drift = _plan(orgsync, env, path)
+    code, drift = plan_json(path, env=env)
     assert code == 2
     assert _changes(drift) == [("assignment.prod/Admin/group:platform-admins", "create"),
                                ("permission_set.ReadOnly", "update")]
@@ -172,8 +160,8 @@ def test_one_apply_converges_and_drift_is_exact(converged: Any, orgsync: Any) ->
     assert (inline["before"], inline["after"]) == ("s3:PutObject", "s3:GetObject")
     assert not drift["destructive"]
 
-    _apply(orgsync, env, path)
-    code, clean = _plan(orgsync, env, path)
+    apply_ok(path, env=env)
+    code, clean = plan_json(path, env=env)
     assert (code, clean["changes"]) == (0, [])
 
 
@@ -184,7 +172,7 @@ def test_export_then_plan_is_clean(converged: Any, orgsync: Any, tmp_path: Path)
     assert exported.returncode == 0, exported.stderr
     text = out.read_text()
     assert "identity_center:" in text and "group: auditors" in text
-    code, document = _plan(orgsync, env, out)
+    code, document = plan_json(out, env=env)
     assert (code, document["changes"]) == (0, []), document["changes"]
     assert [u for u in document["unmanaged"] if u["kind"] != "account"] == []
 
