@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler.model import (
@@ -36,6 +36,7 @@ from reconciler.observed import (
     ObservedState,
 )
 from reconciler.plan import Plan
+from reconciler.planner import plan as make_plan
 
 MGMT = "123456789012"
 ROOT_ID = "r-abcd"
@@ -233,3 +234,44 @@ def converge(plan: Plan, state: ObservedState, *, next_id: int = 900000000000) -
         existing_users=tuple(sorted(users)),
         iam_delegated_admins=(tuple(sorted(admins)) if state.iam_delegated_admins is not None
                               else None), **org_changes)
+
+
+@dataclasses.dataclass
+class Case:
+    """One row of a planner table: (desired, observed) -> the (address, action) changes in order,
+    which are destructive, which are deferred, the errors (a substring each, in order), the
+    dependencies and diff paths a change must carry, and whether the plan after a correct apply
+    (``converge``) is empty."""
+
+    id: str
+    desired: Any
+    observed: Any
+    changes: list[tuple[str, str]]
+    destructive: list[str] = dataclasses.field(default_factory=list)
+    deferred: list[str] = dataclasses.field(default_factory=list)
+    errors: list[str] = dataclasses.field(default_factory=list)
+    depends: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    diff: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    converges: bool = True
+
+
+def check_case(case: Case, *,
+               apply: Callable[[Plan, ObservedState], ObservedState] = converge) -> Plan:
+    """Plan ``case`` and assert everything it expects; ``apply`` plays the plan onto the
+    observed state for the re-plan (``converge``, or a table's own that knows more kinds)."""
+    result = make_plan(case.desired, case.observed)
+    assert [(c.address, c.action.value) for c in result.changes] == case.changes
+    assert [c.address for c in result.changes if c.destructive] == case.destructive
+    assert [d.address for d in result.deferred] == case.deferred
+    assert len(result.errors) == len(case.errors), result.errors
+    for expected, error in zip(case.errors, result.errors, strict=True):
+        assert expected in error
+    by_address = {c.address: c for c in result.changes}
+    for address, needed in case.depends.items():
+        assert set(needed) <= set(by_address[address].depends_on), by_address[address]
+    for address, paths in case.diff.items():
+        assert [d.path for d in by_address[address].diff] == paths
+    if case.converges:
+        again = make_plan(case.desired, apply(result, case.observed))
+        assert again.changes == () and again.errors == (), again.changes
+    return result

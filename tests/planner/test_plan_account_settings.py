@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -19,6 +19,7 @@ from reconciler.plan import Plan
 from reconciler.planner import plan
 
 from . import builders as b
+from .builders import Case
 
 PROD = b.member("prod", "210000000001")
 DEV = b.member("dev", "210000000002")
@@ -45,20 +46,6 @@ def _contacts(account_id: str, **by_type: ContactSpec | None) -> dict[str, Obser
 def _mgmt(*, alias: str | None = None, contacts: dict[str, Any] | None = None) -> AccountSpec:
     return _acct("management", email="aws+management@example.com", id=b.MGMT, alias=alias,
                  contacts=contacts)
-
-
-@dataclass
-class Case:
-    id: str
-    desired: Any
-    observed: Any
-    changes: list[tuple[str, str]]
-    destructive: list[str] = field(default_factory=list)
-    deferred: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    depends: dict[str, list[str]] = field(default_factory=dict)
-    diff: dict[str, list[str]] = field(default_factory=dict)
-    converges: bool = True
 
 
 CASES = [
@@ -201,21 +188,7 @@ def converge(result: Plan, state: ObservedState) -> ObservedState:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_account_settings_table(case: Case) -> None:
-    result = plan(case.desired, case.observed)
-    assert [(c.address, c.action.value) for c in result.changes] == case.changes
-    assert [c.address for c in result.changes if c.destructive] == case.destructive
-    assert [d.address for d in result.deferred] == case.deferred
-    assert len(result.errors) == len(case.errors), result.errors
-    for expected, error in zip(case.errors, result.errors, strict=True):
-        assert expected in error
-    by_address = {c.address: c for c in result.changes}
-    for address, needed in case.depends.items():
-        assert set(needed) <= set(by_address[address].depends_on), by_address[address]
-    for address, paths in case.diff.items():
-        assert [d.path for d in by_address[address].diff] == paths
-    if case.converges:
-        again = plan(case.desired, converge(result, case.observed))
-        assert again.changes == () and again.errors == (), again.changes
+    b.check_case(case, apply=converge)
 
 
 def test_contact_values_in_before_and_after() -> None:

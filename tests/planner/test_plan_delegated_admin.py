@@ -4,7 +4,7 @@ deferred items and errors; every case re-planned after a model apply has nothing
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from reconciler.observed import ObservedRootCredentials
 from reconciler.planner import plan
 
 from . import builders as b
+from .builders import Case
 
 BOTH = ("RootCredentialsManagement", "RootSessions")
 SECURITY = b.member("security", "210000000009")
@@ -32,19 +33,6 @@ def _observed(*accounts: Any, admins: tuple[str, ...] | None = (), trusted: bool
               features: tuple[str, ...] | None = BOTH, **kwargs: Any) -> Any:
     return b.observed(*accounts, trusted_access_iam=trusted, root_features=features,
                       iam_delegated_admins=admins, **kwargs)
-
-
-@dataclass
-class Case:
-    id: str
-    desired: Any
-    observed: Any
-    changes: list[tuple[str, str]]
-    destructive: list[str] = field(default_factory=list)
-    deferred: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    depends: dict[str, list[str]] = field(default_factory=dict)
-    converges: bool = True
 
 
 ROOT_KEYS = ObservedRootCredentials(account_id=PROD.id, access_keys=True)
@@ -114,19 +102,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_delegated_admin_table(case: Case) -> None:
-    result = plan(case.desired, case.observed)
-    assert [(c.address, c.action.value) for c in result.changes] == case.changes
-    assert [c.address for c in result.changes if c.destructive] == case.destructive
-    assert [d.address for d in result.deferred] == case.deferred
-    assert len(result.errors) == len(case.errors), result.errors
-    for expected, error in zip(case.errors, result.errors, strict=True):
-        assert expected in error
-    by_address = {c.address: c for c in result.changes}
-    for address, needed in case.depends.items():
-        assert set(needed) <= set(by_address[address].depends_on), by_address[address]
-    if case.converges:
-        again = plan(case.desired, b.converge(result, case.observed))
-        assert again.changes == () and again.errors == ()
+    b.check_case(case)
 
 
 def test_delegated_runner_says_what_needs_the_management_account() -> None:
