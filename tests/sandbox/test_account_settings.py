@@ -8,25 +8,11 @@ botocore's models, every call counted."""
 from __future__ import annotations
 
 from reconciler.sandbox import Sandbox
+from tests.sandbox.member_accounts import admin_client, new_member
 
-ROLE = "OrganizationAccountAccessRole"
 MANAGEMENT = "123456789012"
 CONTACT = {"Name": "Sec Team", "Title": "SecOps", "EmailAddress": "sec@example.com",
            "PhoneNumber": "+1 555 0100"}
-
-
-def _member(sandbox: Sandbox, call, name: str) -> str:
-    org = sandbox.client("organizations")
-    status = call(org, "CreateAccount", AccountName=name,
-                  Email=f"aws+{name}@example.com")["CreateAccountStatus"]
-    done = call(org, "DescribeCreateAccountStatus", CreateAccountRequestId=status["Id"])
-    return str(done["CreateAccountStatus"]["AccountId"])
-
-
-def _inside(sandbox: Sandbox, call, as_session, account_id: str, service: str):
-    creds = call(sandbox.client("sts"), "AssumeRole", RoleSessionName="admin",
-                 RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}")["Credentials"]
-    return as_session(service, creds)
 
 
 def _aliases(call, iam) -> list[str]:
@@ -35,8 +21,8 @@ def _aliases(call, iam) -> list[str]:
 
 def test_alias_is_one_per_account_and_unique_across_accounts(
         sandbox: Sandbox, call, error, as_session) -> None:
-    one = _inside(sandbox, call, as_session, _member(sandbox, call, "one"), "iam")
-    two = _inside(sandbox, call, as_session, _member(sandbox, call, "two"), "iam")
+    one = admin_client(sandbox, call, as_session, new_member(sandbox, call, "one"), "iam")
+    two = admin_client(sandbox, call, as_session, new_member(sandbox, call, "two"), "iam")
     management = sandbox.client("iam")
     assert _aliases(call, one) == []
     call(one, "CreateAccountAlias", AccountAlias="acme-one")
@@ -73,7 +59,7 @@ def test_alias_is_reset_with_the_sandbox(sandbox: Sandbox, call) -> None:
 
 
 def test_contacts_from_the_management_account(sandbox: Sandbox, call, error) -> None:
-    member = _member(sandbox, call, "prod")
+    member = new_member(sandbox, call, "prod")
     account = sandbox.client("account")
     error(account, "GetAlternateContact", "ResourceNotFoundException",
           AccountId=member, AlternateContactType="SECURITY")
@@ -102,9 +88,9 @@ def test_contacts_from_the_management_account(sandbox: Sandbox, call, error) -> 
 
 def test_contacts_need_trusted_access_and_the_management_account(
         sandbox: Sandbox, call, error, as_session) -> None:
-    member, other = _member(sandbox, call, "prod"), _member(sandbox, call, "dev")
+    member, other = new_member(sandbox, call, "prod"), new_member(sandbox, call, "dev")
     # a member may manage its own contacts (no AccountId), not another account's
-    inside = _inside(sandbox, call, as_session, member, "account")
+    inside = admin_client(sandbox, call, as_session, member, "account")
     call(inside, "PutAlternateContact", AlternateContactType="OPERATIONS", **CONTACT)
     error(inside, "PutAlternateContact", "AccessDeniedException", AccountId=other,
           AlternateContactType="OPERATIONS", **CONTACT)
@@ -121,7 +107,7 @@ def test_contacts_need_trusted_access_and_the_management_account(
 
 
 def test_contacts_only_for_active_accounts(sandbox: Sandbox, call, error) -> None:
-    member = _member(sandbox, call, "leaving")
+    member = new_member(sandbox, call, "leaving")
     account = sandbox.client("account")
     call(account, "PutAlternateContact", AccountId=member, AlternateContactType="SECURITY",
          **CONTACT)

@@ -47,6 +47,16 @@ def _targets(sandbox: Sandbox, *accounts: str) -> dict[str, Any]:
             "AccountFilterType": "INTERSECTION"}
 
 
+def _instance_started(sandbox: Sandbox, call: Any) -> tuple[str, Any, str]:
+    """A joined member account, the stack set, and the CreateStackInstances operation for the
+    account (running): (account id, CloudFormation client, operation id)."""
+    account = _join(sandbox)
+    cfn = _stack_set(sandbox, call)
+    op = call(cfn, "CreateStackInstances", StackSetName=stackset.STACK_SET_NAME,
+              DeploymentTargets=_targets(sandbox, account), Regions=[REGION])["OperationId"]
+    return account, cfn, op
+
+
 def _finish(sandbox: Sandbox, call: Any, cfn: Any, operation_id: str) -> dict[str, Any]:
     sandbox.control.advance_clock(5)
     operation = call(cfn, "DescribeStackSetOperation", StackSetName=stackset.STACK_SET_NAME,
@@ -116,10 +126,7 @@ def test_create_describe_list_stack_set(sandbox: Sandbox, call, error) -> None:
 
 def test_instance_runs_the_template_in_the_member_account(sandbox: Sandbox, call,
                                                           error) -> None:
-    account = _join(sandbox)
-    cfn = _stack_set(sandbox, call)
-    op = call(cfn, "CreateStackInstances", StackSetName=stackset.STACK_SET_NAME,
-              DeploymentTargets=_targets(sandbox, account), Regions=[REGION])["OperationId"]
+    account, cfn, op = _instance_started(sandbox, call)
     # one operation at a time, and a client token is never reused
     error(cfn, "CreateStackInstances", "OperationInProgressException",
           StackSetName=stackset.STACK_SET_NAME, DeploymentTargets=_targets(sandbox, account),
@@ -226,10 +233,7 @@ def test_targets_stay_inside_the_organization(sandbox: Sandbox, call, error) -> 
 
 def test_delete_instances_with_retain_stacks_keeps_the_role(sandbox: Sandbox, call,
                                                             error) -> None:
-    account = _join(sandbox)
-    cfn = _stack_set(sandbox, call)
-    op = call(cfn, "CreateStackInstances", StackSetName=stackset.STACK_SET_NAME,
-              DeploymentTargets=_targets(sandbox, account), Regions=[REGION])["OperationId"]
+    account, cfn, op = _instance_started(sandbox, call)
     _finish(sandbox, call, cfn, op)
     op = call(cfn, "DeleteStackInstances", StackSetName=stackset.STACK_SET_NAME,
               DeploymentTargets=_targets(sandbox, account), Regions=[REGION],
@@ -248,10 +252,7 @@ def test_delete_instances_with_retain_stacks_keeps_the_role(sandbox: Sandbox, ca
 
 
 def test_update_stack_set_updates_every_instance(sandbox: Sandbox, call) -> None:
-    account = _join(sandbox)
-    cfn = _stack_set(sandbox, call)
-    op = call(cfn, "CreateStackInstances", StackSetName=stackset.STACK_SET_NAME,
-              DeploymentTargets=_targets(sandbox, account), Regions=[REGION])["OperationId"]
+    account, cfn, op = _instance_started(sandbox, call)
     _finish(sandbox, call, cfn, op)
     op = call(cfn, "UpdateStackSet", StackSetName=stackset.STACK_SET_NAME,
               UsePreviousTemplate=True, Capabilities=["CAPABILITY_NAMED_IAM"],

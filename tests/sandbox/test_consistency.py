@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +19,7 @@ from botocore.exceptions import ClientError
 from reconciler.sandbox import RemoteControl, Sandbox
 from reconciler.sandbox.options import REALISTIC
 from tests.aws.seed import iam_user, key_client, member_client
+from tests.processes import sandbox_process
 
 NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
 MANAGEMENT = "123456789012"
@@ -257,21 +253,9 @@ def test_options_at_run_time_in_python_and_over_http(sandbox: Sandbox) -> None:
 
 
 def test_orgsync_sandbox_realistic_preset(tmp_path: Path) -> None:
-    info_file = tmp_path / "sandbox.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler.cli", "sandbox", "--port", "0", "--info-file",
-         str(info_file), "--realistic", "--iam-lag-s", "0.5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while not info_file.exists() and time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.05)
-        options = RemoteControl(json.loads(info_file.read_text())["endpoint_url"]).options()
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+    with sandbox_process("--realistic", "--iam-lag-s", "0.5",
+                         info_file=tmp_path / "sandbox.json") as running:
+        options = RemoteControl(running.info["endpoint_url"]).options()
     expected = {k: v for k, v in REALISTIC.items() if k != "create_delay_s"}
     expected["iam_lag_s"] = 0.5  # an explicit option wins over the preset
     assert {k: options[k] for k in expected} == expected

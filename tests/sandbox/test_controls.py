@@ -4,8 +4,6 @@ control API, one sandbox per process, and ``orgsync sandbox`` itself."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from reconciler.sandbox import RemoteControl, Sandbox, SandboxError, SandboxOptions
+from tests.processes import sandbox_process
 
 NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
@@ -159,17 +158,9 @@ def test_env_points_the_aws_cli_at_the_sandbox(aws_env: dict[str, str]) -> None:
 
 def test_orgsync_sandbox_command(tmp_path: Path) -> None:
     info_file = tmp_path / "sandbox.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler.cli", "sandbox", "--port", "0", "--info-file",
-         str(info_file), "--standalone-accounts", "4", "--throttle", "iam=50"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        deadline = time.monotonic() + 120  # generous: a loaded machine took 54 s to start
-        while not info_file.exists() and time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.05)
-        info = json.loads(info_file.read_text())
+    with sandbox_process("--standalone-accounts", "4", "--throttle", "iam=50",
+                         info_file=info_file) as running:
+        info = running.info
         assert (info_file.stat().st_mode & 0o777) == 0o600
         assert set(info) == {"endpoint_url", "region", "management_account_id",
                              "access_key_id", "secret_access_key", "standalone_accounts",
@@ -188,12 +179,9 @@ def test_orgsync_sandbox_command(tmp_path: Path) -> None:
                            aws_access_key_id=fourth["access_key_id"],
                            aws_secret_access_key=fourth["secret_access_key"])
         assert sts.get_caller_identity()["Account"] == "500000000004"
-    finally:
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    assert process.returncode == 0
-    assert err.strip().splitlines() == ["orgsync sandbox: stopped"]
-    assert info["secret_access_key"] not in out + err
+    assert running.process.returncode == 0
+    assert running.err.strip().splitlines() == ["orgsync sandbox: stopped"]
+    assert info["secret_access_key"] not in running.out + running.err
 
 
 def test_orgsync_sandbox_rejects_a_bad_throttle() -> None:

@@ -5,29 +5,15 @@ features, and everything only the management account may do is refused."""
 from __future__ import annotations
 
 from reconciler.sandbox import Sandbox
+from tests.sandbox.member_accounts import admin_client, new_member
 
-ROLE = "OrganizationAccountAccessRole"
 TASK = "arn:aws:iam::aws:policy/root-task/"
 IAM = "iam.amazonaws.com"
 
 
-def _member(sandbox: Sandbox, call, name: str) -> str:
-    org = sandbox.client("organizations")
-    status = call(org, "CreateAccount", AccountName=name,
-                  Email=f"aws+{name}@example.com")["CreateAccountStatus"]
-    done = call(org, "DescribeCreateAccountStatus", CreateAccountRequestId=status["Id"])
-    return str(done["CreateAccountStatus"]["AccountId"])
-
-
-def _as_admin_of(sandbox: Sandbox, call, as_session, account_id: str, service: str):
-    creds = call(sandbox.client("sts"), "AssumeRole", RoleSessionName="delegated",
-                 RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}")["Credentials"]
-    return as_session(service, creds)
-
-
 def test_register_needs_trusted_access_and_allows_one(sandbox: Sandbox, call, error) -> None:
     org = sandbox.client("organizations")
-    security, other = _member(sandbox, call, "security"), _member(sandbox, call, "other")
+    security, other = new_member(sandbox, call, "security"), new_member(sandbox, call, "other")
     caught = error(org, "RegisterDelegatedAdministrator", "ConstraintViolationException",
                    AccountId=security, ServicePrincipal=IAM)
     assert caught.response["Reason"] == "SERVICE_ACCESS_NOT_ENABLED"
@@ -47,8 +33,9 @@ def test_register_needs_trusted_access_and_allows_one(sandbox: Sandbox, call, er
 def test_delegated_admin_reads_the_organization_and_writes_nothing(
         sandbox: Sandbox, call, error, as_session) -> None:
     org = sandbox.client("organizations")
-    security, workload = _member(sandbox, call, "security"), _member(sandbox, call, "workload")
-    delegated = _as_admin_of(sandbox, call, as_session, security, "organizations")
+    security = new_member(sandbox, call, "security")
+    workload = new_member(sandbox, call, "workload")
+    delegated = admin_client(sandbox, call, as_session, security, "organizations")
     # before registration: a plain member may not list the organization
     error(delegated, "ListAccounts", "AccessDeniedException")
     call(org, "EnableAWSServiceAccess", ServicePrincipal=IAM)
@@ -76,11 +63,12 @@ def test_delegated_admin_reads_the_organization_and_writes_nothing(
 
 def test_delegated_admin_runs_root_sessions(sandbox: Sandbox, call, error, as_session) -> None:
     org = sandbox.client("organizations")
-    security, workload = _member(sandbox, call, "security"), _member(sandbox, call, "workload")
+    security = new_member(sandbox, call, "security")
+    workload = new_member(sandbox, call, "workload")
     call(org, "EnableAWSServiceAccess", ServicePrincipal=IAM)
     call(sandbox.client("iam"), "EnableOrganizationsRootSessions")
-    sts = _as_admin_of(sandbox, call, as_session, security, "sts")
-    iam = _as_admin_of(sandbox, call, as_session, security, "iam")
+    sts = admin_client(sandbox, call, as_session, security, "sts")
+    iam = admin_client(sandbox, call, as_session, security, "iam")
     error(sts, "AssumeRoot", "AccessDenied", TargetPrincipal=workload,
           TaskPolicyArn={"arn": TASK + "IAMAuditRootUserCredentials"})
     error(iam, "ListOrganizationsFeatures",

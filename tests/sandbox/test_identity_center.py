@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.identity_center import SEED_GROUPS, SEED_USERS
 from tests.aws.seed import iam_user, key_client
+from tests.processes import sandbox_process
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -54,6 +55,13 @@ def _permission_set(sandbox: Sandbox, name: str = "Admin", **extra: Any) -> str:
     arn, _store = _instance(sandbox)
     return str(sandbox.client("sso-admin").create_permission_set(
         InstanceArn=arn, Name=name, **extra)["PermissionSet"]["PermissionSetArn"])
+
+
+def _assignable(sandbox: Sandbox) -> tuple[str, str, str, str]:
+    """What one assignment needs: the instance's ARN, a member account, the Admin permission set
+    and the developers group's id."""
+    arn, _store = _instance(sandbox)
+    return arn, _member_account(sandbox), _permission_set(sandbox), _group_id(sandbox, "developers")
 
 
 def _assignment(ps_arn: str, account_id: str, principal_id: str,
@@ -324,10 +332,7 @@ def test_twenty_managed_policies_at_most(sandbox: Sandbox, error: Any) -> None:
 def test_assignment_is_asynchronous(sandbox_options: Any, call: Any) -> None:
     with sandbox_options(sso_lag_s=30) as sandbox:
         sso = sandbox.client("sso-admin")
-        arn, _store = _instance(sandbox)
-        account = _member_account(sandbox)
-        ps = _permission_set(sandbox)
-        group = _group_id(sandbox, "developers")
+        arn, account, ps, group = _assignable(sandbox)
         status = call(sso, "CreateAccountAssignment", InstanceArn=arn,
                       **_assignment(ps, account, group))["AccountAssignmentCreationStatus"]
         assert status["Status"] == "IN_PROGRESS"
@@ -401,10 +406,7 @@ def _finished(sso: Any, arn: str, status: dict[str, Any], kind: str) -> dict[str
 
 def test_assignment_failures(sandbox: Sandbox, error: Any) -> None:
     sso = sandbox.client("sso-admin")
-    arn, _store = _instance(sandbox)
-    account = _member_account(sandbox)
-    ps = _permission_set(sandbox)
-    group = _group_id(sandbox, "developers")
+    arn, account, ps, group = _assignable(sandbox)
     # an account outside the organization: accepted, then FAILED with a reason
     outside = sso.create_account_assignment(
         InstanceArn=arn, **_assignment(ps, "210987654321", group))
@@ -457,10 +459,7 @@ def test_assignment_to_a_closed_account_fails(sandbox: Sandbox) -> None:
 def test_conflicts(sandbox_options: Any, error: Any) -> None:
     with sandbox_options(sso_lag_s=30) as sandbox:
         sso = sandbox.client("sso-admin")
-        arn, _store = _instance(sandbox)
-        account = _member_account(sandbox)
-        ps = _permission_set(sandbox)
-        group = _group_id(sandbox, "developers")
+        arn, account, ps, group = _assignable(sandbox)
         auditors = _group_id(sandbox, "auditors")
         sso.create_account_assignment(InstanceArn=arn, **_assignment(ps, account, group))
         # the same assignment again, or its deletion, while the creation is in progress
@@ -719,10 +718,7 @@ def test_injected_asynchronous_failures(sandbox: Sandbox) -> None:
     from reconciler.sandbox import RemoteControl
 
     sso = sandbox.client("sso-admin")
-    arn, _store = _instance(sandbox)
-    account = _member_account(sandbox)
-    ps = _permission_set(sandbox)
-    group = _group_id(sandbox, "developers")
+    arn, account, ps, group = _assignable(sandbox)
     remote = RemoteControl(sandbox.info.endpoint_url)
     remote.inject_async_failure("sso-admin.CreateAccountAssignment")
     status = sso.create_account_assignment(InstanceArn=arn, **_assignment(ps, account, group))
@@ -944,7 +940,6 @@ def test_every_answer_matches_the_model(sandbox: Sandbox) -> None:
 
 def test_orgsync_sandbox_sso_options(tmp_path: Any) -> None:
     import os
-    import signal
     import subprocess
     import sys
 
@@ -957,17 +952,9 @@ def test_orgsync_sandbox_sso_options(tmp_path: Any) -> None:
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
         "orgsync: error: --sso-groups: 'ops' is given twice"]
-    info_file = tmp_path / "sandbox.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler.cli", "sandbox", "--port", "0", "--info-file",
-         str(info_file), "--sso-groups", "data-team, ops", "--sso-lag-s", "0.5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while not info_file.exists() and time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.05)
-        info = json.loads(info_file.read_text())
+    with sandbox_process("--sso-groups", "data-team, ops", "--sso-lag-s", "0.5",
+                         info_file=tmp_path / "sandbox.json") as running:
+        info = running.info
         assert RemoteControl(info["endpoint_url"]).options()["sso_lag_s"] == 0.5
         ids = boto3.client("identitystore", endpoint_url=info["endpoint_url"],
                            region_name=info["region"], aws_access_key_id=info["access_key_id"],
@@ -978,6 +965,3 @@ def test_orgsync_sandbox_sso_options(tmp_path: Any) -> None:
         store = sso.list_instances()["Instances"][0]["IdentityStoreId"]
         names = [g["DisplayName"] for g in ids.list_groups(IdentityStoreId=store)["Groups"]]
         assert names == [n for n, _ in SEED_GROUPS] + ["data-team", "ops"]
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)

@@ -12,19 +12,12 @@ from typing import Any
 import pytest
 
 from reconciler.sandbox import Sandbox, SandboxInfo
+from tests.sandbox.member_accounts import new_member
 
 ADMIN_MFA = "arn:aws:iam::123456789012:mfa/admin"
 MFA_TRUE = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
 WRONG_DEVICE = ("MultiFactorAuthentication failed, unable to validate MFA code.  Please verify "
                 "your MFA serial number is valid and associated with this user.")
-
-
-def _member(sandbox: Sandbox, call: Any) -> str:
-    org = sandbox.client("organizations")
-    status = call(org, "CreateAccount", AccountName="member",
-                  Email="aws+member@example.com")["CreateAccountStatus"]
-    done = call(org, "DescribeCreateAccountStatus", CreateAccountRequestId=status["Id"])
-    return str(done["CreateAccountStatus"]["AccountId"])
 
 
 def _role(sandbox: Sandbox, call: Any, as_session: Any, account_id: str, name: str, *,
@@ -63,7 +56,7 @@ def test_info_publishes_the_admin_mfa_device(sandbox: Sandbox, call: Any) -> Non
 
 def test_mfa_role_needs_mfa_in_the_call_or_in_the_session(sandbox: Sandbox, call: Any,
                                                           error: Any, as_session: Any) -> None:
-    member = _member(sandbox, call)
+    member = new_member(sandbox, call)
     arn = _role(sandbox, call, as_session, member, "mfa", condition=MFA_TRUE)
     sts = sandbox.client("sts")
     error(sts, "AssumeRole", "AccessDenied", RoleArn=arn, RoleSessionName="plain")
@@ -106,7 +99,7 @@ def test_wrong_device_or_code_is_refused(sandbox: Sandbox, call: Any, error: Any
     assert "must provide both MFA serial number and one time pass code" in str(failure)
     error(sts, "GetSessionToken", "ValidationError", SerialNumber=ADMIN_MFA, TokenCode="12345a")
 
-    member = _member(sandbox, call)
+    member = new_member(sandbox, call)
     arn = _role(sandbox, call, as_session, member, "mfa", condition=MFA_TRUE)
     failure = error(sts, "AssumeRole", "AccessDenied", RoleArn=arn, RoleSessionName="wrong",
                     SerialNumber=device["SerialNumber"], TokenCode="123456")
@@ -156,7 +149,7 @@ def test_session_credentials_act_as_the_user(sandbox: Sandbox, call: Any, error:
 
 def test_mfa_does_not_propagate_through_role_chaining(sandbox: Sandbox, call: Any, error: Any,
                                                      as_session: Any) -> None:
-    member = _member(sandbox, call)
+    member = new_member(sandbox, call)
     hop = _role(sandbox, call, as_session, member, "hop", may_assume=True)
     guarded = _role(sandbox, call, as_session, member, "guarded", principal=member,
                     condition=MFA_TRUE)
@@ -181,7 +174,7 @@ def test_mfa_does_not_propagate_through_role_chaining(sandbox: Sandbox, call: An
 def test_mfa_age_and_presence_conditions(sandbox: Sandbox, call: Any, error: Any,
                                          as_session: Any, condition: dict[str, Any],
                                          admitted_after_an_hour: bool) -> None:
-    member = _member(sandbox, call)
+    member = new_member(sandbox, call)
     arn = _role(sandbox, call, as_session, member, "aged", condition=condition)
     with_mfa = as_session("sts", _session(sandbox, call, SerialNumber=ADMIN_MFA,
                                           TokenCode="123456"))
@@ -199,7 +192,7 @@ def test_bool_if_exists_admits_long_term_keys(sandbox: Sandbox, call: Any,
                                               as_session: Any) -> None:
     """aws:MultiFactorAuthPresent is absent for long-term access keys (why AWS recommends the
     IfExists operators): BoolIfExists true admits them, Bool true does not."""
-    member = _member(sandbox, call)
+    member = new_member(sandbox, call)
     arn = _role(sandbox, call, as_session, member, "lenient",
                 condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}})
     call(sandbox.client("sts"), "AssumeRole", RoleArn=arn, RoleSessionName="keys")

@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from reconciler.sandbox import Sandbox
+from tests.sandbox.member_accounts import admin_client, new_member
 
-ROLE = "OrganizationAccountAccessRole"
 TASK = "arn:aws:iam::aws:policy/root-task/"
 BUCKET = "acme-locked-logs"
 DENY_ALL_BUCKET = {"Version": "2012-10-17", "Statement": [{
@@ -21,20 +21,6 @@ DENY_ALL_BUCKET = {"Version": "2012-10-17", "Statement": [{
     "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]}]}
 DENY_ALL_QUEUE = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sqs:*", "Resource": "*"}]}
-
-
-def _member(sandbox: Sandbox, call, name: str = "member") -> str:
-    org = sandbox.client("organizations")
-    status = call(org, "CreateAccount", AccountName=name,
-                  Email=f"aws+{name}@example.com")["CreateAccountStatus"]
-    done = call(org, "DescribeCreateAccountStatus", CreateAccountRequestId=status["Id"])
-    return str(done["CreateAccountStatus"]["AccountId"])
-
-
-def _admin(sandbox: Sandbox, call, as_session, account_id: str, service: str) -> Any:
-    creds = call(sandbox.client("sts"), "AssumeRole", RoleSessionName="admin",
-                 RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}")["Credentials"]
-    return as_session(service, creds)
 
 
 def _root(sandbox: Sandbox, call, as_session, account_id: str, task: str, service: str) -> Any:
@@ -49,9 +35,9 @@ def locked(sandbox: Sandbox, call, as_session) -> dict[str, Any]:
     call(sandbox.client("organizations"), "EnableAWSServiceAccess",
          ServicePrincipal="iam.amazonaws.com")
     call(sandbox.client("iam"), "EnableOrganizationsRootSessions")
-    member = _member(sandbox, call)
-    s3 = _admin(sandbox, call, as_session, member, "s3")
-    sqs = _admin(sandbox, call, as_session, member, "sqs")
+    member = new_member(sandbox, call)
+    s3 = admin_client(sandbox, call, as_session, member, "s3")
+    sqs = admin_client(sandbox, call, as_session, member, "sqs")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="report.csv", Body=b"a,b\n")
     s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(DENY_ALL_BUCKET))
@@ -128,7 +114,7 @@ def test_each_task_allows_only_its_own_service(sandbox: Sandbox, call, as_sessio
 
 def test_another_accounts_root_session_cannot_unlock(sandbox: Sandbox, call, as_session,
                                                      locked: dict[str, Any]) -> None:
-    other = _member(sandbox, call, "other")
+    other = new_member(sandbox, call, "other")
     s3 = _root(sandbox, call, as_session, other, "S3UnlockBucketPolicy", "s3")
     assert _code(lambda: s3.delete_bucket_policy(Bucket=BUCKET)) == "AccessDenied"
     sqs = _root(sandbox, call, as_session, other, "SQSUnlockQueuePolicy", "sqs")
@@ -138,7 +124,7 @@ def test_another_accounts_root_session_cannot_unlock(sandbox: Sandbox, call, as_
 
 def test_policies_that_do_not_deny_leave_the_owner_in(sandbox: Sandbox, call, as_session,
                                                       locked: dict[str, Any]) -> None:
-    s3 = _admin(sandbox, call, as_session, locked["account"], "s3")
+    s3 = admin_client(sandbox, call, as_session, locked["account"], "s3")
     s3.create_bucket(Bucket="acme-open")
     s3.put_bucket_policy(Bucket="acme-open", Policy=json.dumps({
         "Version": "2012-10-17", "Statement": [{
@@ -148,5 +134,5 @@ def test_policies_that_do_not_deny_leave_the_owner_in(sandbox: Sandbox, call, as
     s3.put_object(Bucket="acme-open", Key="k", Body=b"v")
     assert s3.get_object(Bucket="acme-open", Key="k")["Body"].read() == b"v"
     # a bucket of another account without a grant is refused
-    other = _admin(sandbox, call, as_session, _member(sandbox, call, "other"), "s3")
+    other = admin_client(sandbox, call, as_session, new_member(sandbox, call, "other"), "s3")
     assert _code(lambda: other.get_object(Bucket="acme-open", Key="k")) == "AccessDenied"

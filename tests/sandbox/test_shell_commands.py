@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,26 +14,15 @@ import boto3
 import pytest
 
 from tests.conftest import run_orgsync
+from tests.processes import sandbox_process
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """An ``orgsync sandbox --users alice,bob`` process; yields its info file."""
-    info_file = tmp_path_factory.mktemp("sandbox") / "sandbox.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler.cli", "sandbox", "--port", "0", "--info-file",
-         str(info_file), "--users", "alice, bob"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while not info_file.exists() and time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.05)
-        yield info_file
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+    with sandbox_process("--users", "alice, bob",
+                         info_file=tmp_path_factory.mktemp("sandbox") / "sandbox.json") as running:
+        yield running.info_file
 
 
 def _clean_env() -> dict[str, str]:

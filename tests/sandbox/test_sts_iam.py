@@ -4,28 +4,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
 
 from reconciler.sandbox import Sandbox
+from tests.sandbox.member_accounts import admin_client, new_member
 
-ROLE = "OrganizationAccountAccessRole"
 TASK = "arn:aws:iam::aws:policy/root-task/"
-
-
-def _member(sandbox: Sandbox, call) -> str:
-    org = sandbox.client("organizations")
-    status = call(org, "CreateAccount", AccountName="member",
-                  Email="aws+member@example.com")["CreateAccountStatus"]
-    done = call(org, "DescribeCreateAccountStatus", CreateAccountRequestId=status["Id"])
-    return str(done["CreateAccountStatus"]["AccountId"])
-
-
-def _admin_iam(sandbox: Sandbox, call, as_session, account_id: str):
-    creds = call(sandbox.client("sts"), "AssumeRole", RoleSessionName="setup",
-                 RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}")["Credentials"]
-    return as_session("iam", creds)
 
 
 def _trust(principal: object, condition: dict | None = None) -> str:
@@ -46,8 +33,8 @@ def _trust(principal: object, condition: dict | None = None) -> str:
 ])
 def test_assume_role_honours_the_trust_policy(sandbox: Sandbox, call, error, as_session,
                                               principal: object, admitted: bool) -> None:
-    member = _member(sandbox, call)
-    iam = _admin_iam(sandbox, call, as_session, member)
+    member = new_member(sandbox, call)
+    iam = admin_client(sandbox, call, as_session, member, "iam")
     call(iam, "CreateRole", RoleName="probe", AssumeRolePolicyDocument=_trust(principal))
     sts = sandbox.client("sts")
     arn = f"arn:aws:iam::{member}:role/probe"
@@ -64,14 +51,14 @@ def test_assume_role_honours_the_trust_policy(sandbox: Sandbox, call, error, as_
 
 
 def test_assume_role_requires_an_existing_role(sandbox: Sandbox, call, error) -> None:
-    member = _member(sandbox, call)
+    member = new_member(sandbox, call)
     error(sandbox.client("sts"), "AssumeRole", "AccessDenied",
           RoleArn=f"arn:aws:iam::{member}:role/missing", RoleSessionName="probe")
 
 
 def test_assume_role_mfa_condition(sandbox: Sandbox, call, error, as_session) -> None:
-    member = _member(sandbox, call)
-    iam = _admin_iam(sandbox, call, as_session, member)
+    member = new_member(sandbox, call)
+    iam = admin_client(sandbox, call, as_session, member, "iam")
     call(iam, "CreateRole", RoleName="mfa", AssumeRolePolicyDocument=_trust(
         "arn:aws:iam::123456789012:root", {"Bool": {"aws:MultiFactorAuthPresent": "true"}}))
     sts = sandbox.client("sts")
@@ -82,8 +69,8 @@ def test_assume_role_mfa_condition(sandbox: Sandbox, call, error, as_session) ->
 
 
 def test_assume_role_source_ip_condition(sandbox: Sandbox, call, error, as_session) -> None:
-    member = _member(sandbox, call)
-    iam = _admin_iam(sandbox, call, as_session, member)
+    member = new_member(sandbox, call)
+    iam = admin_client(sandbox, call, as_session, member, "iam")
     call(iam, "CreateRole", RoleName="office", AssumeRolePolicyDocument=_trust(
         "123456789012", {"IpAddress": {"aws:SourceIp": ["203.0.113.0/24"]}}))
     call(iam, "CreateRole", RoleName="loopback", AssumeRolePolicyDocument=_trust(
@@ -106,7 +93,7 @@ def test_organizations_features_prerequisites(sandbox: Sandbox, call, error) -> 
     features = call(iam, "ListOrganizationsFeatures")
     assert features["EnabledFeatures"] == []
     assert features["OrganizationId"].startswith("o-")
-    member = _member(sandbox, call)
+    member = new_member(sandbox, call)
     member_iam = sandbox.client("iam")  # management
     assert call(member_iam, "EnableOrganizationsRootCredentialsManagement")[
         "EnabledFeatures"] == ["RootCredentialsManagement"]
@@ -121,15 +108,15 @@ def test_enable_features_from_a_member_account(sandbox: Sandbox, call, error,
                                                as_session) -> None:
     call(sandbox.client("organizations"), "EnableAWSServiceAccess",
          ServicePrincipal="iam.amazonaws.com")
-    member = _member(sandbox, call)
-    iam = _admin_iam(sandbox, call, as_session, member)
+    member = new_member(sandbox, call)
+    iam = admin_client(sandbox, call, as_session, member, "iam")
     error(iam, "EnableOrganizationsRootSessions", "CallerIsNotManagementAccountException")
     error(iam, "ListOrganizationsFeatures",
           "AccountNotManagementOrDelegatedAdministratorException")
 
 
 def test_assume_root_needs_root_sessions(sandbox: Sandbox, call, error) -> None:
-    member = _member(sandbox, call)
+    member = new_member(sandbox, call)
     sts = sandbox.client("sts")
     error(sts, "AssumeRoot", "AccessDenied", TargetPrincipal=member,
           TaskPolicyArn={"arn": TASK + "IAMAuditRootUserCredentials"})
@@ -154,6 +141,18 @@ def _enable_root_access(sandbox: Sandbox, call) -> None:
     call(iam, "EnableOrganizationsRootSessions")
 
 
+def _joined_with_root_access(sandbox: Sandbox, call) -> Any:
+    """Standalone account 0 invited and joined (with the password, MFA device and access key the
+    sandbox seeds it with), the IAM organizations features on: the account."""
+    target = sandbox.info.standalone_accounts[0]
+    handshake = call(sandbox.client("organizations"), "InviteAccountToOrganization",
+                     Target={"Type": "ACCOUNT", "Id": target.id})["Handshake"]
+    call(sandbox.client("organizations", account=target), "AcceptHandshake",
+         HandshakeId=handshake["Id"])
+    _enable_root_access(sandbox, call)
+    return target
+
+
 def _root(sandbox: Sandbox, call, as_session, account_id: str, task: str):
     creds = call(sandbox.client("sts"), "AssumeRoot", TargetPrincipal=account_id,
                  TaskPolicyArn={"arn": TASK + task})["Credentials"]
@@ -163,13 +162,7 @@ def _root(sandbox: Sandbox, call, as_session, account_id: str, task: str):
 def test_root_credential_journey(sandbox: Sandbox, call, error, as_session) -> None:
     """Invite a standalone account (password, MFA, access key), enable the features, audit,
     delete, audit again, allow recovery."""
-    org = sandbox.client("organizations")
-    target = sandbox.info.standalone_accounts[0]
-    handshake = call(org, "InviteAccountToOrganization",
-                     Target={"Type": "ACCOUNT", "Id": target.id})["Handshake"]
-    call(sandbox.client("organizations", account=target), "AcceptHandshake",
-         HandshakeId=handshake["Id"])
-    _enable_root_access(sandbox, call)
+    target = _joined_with_root_access(sandbox, call)
 
     audit = _root(sandbox, call, as_session, target.id, "IAMAuditRootUserCredentials")
     summary = call(audit, "GetAccountSummary")["SummaryMap"]
@@ -214,7 +207,7 @@ def test_root_credential_journey(sandbox: Sandbox, call, error, as_session) -> N
 
 def test_created_accounts_have_a_password_only_before_root_credentials_management(
         sandbox: Sandbox, call, as_session) -> None:
-    before = _member(sandbox, call)
+    before = new_member(sandbox, call)
     _enable_root_access(sandbox, call)
     org = sandbox.client("organizations")
     status = call(org, "CreateAccount", AccountName="after",
@@ -229,7 +222,7 @@ def test_created_accounts_have_a_password_only_before_root_credentials_managemen
 
 
 def test_root_session_expires(sandbox: Sandbox, call, error, as_session) -> None:
-    member = _member(sandbox, call)
+    member = new_member(sandbox, call)
     _enable_root_access(sandbox, call)
     audit = _root(sandbox, call, as_session, member, "IAMAuditRootUserCredentials")
     call(audit, "ListAccessKeys")
@@ -240,7 +233,7 @@ def test_root_session_expires(sandbox: Sandbox, call, error, as_session) -> None
 
 
 def test_root_session_caller_identity(sandbox: Sandbox, call, as_session) -> None:
-    member = _member(sandbox, call)
+    member = new_member(sandbox, call)
     _enable_root_access(sandbox, call)
     creds = call(sandbox.client("sts"), "AssumeRoot", TargetPrincipal=member,
                  TaskPolicyArn={"arn": TASK + "IAMDeleteRootUserCredentials"})["Credentials"]
@@ -254,13 +247,7 @@ def test_root_task_policies_restrict_resources_not_only_actions(sandbox: Sandbox
     (IAMDeleteRootUserCredentials: Deny ... NotResource arn:aws:iam::*:root): a root session
     cannot list or delete an IAM user's keys, only the root user's. A deleted root access key
     stops authenticating."""
-    org = sandbox.client("organizations")
-    target = sandbox.info.standalone_accounts[0]
-    handshake = call(org, "InviteAccountToOrganization",
-                     Target={"Type": "ACCOUNT", "Id": target.id})["Handshake"]
-    call(sandbox.client("organizations", account=target), "AcceptHandshake",
-         HandshakeId=handshake["Id"])
-    _enable_root_access(sandbox, call)
+    target = _joined_with_root_access(sandbox, call)
     admin_keys = call(sandbox.client("iam", account=target), "ListAccessKeys",
                       UserName="admin")["AccessKeyMetadata"]
     audit = _root(sandbox, call, as_session, target.id, "IAMAuditRootUserCredentials")

@@ -39,26 +39,9 @@ data "aws_organizations_organization" "org" {}
 locals { root_id = data.aws_organizations_organization.org.roots[0].id }
 """
 
-STAGE_CREATE = """
-resource "aws_organizations_organizational_unit" "workloads" {
-  name      = "Workloads"
-  parent_id = local.root_id
-}
-
-resource "aws_organizations_organizational_unit" "dev" {
-  name      = "Dev"
-  parent_id = aws_organizations_organizational_unit.workloads.id
-  tags      = { tier = "dev" }
-}
-
-resource "aws_organizations_account" "dev" {
-  name              = "tf-dev"
-  email             = "aws+tf-dev@example.com"
-  parent_id         = aws_organizations_organizational_unit.dev.id
-  close_on_deletion = true
-  tags              = { team = "platform", "cost:center" = "42" }
-}
-
+# Both stages: the IAM user, the group and its membership, and the group's policy up to its
+# statement (which the update changes).
+IAM_GROUP = """\
 resource "aws_iam_user" "alice" {
   name = "alice"
 }
@@ -80,6 +63,29 @@ resource "aws_iam_group_policy" "assume" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
+"""
+
+STAGE_CREATE = """
+resource "aws_organizations_organizational_unit" "workloads" {
+  name      = "Workloads"
+  parent_id = local.root_id
+}
+
+resource "aws_organizations_organizational_unit" "dev" {
+  name      = "Dev"
+  parent_id = aws_organizations_organizational_unit.workloads.id
+  tags      = { tier = "dev" }
+}
+
+resource "aws_organizations_account" "dev" {
+  name              = "tf-dev"
+  email             = "aws+tf-dev@example.com"
+  parent_id         = aws_organizations_organizational_unit.dev.id
+  close_on_deletion = true
+  tags              = { team = "platform", "cost:center" = "42" }
+}
+
+""" + IAM_GROUP + """\
       Effect   = "Allow"
       Action   = "sts:AssumeRole"
       Resource = "arn:aws:iam::${aws_organizations_account.dev.id}:role/__ROLE__"
@@ -115,27 +121,7 @@ resource "aws_organizations_account" "dev" {
   tags              = { team = "platform-2" }
 }
 
-resource "aws_iam_user" "alice" {
-  name = "alice"
-}
-
-resource "aws_iam_group" "admins" {
-  name = "tf-admins"
-  path = "/orgsync/"
-}
-
-resource "aws_iam_group_membership" "admins" {
-  name  = "tf-admins-members"
-  group = aws_iam_group.admins.name
-  users = [aws_iam_user.alice.name]
-}
-
-resource "aws_iam_group_policy" "assume" {
-  name  = "orgsync-assume"
-  group = aws_iam_group.admins.name
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
+""" + IAM_GROUP + """\
       Effect    = "Allow"
       Action    = "sts:AssumeRole"
       Resource  = "arn:aws:iam::${var.dev_id}:role/__ROLE__"
