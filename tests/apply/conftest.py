@@ -4,12 +4,18 @@ sandbox's state through boto3 (as the management account) to check for duplicate
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import output as output  # the apply tests import it from here
 from tests.desired_files import HEADER, ROOT_ABSENT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +68,28 @@ class Workdir:
 
     def plan_exit(self) -> int:
         return int(self.orgsync("plan", "--detailed-exitcode").returncode)
+
+    def apply_killed_at(self, operation: str, nth: int = 1, *, timeout: float = 60) -> bool:
+        """Run apply in a subprocess and SIGKILL it as soon as the sandbox has seen call ``nth``
+        of ``operation`` (counted from now); False if the apply finished first."""
+        control = self.sandbox.control
+        control.reset_counters()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler.cli", "apply", "--auto-approve"], env=self.env,
+            cwd=str(self.path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        try:
+            while process.poll() is None and time.monotonic() < deadline:
+                if control.calls(operation) >= nth:
+                    os.kill(process.pid, signal.SIGKILL)
+                    process.wait(10)
+                    return True
+                time.sleep(0.002)
+            return False
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
 
 
 def add_bootstrap_profile(env: dict[str, str], sandbox: Any, *, index: int = 0,
@@ -133,9 +161,3 @@ def assert_no_duplicates(sandbox: Any) -> None:
                           (orgsync_policies(sandbox), "managed policies per name")):
         duplicates = {k: n for k, n in counter.items() if n > 1}
         assert not duplicates, f"duplicate {what}: {duplicates}"
-
-
-def output(result: Any) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-
-

@@ -4,9 +4,7 @@ policies. Also: a partial failure skips only what depends on it."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -114,29 +112,6 @@ def test_failing_call_then_rerun_converges(workdir: Workdir, sandbox_options: An
         _assert_rerun_converges(workdir, f"{operation} #{nth} failed")
 
 
-def _kill_when(workdir: Workdir, operation: str, nth: int, *, timeout: float = 60) -> bool:
-    """Run apply in a subprocess and SIGKILL it as soon as the sandbox has seen call ``nth`` of
-    ``operation``; False if the apply finished first."""
-    control = workdir.sandbox.control
-    control.reset_counters()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler.cli", "apply", "--auto-approve"], env=workdir.env,
-        cwd=str(workdir.path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + timeout
-    try:
-        while process.poll() is None and time.monotonic() < deadline:
-            if control.calls(operation) >= nth:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(10)
-                return True
-            time.sleep(0.002)
-        return False
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-
 # A kill right after each kind of write that a re-run must not repeat blindly.
 KILL_POINTS = [
     ("organizations.CreateOrganizationalUnit", 1),
@@ -155,7 +130,7 @@ def test_killed_after_a_write_then_rerun_converges(workdir: Workdir, sandbox_opt
     with sandbox_options(auto_accept_invites=True, **REALISTIC_SWEEP) as sandbox:
         workdir.write(SMALL)
         _fresh(sandbox)
-        assert _kill_when(workdir, operation, nth), f"apply finished before {operation}"
+        assert workdir.apply_killed_at(operation, nth), f"apply finished before {operation}"
         _assert_rerun_converges(workdir, f"a kill at {operation} #{nth}")
 
 
@@ -176,7 +151,7 @@ def test_create_account_in_progress_survives_a_kill(workdir: Workdir,
     with sandbox_options(create_delay_s=3600) as sandbox:
         sandbox.client("iam").create_user(UserName="alice")
         workdir.write(SMALL.replace("    bootstrap_profile: legacy-admin\n", ""))
-        assert _kill_when(workdir, "organizations.DescribeCreateAccountStatus", 1)
+        assert workdir.apply_killed_at("organizations.DescribeCreateAccountStatus", 1)
         orgs = sandbox.client("organizations")
         states = [s["State"] for s in orgs.list_create_account_status()["CreateAccountStatuses"]]
         assert states == ["IN_PROGRESS"]

@@ -10,12 +10,7 @@ every sweep case but one is marked slow (CI runs them; ``-m 'not slow'`` keeps t
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from typing import Any
 
 import pytest
@@ -26,7 +21,8 @@ from .conftest import Workdir, output
 from .test_apply_refusals import mutating_calls
 
 FAULT = "InjectedFault"
-BASE = HEADER + """\
+# Both files: the account and the Admin permission set, up to its inline policy's statement.
+ADMIN = HEADER + """\
 accounts:
   - name: app
     email: aws+app@example.com
@@ -37,6 +33,8 @@ identity_center:
       managed_policies: [arn:aws:iam::aws:policy/AdministratorAccess]
       inline_policy:
         Version: "2012-10-17"
+"""
+BASE = ADMIN + """\
         Statement: [{Effect: Deny, Action: "s3:GetObject", Resource: "*"}]
     - name: Legacy
       managed_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]
@@ -50,17 +48,7 @@ identity_center:
 """
 # Legacy and its assignment leave the file (exclusive: deleted), Admin's inline policy changes
 # (then it is provisioned again), a new permission set is made and assigned to a user.
-CHANGED = HEADER + """\
-accounts:
-  - name: app
-    email: aws+app@example.com
-identity_center:
-  exclusive: true
-  permission_sets:
-    - name: Admin
-      managed_policies: [arn:aws:iam::aws:policy/AdministratorAccess]
-      inline_policy:
-        Version: "2012-10-17"
+CHANGED = ADMIN + """\
         Statement: [{Effect: Deny, Action: "s3:PutObject", Resource: "*"}]
     - name: ReadOnly
       session_duration: PT2H
@@ -141,23 +129,7 @@ def test_kill_while_an_assignment_is_in_progress_then_rerun_follows_it(
         workdir.write(BASE.replace("    - group: auditors\n      permission_set: Legacy\n"
                                    "      accounts: [app]\n", ""))
         control = sandbox.control
-        control.reset_counters()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler.cli", "apply", "--auto-approve"],
-            env=workdir.env, cwd=str(workdir.path), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        try:
-            while process.poll() is None and time.monotonic() < deadline:
-                if control.calls("sso-admin.CreateAccountAssignment") >= 1:
-                    os.kill(process.pid, signal.SIGKILL)
-                    break
-                time.sleep(0.01)
-            process.wait(10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
+        workdir.apply_killed_at("sso-admin.CreateAccountAssignment", timeout=120)
         assert control.calls("sso-admin.CreateAccountAssignment") == 1
         held = workdir.orgsync("plan", "--format", "json")
         document = json.loads(held.stdout)

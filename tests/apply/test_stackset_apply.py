@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -187,22 +186,7 @@ def test_kill_during_the_operation_is_followed_on_rerun(workdir: Workdir,
     with sandbox_options(auto_accept_invites=True, stackset_operation_s=3600) as sandbox:
         workdir.write(FILE)
         control = sandbox.control
-        first = subprocess.Popen(
-            [sys.executable, "-m", "reconciler.cli", "apply", "--auto-approve"],
-            env=workdir.env, cwd=str(workdir.path), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 180
-            while first.poll() is None and time.monotonic() < deadline:
-                if control.calls("cloudformation.CreateStackInstances") >= 1:
-                    os.kill(first.pid, signal.SIGKILL)
-                    break
-                time.sleep(0.01)
-            first.wait(10)
-        finally:
-            if first.poll() is None:
-                first.kill()
-                first.wait(10)
+        workdir.apply_killed_at("cloudformation.CreateStackInstances", timeout=180)
         assert control.calls("cloudformation.CreateStackInstances") == 1
         cfn = sandbox.client("cloudformation")
         running = [o for o in cfn.list_stack_set_operations(
