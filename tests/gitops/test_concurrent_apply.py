@@ -75,10 +75,8 @@ def _assert_converged(sandbox, aws_env: dict[str, str], accounts_file: Path, sec
 
 
 def test_two_applies_at_once_one_waits_and_nothing_is_done_twice(
-        sandbox, aws_env, tmp_path: Path, monkeypatch) -> None:
+        sandbox, aws_env, tmp_path: Path, sandbox_process_env) -> None:
     accounts_file = _write(tmp_path)
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
     gate = Aws(endpoint_url=sandbox.info.endpoint_url, region=sandbox.info.region)
     logs = [tmp_path / "calls-1.jsonl", tmp_path / "calls-2.jsonl"]
     # Hold the lock while both start, so that both are certainly running (and contending) at
@@ -127,10 +125,8 @@ def test_two_applies_started_together_converge_without_duplicates(sandbox, aws_e
 
 
 def test_apply_without_lock_timeout_fails_cleanly_while_another_holds_it(
-        sandbox, aws_env, tmp_path: Path, monkeypatch) -> None:
+        sandbox, aws_env, tmp_path: Path, sandbox_process_env) -> None:
     accounts_file = _write(tmp_path)
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
     other = Aws(endpoint_url=sandbox.info.endpoint_url, region=sandbox.info.region)
     log = tmp_path / "calls.jsonl"
     with apply_lock(other, timeout_s=0, holder="colleague@laptop") as held:
@@ -151,21 +147,19 @@ def test_apply_without_lock_timeout_fails_cleanly_while_another_holds_it(
 
 
 def test_lock_is_released_after_a_failed_apply(sandbox, aws_env, tmp_path: Path,
-                                               monkeypatch) -> None:
+                                               sandbox_process_env) -> None:
     """An apply refused inside the lock (wrong organization) leaves no lock behind."""
     path = tmp_path / "accounts.yaml"
     path.write_text(ACCOUNTS_YAML.replace('"123456789012"', '"999999999999"'))
     result = orgsync(["apply", "-f", str(path), "--auto-approve"],
                      env=aws_env, cwd=tmp_path)
     assert result.returncode == 1
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
     aws = Aws(endpoint_url=sandbox.info.endpoint_url, region=sandbox.info.region)
     assert read_lock(aws, account_id=MANAGEMENT) is None
 
 
 def test_the_lock_is_not_seen_as_drift_by_a_saved_plan(sandbox, aws_env, tmp_path: Path,
-                                                       monkeypatch) -> None:
+                                                       sandbox_process_env) -> None:
     """Apply takes the lock before it re-reads AWS to check a saved plan: the lock policy must
     not count as something observed (or every reviewed plan would be stale)."""
     accounts_file = _write(tmp_path)
@@ -173,8 +167,6 @@ def test_the_lock_is_not_seen_as_drift_by_a_saved_plan(sandbox, aws_env, tmp_pat
     planned = orgsync(["plan", "-f", str(accounts_file), "--out", str(saved)], env=aws_env,
                       cwd=tmp_path)
     assert planned.returncode == 0, planned.stderr
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
     other = Aws(endpoint_url=sandbox.info.endpoint_url, region=sandbox.info.region)
     with apply_lock(other, timeout_s=0, holder="reviewer@laptop"):
         again = orgsync(["plan", "-f", str(accounts_file), "--format", "json"], env=aws_env,

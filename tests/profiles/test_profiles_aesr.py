@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.profiles_aesr import generate  # the benchmark's organizations, smaller
 from reconciler.aesr import SYNC_LIMIT, color_for, compressed_size
 from reconciler.config import load_text
 from reconciler.errors import OrgsyncError
@@ -152,18 +153,6 @@ def test_compressed_size_is_lz_strings(text: str, length: int) -> None:
     assert compressed_size(text) == length
 
 
-def big_file(accounts: int, roles: int) -> str:
-    lines = ["version: 1", "organization:", '  management_account_id: "123456789012"',
-             "accounts:"]
-    for i in range(accounts):
-        lines += [f"  - name: team-{i:04d}-workload", f"    email: aws+t{i}@example.com",
-                  f'    id: "{200000000000 + i * 7919:012d}"', f"    ou: /Teams/T{i % 40}"]
-    lines += ["groups:", "  - name: everyone", "    members: [alice]", "    assume:"]
-    for r in range(roles):
-        lines += ['      - accounts: ["*"]', f"        role: Role{r}"]
-    return "\n".join(lines) + "\n"
-
-
 def orgsync(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(HOME=str(home), AWS_ENDPOINT_URL="http://127.0.0.1:9", NO_COLOR="1")
@@ -172,11 +161,11 @@ def orgsync(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_warns_past_the_sync_storage_limit(tmp_path: Path) -> None:
-    (tmp_path / "small.yaml").write_text(big_file(20, 1))
+    (tmp_path / "small.yaml").write_text(generate(20, 1))
     small = orgsync(tmp_path, "-f", str(tmp_path / "small.yaml"), "--format", "aesr")
     assert small.returncode == 0 and small.stderr == ""
     assert len(parse_aesr(small.stdout)["complexes"][0]["targets"]) == 40
-    (tmp_path / "big.yaml").write_text(big_file(600, 5))
+    (tmp_path / "big.yaml").write_text(generate(600, 5))
     big = orgsync(tmp_path, "-f", str(tmp_path / "big.yaml"), "--format", "aesr")
     assert big.returncode == 0, big.stderr
     size = compressed_size(big.stdout)
