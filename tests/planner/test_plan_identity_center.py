@@ -136,19 +136,9 @@ def converge(result: Plan, state: ObservedState) -> ObservedState:
 
 
 @dataclass
-class Case:
-    id: str
-    desired: Any
-    observed: Any
-    changes: list[tuple[str, str]]
-    diff: dict[str, list[str]] = field(default_factory=dict)  # address -> diff paths
-    destructive: list[str] = field(default_factory=list)
-    deferred: list[str] = field(default_factory=list)
+class Case(b.Case):
     unmanaged: list[tuple[str, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    depends: dict[str, list[str]] = field(default_factory=dict)
-    converges: bool = True
 
 
 ADMIN_FULL = ps_spec("Admin", description="Administrators", session_duration="PT4H",

@@ -10,7 +10,7 @@ nothing. Every case is re-planned after a model apply (``converge``) and must th
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -74,12 +74,7 @@ def _big_detached(name: str) -> ObservedState:
 
 
 @dataclass
-class Case:
-    id: str
-    desired: Any
-    observed: Any
-    changes: list[tuple[str, str]]
-    destructive: list[str] = field(default_factory=list)
+class Case(b.Case):
     # (address, names of the policies shown loose in before, names in after or None)
     policies: tuple[str, list[str], list[str] | None] | None = None
     reason: str = ""

@@ -29,20 +29,12 @@ ADMIN_INLINE = {"Version": "2012-10-17",
 
 
 @dataclass
-class Case:
-    id: str
-    desired: Any
-    observed: Any
-    changes: list[tuple[str, str]]
-    deferred: list[str] = field(default_factory=list)  # addresses
+class Case(b.Case):
     # (address, action) of the deferred items that say what they will do once unblocked
     listed: list[tuple[str, str]] = field(default_factory=list)
     unmanaged: list[str] = field(default_factory=list)  # ids / names
-    errors: list[str] = field(default_factory=list)  # substrings, one per expected error
     warnings: list[str] = field(default_factory=list)
-    destructive: list[str] = field(default_factory=list)
     destructive_deferred: list[str] = field(default_factory=list)
-    converges: bool = True
 
 
 PROD = b.member("prod", "210000000001")
