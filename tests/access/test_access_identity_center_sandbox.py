@@ -6,11 +6,10 @@ one removed out of band shows missing_in_aws, and a reviewer holding exactly
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-from tests.aws.seed import iam_user, key_env
+from tests.aws.seed import iam_user, key_env, sso_request_end
 from tests.desired_files import HEADER
 
 FILE = HEADER + """accounts:
@@ -50,15 +49,7 @@ def test_access_shows_identity_center_assignments(sandbox: Any, aws_env: dict[st
         InstanceArn=instance["InstanceArn"], TargetId=prod, TargetType="AWS_ACCOUNT",
         PermissionSetArn=arn, PrincipalType="USER", PrincipalId=linus["UserId"]
     )["AccountAssignmentDeletionStatus"]
-    for _ in range(100):
-        status = sso.describe_account_assignment_deletion_status(
-            InstanceArn=instance["InstanceArn"],
-            AccountAssignmentDeletionRequestId=request["RequestId"]
-        )["AccountAssignmentDeletionStatus"]["Status"]
-        if status != "IN_PROGRESS":
-            break
-        time.sleep(0.1)
-    assert status == "SUCCEEDED"
+    assert sso_request_end(sso, instance["InstanceArn"], request, "delete")["Status"] == "SUCCEEDED"
 
     result = orgsync("access", "-f", str(path), "--format", "json", env=aws_env)
     assert result.returncode == 0, result.stderr
@@ -100,15 +91,7 @@ def test_access_shows_identity_center_assignments(sandbox: Any, aws_env: dict[st
         InstanceArn=instance["InstanceArn"], TargetId=prod, TargetType="AWS_ACCOUNT",
         PermissionSetArn=arn, PrincipalType="GROUP", PrincipalId=evil
     )["AccountAssignmentCreationStatus"]
-    for _ in range(100):
-        status = sso.describe_account_assignment_creation_status(
-            InstanceArn=instance["InstanceArn"],
-            AccountAssignmentCreationRequestId=request["RequestId"]
-        )["AccountAssignmentCreationStatus"]["Status"]
-        if status != "IN_PROGRESS":
-            break
-        time.sleep(0.1)
-    assert status == "SUCCEEDED"
+    assert sso_request_end(sso, instance["InstanceArn"], request, "create")["Status"] == "SUCCEEDED"
     # (markdown escapes the backslash once more, so that it renders as one)
     for fmt, escaped in (("text", "ops\\n  members: nobody"),
                          ("markdown", "ops\\\\n  members: nobody")):

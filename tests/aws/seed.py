@@ -121,6 +121,32 @@ def member_client(sandbox: Any, service: str, account_id: str, *, role: str = RO
     return key_client(sandbox, service, member_credentials(sandbox, account_id, role=role))
 
 
+# kind -> (describe operation, status key, request id parameter) of Identity Center's requests
+_SSO_REQUESTS = {
+    "create": ("describe_account_assignment_creation_status",
+               "AccountAssignmentCreationStatus", "AccountAssignmentCreationRequestId"),
+    "delete": ("describe_account_assignment_deletion_status",
+               "AccountAssignmentDeletionStatus", "AccountAssignmentDeletionRequestId"),
+    "provision": ("describe_permission_set_provisioning_status",
+                  "PermissionSetProvisioningStatus", "ProvisionPermissionSetRequestId"),
+}
+
+
+def sso_request_end(sso: Any, instance_arn: str, status: Mapping[str, Any], kind: str, *,
+                    attempts: int = 100) -> dict[str, Any]:
+    """Follow an Identity Center request from the status its call returned
+    (CreateAccountAssignment: ``kind`` "create", DeleteAccountAssignment "delete",
+    ProvisionPermissionSet "provision") to its end, as a client must: the final status."""
+    operation, key, id_key = _SSO_REQUESTS[kind]
+    for _ in range(attempts):
+        found = dict(getattr(sso, operation)(
+            InstanceArn=instance_arn, **{id_key: status["RequestId"]})[key])
+        if found["Status"] != "IN_PROGRESS":
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{kind} request still IN_PROGRESS")
+
+
 ACCOUNT_ADMIN_ROLE = "test-account-admin"
 
 

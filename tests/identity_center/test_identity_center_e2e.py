@@ -10,7 +10,6 @@ edited, an assignment removed) plans exactly the expected changes and one apply 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 from reconciler.aws import Aws
 from reconciler.config import load_text
 from reconciler.pipeline import read_sso_assignments
+from tests.aws.seed import sso_request_end
 from tests.conftest import apply_ok, plan_json
 from tests.desired_files import HEADER
 
@@ -74,18 +74,6 @@ def _env(sandbox: Any, aws_env: dict[str, str]) -> dict[str, str]:
 
 def _changes(document: dict[str, Any]) -> list[tuple[str, str]]:
     return sorted((c["address"], c["action"]) for c in document["changes"])
-
-
-def _wait(sso: Any, instance: str, request: dict[str, Any]) -> None:
-    for _ in range(100):
-        status = sso.describe_account_assignment_deletion_status(
-            InstanceArn=instance, AccountAssignmentDeletionRequestId=request["RequestId"]
-        )["AccountAssignmentDeletionStatus"]
-        if status["Status"] != "IN_PROGRESS":
-            assert status["Status"] == "SUCCEEDED", status
-            return
-        time.sleep(0.1)
-    raise AssertionError("deletion still in progress")
 
 
 @pytest.fixture
@@ -145,7 +133,8 @@ def test_one_apply_converges_and_drift_is_exact(converged: Any, orgsync: Any) ->
         InstanceArn=instance, TargetId=prod, TargetType="AWS_ACCOUNT",
         PermissionSetArn=by_name["Admin"], PrincipalType="GROUP", PrincipalId=group
     )["AccountAssignmentDeletionStatus"]
-    _wait(sso, instance, removed)
+    done = sso_request_end(sso, instance, removed, "delete")
+    assert done["Status"] == "SUCCEEDED", done
 
     code, drift = plan_json(path, env=env)
     assert code == 2

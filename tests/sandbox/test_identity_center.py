@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.identity_center import SEED_GROUPS, SEED_USERS
-from tests.aws.seed import iam_user, key_client
+from tests.aws.seed import iam_user, key_client, sso_request_end
 from tests.processes import sandbox_process
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
@@ -386,22 +386,8 @@ def test_assignment_is_asynchronous(sandbox_options: Any, call: Any) -> None:
 
 def _finished(sso: Any, arn: str, status: dict[str, Any], kind: str) -> dict[str, Any]:
     """Follow a request to its end, as a client must (lag 0: the next call sees it)."""
-    operation, key, id_key = {
-        "create": ("describe_account_assignment_creation_status",
-                   "AccountAssignmentCreationStatus", "AccountAssignmentCreationRequestId"),
-        "delete": ("describe_account_assignment_deletion_status",
-                   "AccountAssignmentDeletionStatus", "AccountAssignmentDeletionRequestId"),
-        "provision": ("describe_permission_set_provisioning_status",
-                      "PermissionSetProvisioningStatus", "ProvisionPermissionSetRequestId"),
-    }[kind]
     assert status["Status"] == "IN_PROGRESS"
-    for _ in range(50):
-        found: dict[str, Any] = getattr(sso, operation)(
-            InstanceArn=arn, **{id_key: status["RequestId"]})[key]
-        if found["Status"] != "IN_PROGRESS":
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{kind} request still IN_PROGRESS")
+    return sso_request_end(sso, arn, status, kind, attempts=50)
 
 
 def test_assignment_failures(sandbox: Sandbox, error: Any) -> None:
