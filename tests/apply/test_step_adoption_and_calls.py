@@ -4,6 +4,8 @@ password_recovery and the calls a step does not need."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -83,13 +85,29 @@ def _create(name: str, email: str) -> Change:
 
 def test_create_does_not_continue_someone_elses_request_with_the_name(
         sandbox_options: Any, aws: Aws) -> None:
-    # Someone else's request must still be IN_PROGRESS when apply lists requests in flight: a
-    # 1 s delay lost that race on a loaded machine (the request had finished, so orgsync rightly
-    # requested its own account); 5 s leaves room and costs the test about 5 s.
-    with sandbox_options(create_delay_s=5) as sandbox:
+    # Someone else's request must still be IN_PROGRESS when apply lists requests in flight (a
+    # wall-clock delay lost that race on a loaded machine: the request had finished, so orgsync
+    # rightly requested its own account). So it takes 10 minutes of the sandbox's clock, which
+    # moves on only once apply is following the request (it follows it to its end, then refuses).
+    with sandbox_options(create_delay_s=600) as sandbox:
         orgs = sandbox.client("organizations")
         orgs.create_account(Email="someone-else@example.com", AccountName="app")
+        following = threading.Event()
+
+        def finish_theirs_once_followed() -> None:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not following.is_set():
+                if sandbox.control.calls("organizations.DescribeCreateAccountStatus") >= 1:
+                    sandbox.control.advance_clock(601)
+                    following.set()
+                    return
+                time.sleep(0.05)
+
+        mover = threading.Thread(target=finish_theirs_once_followed, daemon=True)
+        mover.start()
         result = _apply(sandbox, aws, _create("app", "aws+app@example.com"))
+        following.set()
+        mover.join()
         assert [s.status for s in result.steps] == ["failed"], result.steps
         assert "was made by someone else" in result.steps[0].detail
         assert "someone-else@example.com" in result.steps[0].detail
