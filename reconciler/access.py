@@ -28,6 +28,7 @@ from reconciler.policy import (
     is_grant_policy_name,
     is_managed_grant_policy_name,
 )
+from reconciler.terminal import printable_document
 
 FORMAT_VERSION = "1"
 
@@ -303,7 +304,10 @@ def status_text(row: Mapping[str, Any]) -> str:
 
 
 def render_text(document: Mapping[str, Any]) -> str:
-    """One block per group: its members, then one line per account and role."""
+    """One block per group: its members, then one line per account and role. Names come from
+    IAM and the identity store (a display name may hold a line break): escaped onto one line, so
+    that they cannot fake rows (``reconciler.terminal``)."""
+    document = printable_document(document, keep_lines=False)
     lines = [f"Access to the member accounts of organization {document['management_account_id']}"
              f" (from {document['source_file']}, checked against AWS)", ""]
     by_group: dict[str, list[Mapping[str, Any]]] = {}
@@ -406,7 +410,9 @@ MARKDOWN_BUDGET = 60_000
 def render_markdown(document: Mapping[str, Any]) -> str:
     """Tables that fit a pull-request comment or an access review: the groups with their
     members, then the grants, marked ones first. Past GitHub's comment limit the rest of the
-    grants is left out, and a note says how many (every one is counted in the summary)."""
+    grants is left out, and a note says how many (every one is counted in the summary).
+    Names are escaped onto one line as in ``render_text``."""
+    document = printable_document(document, keep_lines=False)
     lines = [f"### Access to organization {document['management_account_id']}", "",
              _summary(document), "", "| Group | Members |", "|---|---|"]
     for group in document["groups"]:

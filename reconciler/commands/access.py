@@ -17,7 +17,6 @@ import json
 import sys
 
 from reconciler.options import GlobalOptions
-from reconciler.terminal import printable_document
 
 # Registered with ``reconciler.permissions`` (DECLARING_MODULES, stage plan).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -40,9 +39,7 @@ def run(opts: GlobalOptions, *, file: str, fmt: str = "text") -> int:
     if fmt == "json":  # json.dumps escapes control characters itself
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     elif fmt == "markdown":
-        sys.stdout.write(render_markdown(printable_document(document, keep_lines=False)))
+        sys.stdout.write(render_markdown(document))
     else:
-        # names come from IAM and the identity store (display names may hold line breaks):
-        # escaped, so that they cannot fake rows of the report (reconciler.terminal)
-        sys.stdout.write(render_text(printable_document(document, keep_lines=False)))
+        sys.stdout.write(render_text(document))
     return 0
