@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from reconciler.jsontypes import JSON
 from reconciler.options import GlobalOptions
@@ -234,6 +234,17 @@ def account_ids_from_aws(aws: Aws, accounts: Sequence[AccountSpec]) -> dict[str,
         by_email[str(item["Email"]).lower()] = str(item["Id"])
         if wanted and wanted <= by_email.keys():
             break
+    return _matched_by_email(by_email, accounts)
+
+
+def _ids_by_email(listed: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Account ids of a ListAccounts answer, by lower-cased email."""
+    return {str(a["Email"]).lower(): str(a["Id"]) for a in listed}
+
+
+def _matched_by_email(by_email: Mapping[str, str],
+                      accounts: Iterable[AccountSpec]) -> dict[str, str]:
+    """The ids of ``accounts`` found by email, by account name."""
     return {a.name: by_email[a.email.lower()] for a in accounts if a.email.lower() in by_email}
 
 
@@ -255,9 +266,8 @@ def read_access(desired: DesiredState, aws: Aws) -> ObservedAccess:
     read_organization(org, expected_management_account_id=(
         desired.organization.management_account_id))
     listed = list(paginate(org, "list_accounts", "Accounts"))
-    by_email = {str(a["Email"]).lower(): str(a["Id"]) for a in listed}
-    account_ids = {a.name: by_email[a.email.lower()] for a in desired.accounts
-                   if a.id is None and a.email.lower() in by_email}
+    account_ids = _matched_by_email(_ids_by_email(listed),
+                                    (a for a in desired.accounts if a.id is None))
     iam = read_management_iam(aws.client("iam"), desired=desired)
     center, members = None, {}
     if desired.identity_center is not None:
@@ -325,10 +335,9 @@ def read_sso_assignments(desired: DesiredState, aws: Aws, *,
     # one ListAccounts serves both: the ids of the file's accounts without one (by email) and
     # the names of the accounts only AWS knows
     listed = list(paginate(aws.client("organizations"), "list_accounts", "Accounts"))
-    by_email = {str(a["Email"]).lower(): str(a["Id"]) for a in listed}
     names = {a.id: a.name for a in desired.accounts if a.id}
-    names.update({by_email[a.email.lower()]: a.name for a in desired.accounts
-                  if a.id is None and a.email.lower() in by_email})
+    names.update({account_id: name for name, account_id in _matched_by_email(
+        _ids_by_email(listed), (a for a in desired.accounts if a.id is None)).items()})
     aws_names = {str(a["Id"]): str(a["Name"]) for a in listed}
     sets = {p.arn: p.name for p in center.permission_sets}
     return SsoAssignments(store=store, pairs=tuple(
